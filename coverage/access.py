@@ -1,0 +1,317 @@
+"""Walking distances to the nearest facility, and coverage shares.
+
+Distances are network distances in metres: the off-network leg from a point to
+its street, the walk along that edge to a junction, the shortest path through
+the network, and the same legs at the facility's end. All facilities are
+searched in *one* multi-source Dijkstra over the sparse matrix
+(:func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True``): each facility
+becomes a virtual node joined to its edge's two ends by the partial-edge
+lengths. A demand point on the *same* edge as a facility may walk straight
+along the edge; that case is checked separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from .io import Skipped
+from .network import Snap, WalkNetwork, snap_points
+
+__all__ = [
+    "CoverageParams",
+    "CoverageResult",
+    "source_matrix",
+    "network_distance",
+    "euclidean_distance",
+    "measure_coverage",
+    "shares_by",
+]
+
+
+@dataclass(frozen=True)
+class CoverageParams:
+    """The thresholds of the 15-minute health circle.
+
+    Attributes
+    ----------
+    radius_m : float
+        Coverage radius (network, and crow-flies for the official-style figure).
+    minutes : float
+        Walking time budget.
+    speed_kmh : float
+        Walking speed; 4 km/h makes 15 minutes 1000 m (GB 50180-2018: 800–1000 m).
+    max_snap_m : float
+        Points farther than this from any walkable street are off-network: reported,
+        counted as not reached on foot.
+    target_share : float
+        Coverage target for the rules (1.0 = every resident).
+    """
+
+    radius_m: float = 500.0
+    minutes: float = 15.0
+    speed_kmh: float = 4.0
+    max_snap_m: float = 300.0
+    target_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        from .errors import ValueInputError
+
+        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueInputError(f"{name} must be a positive number, got {value!r}")
+        if not 0 <= self.target_share <= 1:
+            raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
+
+    @property
+    def walk_m(self) -> float:
+        """Distance walked in ``minutes`` at ``speed_kmh``, in metres."""
+        return self.minutes * self.speed_kmh * 1000.0 / 60.0
+
+    def minutes_to_m(self, minutes: float) -> float:
+        """Metres walked in ``minutes``."""
+        return minutes * self.speed_kmh * 1000.0 / 60.0
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form, with the derived walk distance."""
+        return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
+                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}
+
+
+def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
+    """The network matrix augmented with one virtual node per source.
+
+    Source ``i`` is node ``n + i``, with one-way edges to its edge's ends of
+    length ``offset + along`` and ``offset + (length - along)``.
+    """
+    n, k = network.n_nodes, len(sources)
+    virt = n + np.arange(k)
+    w_u = np.maximum(sources.offset + sources.along, 1e-6)
+    w_v = np.maximum(sources.offset + sources.length - sources.along, 1e-6)
+    rows = np.concatenate([virt, virt])
+    cols = np.concatenate([sources.u, sources.v])
+    w = np.concatenate([w_u, w_v])
+    # a source on a self-loop has u == v: keep the shorter leg (csr would sum duplicates)
+    df = pd.DataFrame({"r": rows, "c": cols, "w": w}).groupby(["r", "c"], as_index=False)["w"].min()
+    extra = sparse.csr_matrix((df["w"].to_numpy(), (df["r"].to_numpy(), df["c"].to_numpy())), shape=(n + k, n + k))
+    base = sparse.csr_matrix(network.matrix, shape=(n, n))
+    base.resize((n + k, n + k))
+    return (base + extra).tocsr()
+
+
+def _edge_end_distance(node_dist: np.ndarray, targets: Snap) -> np.ndarray:
+    """Distance to each target point given distances to every node."""
+    via_u = node_dist[targets.u] + targets.along
+    via_v = node_dist[targets.v] + (targets.length - targets.along)
+    return targets.offset + np.minimum(via_u, via_v)
+
+
+def _same_edge(sources: Snap, targets: Snap) -> pd.DataFrame:
+    """Direct along-edge distances where a target shares its edge with a source."""
+    s = pd.DataFrame({"edge": sources.edge, "s_along": sources.along, "s_off": sources.offset,
+                      "source": np.arange(len(sources))})
+    t = pd.DataFrame({"edge": targets.edge, "t_along": targets.along, "t_off": targets.offset,
+                      "target": np.arange(len(targets))})
+    m = t.merge(s, on="edge")
+    m["d"] = m["t_off"] + np.abs(m["t_along"] - m["s_along"]) + m["s_off"]
+    return m
+
+
+def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: float = np.inf
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each target to its nearest source, through the network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    sources : Snap
+        Snapped facilities.
+    targets : Snap
+        Snapped demand points.
+    limit : float
+        Stop searching beyond this many metres (targets farther get ``inf``).
+
+    Returns
+    -------
+    distance : ndarray of float
+        Metres (``inf`` if unreachable or beyond ``limit``).
+    nearest : ndarray of int
+        Index of the nearest source (-1 if none).
+    """
+    if len(sources) == 0:
+        return np.full(len(targets), np.inf), np.full(len(targets), -1, dtype=np.int64)
+    n = network.n_nodes
+    A = source_matrix(network, sources)
+    dist, _, src = csgraph.dijkstra(A, directed=True, indices=n + np.arange(len(sources)), min_only=True,
+                                    return_predecessors=True, limit=limit)
+    node_dist = dist[:n]
+    node_src = src[:n]
+    via_u = node_dist[targets.u] + targets.along
+    via_v = node_dist[targets.v] + (targets.length - targets.along)
+    use_u = via_u <= via_v
+    d = targets.offset + np.where(use_u, via_u, via_v)
+    nearest = np.where(use_u, node_src[targets.u], node_src[targets.v]).astype(np.int64)
+    nearest = np.where(np.isfinite(d), nearest - n, -1)
+    same = _same_edge(sources, targets)
+    if len(same):
+        best = same.sort_values("d").drop_duplicates("target")
+        t = best["target"].to_numpy()
+        better = best["d"].to_numpy() < d[t]
+        d[t[better]] = best["d"].to_numpy()[better]
+        nearest[t[better]] = best["source"].to_numpy()[better]
+    d[d > limit] = np.inf
+    nearest[~np.isfinite(d)] = -1
+    return d, nearest
+
+
+def euclidean_distance(source_xy: np.ndarray, target_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight-line distance from each target to its nearest source (metres, metric CRS)."""
+    if len(source_xy) == 0:
+        return np.full(len(target_xy), np.inf), np.full(len(target_xy), -1, dtype=np.int64)
+    from scipy.spatial import cKDTree
+
+    d, i = cKDTree(np.asarray(source_xy)).query(np.asarray(target_xy), k=1)
+    return d, i.astype(np.int64)
+
+
+@dataclass
+class CoverageResult:
+    """Coverage of demand by a set of facilities.
+
+    Attributes
+    ----------
+    demand : GeoDataFrame
+        Demand points with ``dist_network``, ``dist_euclidean`` (m), ``nearest_facility``
+        (name), ``covered_radius``, ``covered_radius_euclidean``, ``covered_walk``, ``off_network``.
+    facilities : GeoDataFrame
+        Counted facilities with ``snap_offset_m``, ``off_network``, ``island`` flags.
+    params : CoverageParams
+    skipped : list of Skipped
+    """
+
+    demand: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    params: CoverageParams
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def totals(self) -> dict:
+        """``population`` and ``{population, share}`` for ``radius``, ``radius_euclidean`` and ``walk``."""
+        d = self.demand
+        total = float(d["population"].sum())
+        out: dict = {"population": round(total, 3)}
+        for key, col in (("radius", "covered_radius"), ("radius_euclidean", "covered_radius_euclidean"),
+                         ("walk", "covered_walk")):
+            covered = float(d.loc[d[col], "population"].sum())
+            out[key] = {"population": round(covered, 3), "share": _share(covered, total)}
+        return out
+
+    def by(self, column: str) -> pd.DataFrame:
+        """Population and shares grouped by ``community`` or ``subdistrict``."""
+        return shares_by(self.demand, column)
+
+
+def _share(part: float, total: float) -> float | None:
+    return round(part / total, 6) if total > 0 else None
+
+
+def shares_by(demand: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Population-weighted coverage shares per group.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the group, columns ``population``, ``radius_share``,
+        ``radius_euclidean_share``, ``walk_share``, ``mean_distance_m`` (population-weighted,
+        over reachable points).
+    """
+    d = demand[demand[column].notna()].copy()
+    pop = d["population"]
+    g = pd.DataFrame({
+        "population": pop,
+        "r": pop * d["covered_radius"],
+        "re": pop * d["covered_radius_euclidean"],
+        "w": pop * d["covered_walk"],
+        "wd": np.where(np.isfinite(d["dist_network"]), pop * d["dist_network"], 0.0),
+        "wp": np.where(np.isfinite(d["dist_network"]), pop, 0.0),
+        column: d[column],
+    }).groupby(column)
+    s = g.sum()
+    out = pd.DataFrame({"population": s["population"]})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["radius_share"] = (s["r"] / s["population"]).where(s["population"] > 0)
+        out["radius_euclidean_share"] = (s["re"] / s["population"]).where(s["population"] > 0)
+        out["walk_share"] = (s["w"] / s["population"]).where(s["population"] > 0)
+        out["mean_distance_m"] = (s["wd"] / s["wp"]).where(s["wp"] > 0)
+    return out
+
+
+def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+                     params: CoverageParams = CoverageParams()) -> CoverageResult:
+    """Network and crow-flies coverage of demand points by counted facilities.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    facilities : GeoDataFrame
+        Metric CRS, with ``counted`` (only those rows are used) and ``name``.
+    demand : GeoDataFrame
+        Metric CRS points with ``population``, ``community``, ``subdistrict``.
+    params : CoverageParams
+
+    Returns
+    -------
+    CoverageResult
+    """
+    skipped: list[Skipped] = []
+    fac = facilities[facilities["counted"]].copy() if "counted" in facilities.columns else facilities.copy()
+    fac_xy = shapely.get_coordinates(fac.geometry.values)
+    fsnap = snap_points(network, fac_xy)
+    fac["snap_offset_m"] = fsnap.offset
+    fac["off_network"] = fsnap.offset > params.max_snap_m
+    comp = network.components
+    fac["island"] = (comp[fsnap.u] > 0) & ~fac["off_network"].to_numpy()
+    if fac["off_network"].any():
+        off = fac[fac["off_network"]]
+        skipped.append(Skipped("facilities", "off_network", int(len(off)), action="dropped",
+                               items=[f"{n} ({o:.0f} m)" for n, o in zip(off["name"], off["snap_offset_m"])],
+                               message=f"counted facility farther than {params.max_snap_m:.0f} m from any walkable "
+                                       "street: not used for network coverage; check its location"))
+    if fac["island"].any():
+        isl = fac[fac["island"]]
+        skipped.append(Skipped("facilities", "on_network_island", int(len(isl)), action="kept",
+                               items=isl["name"].tolist(),
+                               message="facility on a street network piece not connected to the main network: it "
+                                       "serves only that piece; check for missing street links"))
+    ok = ~fac["off_network"].to_numpy()
+    src = fsnap.subset(ok)
+    names = fac["name"].to_numpy()[ok]
+
+    d = demand.copy()
+    dxy = shapely.get_coordinates(d.geometry.values)
+    dsnap = snap_points(network, dxy)
+    off = dsnap.offset > params.max_snap_m
+    dist, nearest = network_distance(network, src, dsnap)
+    dist[off] = np.inf
+    nearest[off] = -1
+    d["snap_offset_m"] = dsnap.offset
+    d["off_network"] = off
+    d["dist_network"] = dist
+    d["nearest_facility"] = np.where(nearest >= 0, names[np.maximum(nearest, 0)] if len(names) else None, None)
+    de, _ = euclidean_distance(fac_xy, dxy)
+    d["dist_euclidean"] = de
+    d["covered_radius"] = dist <= params.radius_m
+    d["covered_radius_euclidean"] = de <= params.radius_m
+    d["covered_walk"] = dist <= params.walk_m
+    if off.any():
+        skipped.append(Skipped("population", "off_network", int(off.sum()), action="kept",
+                               population=float(d.loc[off, "population"].sum()),
+                               message=f"demand points farther than {params.max_snap_m:.0f} m from any walkable "
+                                       "street: counted as not covered on foot"))
+    return CoverageResult(d, fac, params, skipped)

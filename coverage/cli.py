@@ -1,0 +1,201 @@
+"""Command line: ``python -m coverage plan [DATA] --out OUT``.
+
+A thin shell over :func:`coverage.study.load_study_area`,
+:func:`coverage.pipeline.run_plan` and :func:`coverage.outputs.write_outputs`.
+Bad input exits with status 2 and one line saying what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import CoverageInputError
+
+__all__ = ["main", "build_parser"]
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+
+
+def _sites(text: str) -> str | int:
+    if text == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sites takes 'auto' or a number of new stations, got {text!r}")
+    if n < 0:
+        raise argparse.ArgumentTypeError("--sites must be 0 or more")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs)."""
+    p = argparse.ArgumentParser(prog="python -m coverage",
+                                description="15-minute health circle planner / 一刻钟健康医疗圈规划工具")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    plan = sub.add_parser("plan", help="check coverage and rules, write the report / 覆盖率与规则检查")
+    plan.add_argument("data", nargs="?", help="data folder (default: the embedded Haibowan demo)")
+    plan.add_argument("--out", default="out", help="output folder (default: out)")
+    g = plan.add_argument_group("layers (override the data folder's files)")
+    for layer in ("streets", "subdistricts", "communities", "facilities", "population", "buildings", "compounds",
+                  "candidates", "exclusions"):
+        g.add_argument(f"--{layer}", metavar="FILE")
+    g.add_argument("--facilities-crs", metavar="SYSTEM",
+                   help="datum of lon/lat facility coordinates: wgs84 (default), gcj02 (高德/腾讯), bd09 (百度), cgcs2000")
+    g.add_argument("--crs", help="metric CRS for the analysis (default: the UTM zone of the data), e.g. EPSG:32648")
+    t = plan.add_argument_group("thresholds")
+    t.add_argument("--radius-m", type=float, default=500.0, help="coverage radius in metres (default 500)")
+    t.add_argument("--minutes", type=float, default=15.0, help="walking time in minutes (default 15)")
+    t.add_argument("--speed-kmh", type=float, default=4.0, help="walking speed in km/h (default 4.0)")
+    t.add_argument("--max-snap-m", type=float, default=300.0,
+                   help="points farther than this from any street are off-network (default 300)")
+    t.add_argument("--target-share", type=float, default=1.0, help="coverage target, 0–1 (default 1.0 = everyone)")
+    t.add_argument("--isochrone-minutes", type=_floats, default=[5.0, 10.0, 15.0],
+                   help="isochrone times, comma-separated (default 5,10,15)")
+    t.add_argument("--count-kinds", default="centre,station",
+                   help="facility kinds that count, comma-separated (default centre,station; e.g. add hospital)")
+    t.add_argument("--population-model", default="auto",
+                   help="auto, points, polygons, buildings, compounds, raster or street_nodes (default auto)")
+    t.add_argument("--raster", metavar="FILE", help="population GeoTIFF for --population-model raster")
+    t.add_argument("--household-size", type=float, help="persons per household for compounds with households only")
+    s = plan.add_argument_group("siting (propose new stations)")
+    s.add_argument("--sites", type=_sites, help="'auto' (fewest stations reaching the target) or N (best N)")
+    s.add_argument("--site-for", choices=("radius", "walk"), default="radius",
+                   help="cover within the radius (default) or within the walking time")
+    s.add_argument("--rules", action="store_true",
+                   help="also satisfy the per-subdistrict station count and propose missing centres")
+    s.add_argument("--candidate-source", choices=("nodes", "layer", "both"), default=None,
+                   help="candidate sites: street nodes, the candidates layer, or both (default: layer if given, "
+                        "else nodes)")
+    s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
+    plan.add_argument("--no-report", action="store_true", help="skip report.html")
+    plan.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+    demo = sub.add_parser("demo", help="regenerate the embedded demo data / 重新生成演示数据")
+    demo.add_argument("out", nargs="?", help="output folder (default: data/haibowan)")
+
+    fetch = sub.add_parser("fetch", help="download a city from OpenStreetMap / 从OpenStreetMap下载")
+    fetch.add_argument("--place", help='a place name osmnx can geocode, e.g. "海勃湾区, 乌海市"')
+    fetch.add_argument("--bbox", type=_floats, help="west,south,east,north in degrees")
+    fetch.add_argument("--polygon", metavar="FILE", help="a polygon layer of the study area")
+    fetch.add_argument("--osm-file", metavar="FILE", help="a local .osm / .osm.pbf extract instead of downloading")
+    fetch.add_argument("--out", required=True, help="data folder to write")
+    return p
+
+
+class _Progress:
+    """Prints ``[ 35%] step`` lines on stderr (one updating line on a terminal)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if self.quiet:
+            return
+        line = f"[{fraction * 100:3.0f}%] {message}"
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(70))
+            if fraction >= 1:
+                sys.stderr.write("\n")
+        elif "/" not in message.split(" ")[-1] or fraction >= 1:
+            # in logs print each step once, not every batch
+            sys.stderr.write(f"{line}  ({time.perf_counter() - self.t0:.1f} s)\n")
+        sys.stderr.flush()
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .access import CoverageParams
+    from .outputs import write_outputs
+    from .pipeline import run_plan
+    from .study import load_study_area
+
+    progress = _Progress(args.quiet)
+    progress("loading layers / 读取数据", 0.0)
+    layers = {k: getattr(args, k) for k in ("streets", "subdistricts", "communities", "facilities", "population",
+                                             "buildings", "compounds", "candidates", "exclusions")}
+    study = load_study_area(
+        args.data, **layers,
+        coordinate_systems={"facilities": args.facilities_crs} if args.facilities_crs else None,
+        counted_kinds=[k.strip() for k in args.count_kinds.split(",") if k.strip()],
+        crs=args.crs,
+    )
+    params = CoverageParams(radius_m=args.radius_m, minutes=args.minutes, speed_kmh=args.speed_kmh,
+                            max_snap_m=args.max_snap_m, target_share=args.target_share)
+    siting = None
+    if args.sites is not None:
+        siting = {"sites": args.sites, "site_for": args.site_for, "rules": args.rules,
+                  "time_limit": args.time_limit}
+        if args.candidate_source:
+            siting["candidates"] = args.candidate_source
+    pop_options = {k: v for k, v in (("raster", args.raster), ("household_size", args.household_size)) if v}
+    result = run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
+                      population_model=args.population_model, population_options=pop_options,
+                      siting=siting, progress=progress)
+    files = write_outputs(result, args.out, report=not args.no_report)
+    if not args.quiet:
+        _print_summary(result, files)
+    return 0
+
+
+def _print_summary(result, files: dict) -> None:
+    s = result.coverage.totals()
+    p = result.params
+    study = result.study
+    lines = [f"{study.title}" + ("  [synthetic demo data / 合成演示数据]" if study.synthetic else ""),
+             f"population 人口: {s['population']:,.0f}   CRS: {study.crs.name}",
+             f"within {p.radius_m:.0f} m network  网络{p.radius_m:.0f}米内: {s['radius']['share'] or 0:.1%}",
+             f"within {p.radius_m:.0f} m crow flies 直线{p.radius_m:.0f}米内: {s['radius_euclidean']['share'] or 0:.1%}",
+             f"within {p.minutes:g} min walk  步行{p.minutes:g}分钟内: {s['walk']['share'] or 0:.1%}"]
+    r = result.rules
+    lines.append(f"subdistricts passing all rules 全部达标街道: {int(r['passes'].sum())}/{len(r)}  "
+                 f"(centre 中心 {int(r['centre_rule'].sum())}, stations 服务站 {int(r['station_rule'].sum())})")
+    if result.siting is not None:
+        lines.append(result.siting.one_line())
+    lines.append("wrote 输出: " + ", ".join(str(f) for f in files.values()))
+    print("\n".join(lines))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import default_data_dir, generate_demo
+
+    out = Path(args.out) if args.out else default_data_dir()
+    generate_demo(out)
+    print(f"wrote demo data to {out}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_city
+
+    folder = fetch_city(place=args.place, bbox=args.bbox, polygon=args.polygon, osm_file=args.osm_file,
+                        out=args.out)
+    print(f"wrote data folder {folder}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return {"plan": _plan, "demo": _demo, "fetch": _fetch}[args.command](args)
+    except CoverageInputError as exc:
+        print(f"error 错误: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2

@@ -1,0 +1,557 @@
+"""The walking network: which ways a pedestrian may use, as an undirected sparse graph.
+
+A :class:`WalkNetwork` holds the walkable street edges of a study area in its
+metric CRS, with their geometries (running from node ``u`` to node ``v``) and a
+symmetric :class:`scipy.sparse.csr_matrix` of edge lengths in metres for
+:mod:`scipy.sparse.csgraph` shortest paths. Walking ignores one-way rules, so
+the graph is undirected.
+
+Points (homes, facilities, candidate sites) are *snapped onto edges*, not to
+the nearest node: a :class:`Snap` records the edge, the distance along it from
+``u`` and the off-network leg, so that distances count the walk to the street,
+along the street to a junction, and through the network.
+
+The walk filter follows osmnx's ``network_type="walk"`` rules (no motorways,
+no ``foot=no``, no ``access=private``, no private service ways, no cycleways,
+no areas, no ways whose sidewalk is mapped separately), applied to the tags of
+each way because :func:`osmnx.graph_from_xml` keeps every highway way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from .crs import choose_metric_crs, describe_crs
+from .errors import CRSError, LayerReadError, NetworkError
+
+__all__ = [
+    "WALK_EXCLUDE",
+    "WalkNetwork",
+    "Snap",
+    "walk_mask",
+    "walk_graph",
+    "network_from_osmnx",
+    "network_from_edges",
+    "read_osm_xml",
+    "snap_points",
+]
+
+#: Tag patterns that make a way unwalkable, as regular expressions searched in
+#: the tag value (osmnx's Overpass filter for ``network_type="walk"``).
+WALK_EXCLUDE: dict[str, str] = {
+    "highway": "abandoned|bus_guideway|construction|cycleway|motor|^no$|planned|platform|proposed|raceway|razed|rest_area|services",
+    "area": "yes",
+    "access": "private",
+    "foot": "^no$",
+    "service": "private",
+    "sidewalk": "separate",
+    "sidewalk:both": "separate",
+    "sidewalk:left": "separate",
+    "sidewalk:right": "separate",
+}
+
+#: Way tags read from OSM files (osmnx drops tags not listed in its settings).
+OSM_WAY_TAGS = ["access", "area", "bridge", "foot", "highway", "junction", "name", "name:en",
+                "oneway", "ref", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
+                "sidewalk:right", "tunnel", "width"]
+
+#: Lengths below this are stored as this, because csgraph treats explicit zero weights as no edge.
+_MIN_LENGTH = 1e-6
+
+
+def _as_text(value: object) -> str:
+    """Tag values may be lists after osmnx simplification; search them all."""
+    if isinstance(value, (list, tuple, set)):
+        return ";".join(str(v) for v in value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def walk_mask(edges: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """Decide which edges a pedestrian may use.
+
+    Parameters
+    ----------
+    edges : DataFrame
+        One row per way or edge, with whichever OSM tag columns it has
+        (``highway``, ``foot``, ``access``, ...). Missing columns exclude nothing.
+
+    Returns
+    -------
+    keep : ndarray of bool
+        True for walkable edges.
+    excluded : dict
+        Count of excluded edges per reason, e.g. ``{"highway=motorway": 4, "access=private": 2}``.
+
+    Notes
+    -----
+    ``highway=no`` and ``foot=no`` are matched whole; other patterns as osmnx
+    does (``motor`` matches ``motorway`` and ``motorway_link``).
+    """
+    keep = np.ones(len(edges), dtype=bool)
+    excluded: dict[str, int] = {}
+    for tag, pattern in WALK_EXCLUDE.items():
+        if tag not in edges.columns:
+            continue
+        rx = re.compile(pattern)
+        values = edges[tag].map(_as_text).to_numpy()
+        hit = np.fromiter((bool(rx.search(v)) for v in values), dtype=bool, count=len(values))
+        newly = hit & keep
+        for value, count in pd.Series(values[newly]).value_counts().items():
+            excluded[f"{tag}={value}"] = int(count)
+        keep &= ~hit
+    return keep, excluded
+
+
+@dataclass
+class Snap:
+    """Points snapped onto the nearest walkable edge.
+
+    Attributes
+    ----------
+    edge : ndarray of int
+        Row of :attr:`WalkNetwork.edges` each point snapped to.
+    u, v : ndarray of int
+        The edge's end nodes.
+    along : ndarray of float
+        Distance in metres from ``u`` along the edge to the snapped point.
+    length : ndarray of float
+        Edge length in metres.
+    offset : ndarray of float
+        Straight distance in metres from the point to the edge (the off-network leg).
+    x, y : ndarray of float
+        The snapped point on the edge.
+    """
+
+    edge: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    along: np.ndarray
+    length: np.ndarray
+    offset: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+    def subset(self, mask: np.ndarray) -> "Snap":
+        """Return the snaps selected by a boolean mask or an index array."""
+        return Snap(*(getattr(self, f)[mask] for f in ("edge", "u", "v", "along", "length", "offset", "x", "y")))
+
+
+@dataclass
+class WalkNetwork:
+    """Walkable streets of a study area, ready for shortest paths.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        Metric CRS of every coordinate and length.
+    node_x, node_y : ndarray
+        Node coordinates in metres.
+    node_id : ndarray
+        Original node ids (OSM ids, or 0..n-1 for line layers).
+    edges : GeoDataFrame
+        Walkable edges: ``u``, ``v`` (node positions), ``length`` (m), ``geometry``
+        (LineString from ``u`` to ``v``), and tag columns such as ``name`` and ``highway``.
+    source : str
+        Where the streets came from.
+    excluded : dict
+        Edges removed by the walk filter, by reason.
+    """
+
+    crs: pyproj.CRS
+    node_x: np.ndarray
+    node_y: np.ndarray
+    node_id: np.ndarray
+    edges: gpd.GeoDataFrame
+    source: str = ""
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_x)
+
+    @cached_property
+    def matrix(self) -> sparse.csr_matrix:
+        """Symmetric n×n matrix of the shortest edge length between adjacent nodes."""
+        return _length_matrix(self.edges["u"].to_numpy(), self.edges["v"].to_numpy(),
+                              self.edges["length"].to_numpy(), self.n_nodes)
+
+    @cached_property
+    def components(self) -> np.ndarray:
+        """Connected-component label of every node (0 = the largest component)."""
+        _, labels = csgraph.connected_components(self.matrix, directed=False)
+        # relabel so that 0 is the largest component, 1 the next, ...
+        sizes = np.bincount(labels)
+        order = np.argsort(-sizes, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return rank[labels]
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """Spatial index over edge geometries."""
+        return shapely.STRtree(self.edges.geometry.values)
+
+    @property
+    def nodes(self) -> gpd.GeoDataFrame:
+        """Nodes as a point GeoDataFrame (``node_id``, ``component``)."""
+        return gpd.GeoDataFrame(
+            {"node_id": self.node_id, "component": self.components},
+            geometry=shapely.points(self.node_x, self.node_y), crs=self.crs,
+        )
+
+    def summary(self) -> dict:
+        """JSON-friendly description: sizes, total length, components, CRS."""
+        comp = self.components
+        return {
+            "source": self.source,
+            "nodes": int(self.n_nodes),
+            "edges": int(len(self.edges)),
+            "length_km": round(float(self.edges["length"].sum()) / 1000, 3),
+            "components": int(comp.max() + 1) if len(comp) else 0,
+            "nodes_outside_largest_component": int((comp > 0).sum()),
+            "excluded_ways": dict(sorted(self.excluded.items())),
+            "crs": describe_crs(self.crs),
+        }
+
+
+def _length_matrix(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Symmetric sparse matrix keeping the shortest of parallel edges."""
+    keep = u != v  # self-loops never shorten a path
+    u, v, w = u[keep], v[keep], np.maximum(length[keep], _MIN_LENGTH)
+    a = np.concatenate([u, v])
+    b = np.concatenate([v, u])
+    w = np.concatenate([w, w])
+    # sort by length so the first of each (a, b) pair is the shortest, then drop the rest:
+    # a CSR built from duplicates would *sum* them.
+    order = np.lexsort((w, b, a))
+    a, b, w = a[order], b[order], w[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return sparse.csr_matrix((w[first], (a[first], b[first])), shape=(n, n))
+
+
+def network_from_edges(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    node_id: np.ndarray | None = None,
+    source: str = "",
+    excluded: dict[str, int] | None = None,
+) -> WalkNetwork:
+    """Build a :class:`WalkNetwork` from edges whose ``u``/``v`` are node positions.
+
+    Parameters
+    ----------
+    edges : GeoDataFrame
+        Metric CRS; ``u``, ``v`` integer positions into ``node_xy``; LineString geometry.
+        Geometries running from ``v`` to ``u`` are reversed; lengths are recomputed
+        from the geometry so they agree with snapping offsets.
+    node_xy : ndarray, shape (n, 2)
+        Node coordinates in the same CRS.
+    node_id : ndarray, optional
+        Original ids; defaults to positions.
+    source : str
+        Description of the origin.
+    excluded : dict, optional
+        Walk-filter exclusions to carry along.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    if edges.crs is None or not pyproj.CRS(edges.crs).is_projected:
+        raise CRSError("street edges must be in a projected metric CRS; reproject them first")
+    if len(edges) == 0:
+        raise NetworkError(f"{source or 'the street network'} has no walkable street left after the walk filter "
+                           f"(excluded: {excluded or {}}); check the highway/foot/access tags")
+    edges = edges.reset_index(drop=True).copy()
+    u = edges["u"].to_numpy(dtype=np.int64)
+    v = edges["v"].to_numpy(dtype=np.int64)
+    geoms = edges.geometry.values
+    start = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    d_u = np.hypot(start[:, 0] - node_xy[u, 0], start[:, 1] - node_xy[u, 1])
+    d_v = np.hypot(start[:, 0] - node_xy[v, 0], start[:, 1] - node_xy[v, 1])
+    flip = d_v < d_u
+    if flip.any():
+        geoms = geoms.copy()
+        geoms[flip] = shapely.reverse(geoms[flip])
+        edges = edges.set_geometry(gpd.GeoSeries(geoms, crs=edges.crs, index=edges.index))
+    edges["u"] = u
+    edges["v"] = v
+    edges["length"] = shapely.length(edges.geometry.values)
+    return WalkNetwork(
+        crs=pyproj.CRS(edges.crs),
+        node_x=np.asarray(node_xy[:, 0], dtype=float),
+        node_y=np.asarray(node_xy[:, 1], dtype=float),
+        node_id=np.arange(len(node_xy)) if node_id is None else np.asarray(node_id),
+        edges=edges,
+        source=source,
+        excluded=dict(excluded or {}),
+    )
+
+
+def network_from_osmnx(G: nx.MultiDiGraph, crs: pyproj.CRS | None = None, source: str = "",
+                       apply_walk_filter: bool = True) -> WalkNetwork:
+    """Convert an osmnx graph to a :class:`WalkNetwork`.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        An osmnx graph in any CRS (``G.graph["crs"]``).
+    crs : pyproj.CRS, optional
+        Metric CRS; by default the UTM zone of the graph's extent.
+    source : str
+        Description of the origin.
+    apply_walk_filter : bool
+        Drop ways a pedestrian may not use (see :func:`walk_mask`). Apply it
+        before simplification when you can (:func:`read_osm_xml` does).
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    import osmnx as ox
+
+    if G.number_of_edges() == 0:
+        raise NetworkError(f"{source or 'the street graph'} has no edges")
+    excluded: dict[str, int] = {}
+    if apply_walk_filter:
+        G, excluded = _filter_graph(G)
+    nodes, edges = ox.graph_to_gdfs(G)
+    if crs is None:
+        crs = choose_metric_crs(nodes)
+    nodes = nodes.to_crs(crs)
+    edges = edges.to_crs(crs).reset_index()
+    # walking ignores direction: keep one edge per (u, v, geometry) whichever way it was stored
+    a = np.minimum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    b = np.maximum(edges["u"].to_numpy(), edges["v"].to_numpy())
+    wkb = shapely.to_wkb(shapely.normalize(edges.geometry.values))
+    key = pd.DataFrame({"a": a, "b": b, "g": wkb})
+    edges = edges.loc[~key.duplicated().to_numpy()]
+    pos = pd.Series(np.arange(len(nodes)), index=nodes.index)
+    edges = edges.assign(u=pos.loc[edges["u"]].to_numpy(), v=pos.loc[edges["v"]].to_numpy())
+    edges = edges.drop(columns=[c for c in ("key", "osmid", "reversed") if c in edges.columns])
+    node_xy = shapely.get_coordinates(nodes.geometry.values)
+    return network_from_edges(gpd.GeoDataFrame(edges, geometry="geometry", crs=crs), node_xy,
+                              node_id=nodes.index.to_numpy(), source=source, excluded=excluded)
+
+
+def _filter_graph(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict[str, int]]:
+    """Remove unwalkable edges (and the nodes they leave isolated) from an osmnx graph."""
+    keys = list(G.edges(keys=True))
+    if not keys:
+        return G, {}
+    data = pd.DataFrame([d for _, _, d in G.edges(data=True)])
+    keep, excluded = walk_mask(data)
+    if "osmid" in data.columns:
+        # count OSM ways, not the one or two directed edges each way became
+        _, excluded = walk_mask(data.loc[~data["osmid"].map(str).duplicated()])
+    drop = [k for k, ok in zip(keys, keep) if not ok]
+    if drop:
+        G = G.copy()
+        G.remove_edges_from(drop)
+        G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
+    return G, excluded
+
+
+def read_osm_xml(path: str | Path, crs: pyproj.CRS | None = None) -> WalkNetwork:
+    """Read an OSM XML file into a walkable network.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm`` / ``.osm.xml`` file.
+    crs : pyproj.CRS, optional
+        Metric CRS; by default chosen from the data.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Notes
+    -----
+    :func:`osmnx.graph_from_xml` keeps every way with a ``highway`` tag, so the
+    walk filter is applied here, on the unsimplified graph, before simplifying.
+    Every component is kept (``retain_all``) so that islands can be reported.
+    """
+    import osmnx as ox
+
+    from .safety import check_xml_safe
+
+    path = Path(path)
+    check_xml_safe(path)
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | set(OSM_WAY_TAGS))
+    try:
+        G = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+    except Exception as exc:  # osmnx raises bare XML/Key errors on malformed files
+        raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc}); "
+                             "export the streets from OSM/JOSM as .osm XML", path=path) from exc
+    finally:
+        ox.settings.useful_tags_way = saved
+    if G.number_of_edges() == 0:
+        raise NetworkError("contains no way with a highway tag; is this a street extract?", path=path)
+    G, excluded = _filter_graph(G)
+    if G.number_of_edges() == 0:
+        raise NetworkError(f"no walkable way left after the walk filter (excluded: {excluded})", path=path)
+    G = ox.simplify_graph(G)
+    net = network_from_osmnx(G, crs=crs, source=str(path.name), apply_walk_filter=False)
+    net.excluded = excluded
+    return net
+
+
+def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: pyproj.CRS | None = None,
+               snap_tolerance: float = 2.0) -> WalkNetwork:
+    """Build the walking network from any supported street source.
+
+    Parameters
+    ----------
+    streets : path, GeoDataFrame or networkx graph
+        An OSM XML file (``.osm``, ``.osm.xml``), an osmnx GraphML file
+        (``.graphml``), a line layer file (GeoPackage, GeoJSON, Shapefile), a
+        line GeoDataFrame, or an osmnx graph.
+    crs : pyproj.CRS, optional
+        Metric CRS; by default the UTM zone of the streets.
+    snap_tolerance : float
+        For line layers: ends closer than this (metres) are joined.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    if isinstance(streets, nx.Graph):
+        return network_from_osmnx(streets, crs=crs, source="osmnx graph")
+    if isinstance(streets, gpd.GeoDataFrame):
+        return network_from_lines(streets, crs=crs, snap_tolerance=snap_tolerance, source="line layer")
+    path = Path(streets)
+    if not path.exists():
+        raise LayerReadError("file not found", path=path)
+    name = path.name.lower()
+    if name.endswith((".osm", ".osm.xml", ".xml")):
+        return read_osm_xml(path, crs=crs)
+    if name.endswith((".osm.pbf", ".pbf")):
+        from .osmpbf import read_osm_pbf
+        return read_osm_pbf(path, crs=crs)
+    if name.endswith(".graphml"):
+        import osmnx as ox
+        try:
+            G = ox.load_graphml(path)
+        except Exception as exc:
+            raise LayerReadError(f"cannot read as osmnx GraphML ({exc})", path=path) from exc
+        return network_from_osmnx(G, crs=crs, source=path.name)
+    from .io import read_layer
+    lines = read_layer(path, kind="streets")
+    return network_from_lines(lines, crs=crs, snap_tolerance=snap_tolerance, source=path.name)
+
+
+def network_from_lines(lines: gpd.GeoDataFrame, crs: pyproj.CRS | None = None, snap_tolerance: float = 2.0,
+                       source: str = "line layer") -> WalkNetwork:
+    """Build a walking network from a centre-line layer (split at crossings, ends snapped).
+
+    Parameters
+    ----------
+    lines : GeoDataFrame
+        LineStrings in any CRS, optional ``name``, ``highway``, ``foot``, ``access`` columns.
+    crs : pyproj.CRS, optional
+        Metric CRS; by default the UTM zone of the layer.
+    snap_tolerance : float
+        Ends closer than this many metres are joined.
+    source : str
+        Description used in messages.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    from .lines import graph_from_lines
+
+    if lines.crs is None:
+        raise CRSError(f"{source} has no coordinate reference system; add a .prj or set the CRS")
+    if crs is None:
+        crs = choose_metric_crs(lines)
+    keep, excluded = walk_mask(pd.DataFrame(lines.drop(columns=lines.geometry.name)))
+    lines = lines.loc[keep].to_crs(crs)
+    if len(lines) == 0:
+        raise NetworkError(f"{source}: no walkable line left after the walk filter (excluded: {excluded})")
+    g = graph_from_lines(lines, snap_tolerance=snap_tolerance, source=source)
+    node_xy = np.column_stack([g.nodes["x"].to_numpy(), g.nodes["y"].to_numpy()])
+    pos = pd.Series(np.arange(len(g.nodes)), index=g.nodes.index)
+    edges = g.edges.assign(u=pos.loc[g.edges["u"]].to_numpy(), v=pos.loc[g.edges["v"]].to_numpy())
+    net = network_from_edges(edges, node_xy, node_id=g.nodes.index.to_numpy(), source=source, excluded=excluded)
+    net.excluded.update({f"line_layer:{k}": int(v) for k, v in g.skipped.items() if v})
+    return net
+
+
+def snap_points(network: WalkNetwork, xy: np.ndarray) -> Snap:
+    """Snap points onto the nearest walkable edge.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    xy : ndarray, shape (k, 2)
+        Point coordinates in the network's metric CRS.
+
+    Returns
+    -------
+    Snap
+        One entry per point; :attr:`Snap.offset` is the distance to the street,
+        which callers compare with their off-network tolerance.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    pts = shapely.points(xy)
+    if len(pts) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        f = np.zeros(0)
+        return Snap(e, e, e, f, f, f, f, f)
+    idx, dist = network.edge_tree.query_nearest(pts, return_distance=True, all_matches=False)
+    # query_nearest returns (input index, tree index) pairs ordered by input
+    order = np.argsort(idx[0], kind="stable")
+    src, edge = idx[0][order], idx[1][order]
+    dist = dist[order]
+    if not np.array_equal(src, np.arange(len(pts))):
+        raise NetworkError("some points could not be snapped to any street (empty network?)")
+    geoms = network.edges.geometry.values[edge]
+    along = shapely.line_locate_point(geoms, pts)
+    snapped = shapely.get_coordinates(shapely.line_interpolate_point(geoms, along))
+    e = network.edges
+    return Snap(
+        edge=edge.astype(np.int64),
+        u=e["u"].to_numpy()[edge],
+        v=e["v"].to_numpy()[edge],
+        along=along,
+        length=e["length"].to_numpy()[edge],
+        offset=dist,
+        x=snapped[:, 0],
+        y=snapped[:, 1],
+    )
+
+
+def edge_names(network: WalkNetwork, edge_index: Iterable[int]) -> list[str | None]:
+    """Street names of edges (``None`` where the data has none)."""
+    if "name" not in network.edges.columns:
+        return [None for _ in edge_index]
+    names = network.edges["name"].to_numpy()
+    out = []
+    for i in edge_index:
+        val = names[int(i)]
+        text = _as_text(val)
+        out.append(text or None)
+    return out
