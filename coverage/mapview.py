@@ -107,7 +107,10 @@ def plan_map(
     folium.Map
     """
     study = result.study
-    bounds = study.subdistricts.to_crs(4326).total_bounds
+    # frame the map on where people live and facilities stand, not on empty township land
+    focus = pd.concat([result.coverage.demand.geometry, study.facilities.geometry], ignore_index=True)
+    bounds = gpd.GeoSeries(focus, crs=study.crs).to_crs(4326).total_bounds if len(focus) else \
+        study.subdistricts.to_crs(4326).total_bounds
     m = new_map(location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2), zoom_start=12,
                 basemap=basemap, height=height)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])

@@ -354,19 +354,35 @@ def network_from_osmnx(G: nx.MultiDiGraph, crs: pyproj.CRS | None = None, source
                               node_id=nodes.index.to_numpy(), source=source, excluded=excluded)
 
 
-def _filter_graph(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict[str, int]]:
-    """Remove unwalkable edges (and the nodes they leave isolated) from an osmnx graph."""
+def _filter_graph(G: nx.MultiDiGraph, inplace: bool = False) -> tuple[nx.MultiDiGraph, dict[str, int]]:
+    """Remove unwalkable edges (and the nodes they leave isolated) from an osmnx graph.
+
+    ``inplace`` avoids copying a graph the caller owns (copying is slow for large graphs).
+    """
     keys = list(G.edges(keys=True))
     if not keys:
         return G, {}
     data = pd.DataFrame([d for _, _, d in G.edges(data=True)])
+    if "highway" not in data.columns:
+        data["highway"] = None
+    # osmnx.graph_from_xml also loads ways without a highway tag (railways, ...): not streets
+    data["highway"] = data["highway"].where(data["highway"].notna(), "(none)")
     keep, excluded = walk_mask(data)
+    no_highway = (data["highway"] == "(none)").to_numpy()
+    keep &= ~no_highway
     if "osmid" in data.columns:
         # count OSM ways, not the one or two directed edges each way became
-        _, excluded = walk_mask(data.loc[~data["osmid"].map(str).duplicated()])
+        ways = data.loc[~data["osmid"].map(str).duplicated()]
+        _, excluded = walk_mask(ways)
+        n_none = int((ways["highway"] == "(none)").sum())
+    else:
+        n_none = int(no_highway.sum())
+    if n_none:
+        excluded["no highway tag"] = n_none
     drop = [k for k, ok in zip(keys, keep) if not ok]
     if drop:
-        G = G.copy()
+        if not inplace:
+            G = G.copy()
         G.remove_edges_from(drop)
         G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
     return G, excluded
@@ -409,7 +425,7 @@ def read_osm_xml(path: str | Path, crs: pyproj.CRS | None = None) -> WalkNetwork
         ox.settings.useful_tags_way = saved
     if G.number_of_edges() == 0:
         raise NetworkError("contains no way with a highway tag; is this a street extract?", path=path)
-    G, excluded = _filter_graph(G)
+    G, excluded = _filter_graph(G, inplace=True)
     if G.number_of_edges() == 0:
         raise NetworkError(f"no walkable way left after the walk filter (excluded: {excluded})", path=path)
     G = ox.simplify_graph(G)

@@ -26,7 +26,7 @@ body{margin:0;font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Noto Sans CJK 
 .rp .sub{color:#555}.rp .warn{background:#fff3cd;border:1px solid #e0c36a;padding:6px 10px;border-radius:4px;margin:8px 0}
 .rp table{border-collapse:collapse;width:100%;font-size:13px}.rp th,.rp td{border:1px solid #ccc;padding:3px 6px;text-align:right}
 .rp th{background:#eef2f7}.rp td.l,.rp th.l{text-align:left}
-.ok{background:#1a9850;color:#fff;border-radius:3px;padding:0 5px}.no{background:#d73027;color:#fff;border-radius:3px;padding:0 5px}
+.ok,.no{white-space:nowrap;color:#fff;border-radius:3px;padding:0 5px}.ok{background:#1a9850}.no{background:#d73027}
 .kpi{display:inline-block;margin:4px 18px 4px 0}.kpi b{font-size:24px;display:block}
 .mapwrap{max-width:1200px;margin:0 auto;padding:0 20px}
 """

@@ -21,15 +21,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from .crs import choose_metric_crs, describe_crs
-from .errors import LayerReadError, MissingColumnError, ValueInputError
+from .errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
 from .io import Skipped, classify_kind, find_layer_files, read_layer, read_meta, validate_geometries
 from .network import WalkNetwork, walk_graph
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
 
 DEFAULT_COUNTED_KINDS = ("centre", "station")
+#: Kinds :func:`coverage.io.classify_kind` recognises; others are listed as unknown when not counted.
+KNOWN_KINDS = ("centre", "station", "village_clinic", "hospital", "clinic")
+#: Overlaps between communities and gaps in a subdistrict smaller than this (m²), or thinner than
+#: :data:`SLIVER_WIDTH_M`, are digitising noise and not reported.
+PARTITION_MIN_AREA_M2 = 100.0
+SLIVER_WIDTH_M = 1.0
+#: A layer whose extent lies farther than this from the subdistricts' is refused as misplaced.
+MAX_LAYER_GAP_M = 5_000.0
 
 
 @dataclass
@@ -111,13 +120,16 @@ def _require(gdf: gpd.GeoDataFrame, column: str, layer: str, path: str | None) -
                                  f"columns found: {[c for c in gdf.columns if c != 'geometry']}", path=path)
 
 
+_SINGULAR = {"subdistricts": "subdistrict", "communities": "community", "facilities": "facility"}
+
+
 def _clean_names(gdf: gpd.GeoDataFrame, layer: str, path: str | None) -> gpd.GeoDataFrame:
     names = gdf["name"].astype("string").str.strip()
     blank = names.isna() | (names == "")
     if blank.any():
-        row = int(np.flatnonzero(blank.to_numpy())[0])
-        raise ValueInputError(f"{layer} feature has no name ({int(blank.sum())} such); every {layer[:-1]} needs a name",
-                              path=path, row=row)
+        row = gdf.index[int(np.flatnonzero(blank.to_numpy())[0])]
+        raise ValueInputError(f"{layer} feature has no name ({int(blank.sum())} such); every {_SINGULAR.get(layer, layer)} "
+                              "needs a name in the 'name' (名称) column", path=path, row=row)
     gdf = gdf.copy()
     gdf["name"] = names.astype(str)
     if "code" in gdf.columns:
@@ -145,18 +157,44 @@ def _population_column(gdf: gpd.GeoDataFrame, layer: str, path: str | None, requ
         gdf["population"] = np.nan
         return gdf
     raw = gdf["population"]
+    if isinstance(raw, pd.DataFrame):
+        raise MissingColumnError(f"the {layer} layer has two population columns ({list(raw.columns)}, e.g. "
+                                 "population and 人口); keep one", path=path)
+    text = raw.astype("string").str.strip()
+    # "12,345" and "12 345" are thousands separators, not errors
+    cleaned = text.str.replace(r"(?<=\d)[,，\s](?=\d{3}(\D|$))", "", regex=True)
     num = pd.to_numeric(raw, errors="coerce")
-    nonnum = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    num = num.where(num.notna(), pd.to_numeric(cleaned, errors="coerce"))
+    nonnum = num.isna() & raw.notna() & (text.fillna("") != "")
     if nonnum.any():
-        row = int(np.flatnonzero(nonnum.to_numpy())[0])
-        raise ValueInputError(f"population {raw.iloc[row]!r} is not a number; write digits only (e.g. 5230)",
+        i = int(np.flatnonzero(nonnum.to_numpy())[0])
+        row = gdf.index[i]
+        raise ValueInputError(f"population {raw.iloc[i]!r}{_named(gdf, i)} is not a number "
+                              f"({int(nonnum.sum())} such row(s)); write digits only (e.g. 5230), or leave the cell "
+                              "empty if unknown", path=path, row=row)
+    values = num.to_numpy(dtype=float)
+    infinite = np.isinf(values)
+    if infinite.any():
+        i = int(np.flatnonzero(infinite)[0])
+        row = gdf.index[i]
+        raise ValueInputError(f"population {raw.iloc[i]!r}{_named(gdf, i)} is not a finite number; write the "
+                              "head count (e.g. 5230)", path=path, row=row)
+    neg = values < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        row = gdf.index[i]
+        raise ValueInputError(f"population {values[i]:g}{_named(gdf, i)} is negative "
+                              f"({int(neg.sum())} such row(s)); correct it, or leave the cell empty if unknown",
                               path=path, row=row)
-    if (num < 0).any():
-        row = int(np.flatnonzero((num < 0).to_numpy())[0])
-        raise ValueInputError(f"population {num.iloc[row]} is negative; correct it", path=path, row=row)
     gdf = gdf.copy()
-    gdf["population"] = num.astype(float)
+    gdf["population"] = values
     return gdf
+
+
+def _named(gdf: pd.DataFrame, i: int) -> str:
+    """`` of '甲一社区'`` when the row at position ``i`` has a name."""
+    name = gdf["name"].iloc[i] if "name" in gdf.columns else None
+    return f" of {name!r}" if isinstance(name, str) and name else ""
 
 
 def _assign_subdistricts(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame, path: str | None
@@ -209,6 +247,12 @@ def _assign_subdistricts(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDat
     return communities, skipped
 
 
+def _kind_label(raw: object, kind: str) -> str:
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw is pd.NA or not str(raw).strip():
+        return "(no kind)" if kind == "other" else str(kind)
+    return str(raw).strip()
+
+
 def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
                      counted_kinds: Iterable[str] | None = DEFAULT_COUNTED_KINDS
                      ) -> tuple[gpd.GeoDataFrame, list[Skipped]]:
@@ -226,6 +270,15 @@ def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFram
         j = gpd.sjoin(f[["geometry"]], layer[["name", "geometry"]], how="left", predicate="within")
         j = j[~j.index.duplicated(keep="first")]
         f[col] = j["name"].reindex(f.index).astype(object).where(j["name"].reindex(f.index).notna(), None)
+    unknown = (~f["kind"].isin(KNOWN_KINDS) & ~f["counted"]).to_numpy()
+    if unknown.any():
+        raw = [_kind_label(r, k) for r, k in zip(f.loc[unknown, "kind_raw"], f.loc[unknown, "kind"])]
+        counts = pd.Series(raw).value_counts()
+        listed = [f"{k} ×{n}" for k, n in counts.items()]
+        skipped.append(Skipped("facilities", "unknown_kind", int(unknown.sum()), action="listed", items=listed,
+                               message=f"facility kinds not recognised, so not counted: {', '.join(listed[:10])}. If "
+                                       "some are community health facilities, write 社区卫生服务中心 or 社区卫生服务站 "
+                                       "in their kind (类型) column, or count the kind with --count-kinds"))
     outside = f["subdistrict"].isna()
     if outside.any():
         skipped.append(Skipped("facilities", "outside_all_subdistricts", int(outside.sum()), action="kept",
@@ -233,6 +286,132 @@ def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFram
                                message="facility lies in no subdistrict: it serves residents but counts for no "
                                        "subdistrict's rules"))
     return f, skipped
+
+
+def _metric_crs(crs: pyproj.CRS | str | int | None, subdistricts: gpd.GeoDataFrame) -> pyproj.CRS:
+    """The analysis CRS: the user's (checked) or the UTM zone of the subdistricts."""
+    if crs is None:
+        return choose_metric_crs(subdistricts)
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"--crs {crs!r} is not a coordinate reference system pyproj knows; give an EPSG code such "
+                       "as EPSG:32648 (UTM 48N, Wuhai) or EPSG:4547") from exc
+
+
+def _refuse_duplicates(gdf: gpd.GeoDataFrame, keys: list[str], what: str, path: str | None, fix: str) -> None:
+    dup = gdf.duplicated(keys, keep=False).to_numpy()
+    if not dup.any():
+        return
+    groups = gdf.loc[dup].groupby(keys, dropna=False).groups
+    listed = []
+    for key, idx in list(groups.items())[:5]:
+        key = key if isinstance(key, tuple) else (key,)
+        label = " / ".join(str(k) for k in key if k is not None and k == k)
+        listed.append(f"{label} (rows {', '.join(str(i) for i in idx)})")
+    raise ValueInputError(f"{what}; repeated: {'; '.join(listed)}; {fix}", path=path,
+                          row=gdf.index[int(np.flatnonzero(dup)[0])])
+
+
+def _bbox_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two bounding boxes (0 if they overlap)."""
+    dx = max(a[0] - b[2], b[0] - a[2], 0.0)
+    dy = max(a[1] - b[3], b[1] - a[3], 0.0)
+    return float(np.hypot(dx, dy))
+
+
+def _misplaced(layer: str, path: str | None, gap: float, error=CRSError):
+    return error(f"the {layer} lie {gap / 1000:,.1f} km from the subdistricts: the layers do not overlap. Check "
+                 "that this file covers the same city and that its CRS/coordinate system is declared correctly "
+                 "(projected coordinates saved as degrees, or degrees labelled as a projected CRS, end up far away)",
+                 path=path)
+
+
+def _check_extent(gdf: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame, layer: str, path: str | None) -> None:
+    """Refuse a layer lying wholly away from the subdistricts (wrong file or wrong CRS)."""
+    if gdf is None or len(gdf) == 0:
+        return
+    b = gdf.total_bounds
+    if not np.isfinite(b).all():
+        return
+    gap = _bbox_gap(b, subdistricts.total_bounds)
+    if gap > MAX_LAYER_GAP_M:
+        raise _misplaced(layer, path, gap)
+
+
+def _check_network_extent(network: WalkNetwork, subdistricts: gpd.GeoDataFrame, path: str | None) -> None:
+    if network.n_nodes == 0:
+        raise NetworkError("the street network has no nodes", path=path or network.source or None)
+    b = np.array([network.node_x.min(), network.node_y.min(), network.node_x.max(), network.node_y.max()])
+    gap = _bbox_gap(b, subdistricts.total_bounds)
+    if gap > MAX_LAYER_GAP_M:
+        raise _misplaced("streets", path or network.source or None, gap, error=NetworkError)
+
+
+def _significant(geoms: np.ndarray) -> np.ndarray:
+    """Polygon parts large and wide enough to be real (not digitising slivers)."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))] if len(parts) else parts
+    if not len(parts):
+        return parts
+    area = shapely.area(parts)
+    width = 2 * area / np.maximum(shapely.length(parts), 1e-9)
+    return parts[(area >= PARTITION_MIN_AREA_M2) & (width >= SLIVER_WIDTH_M)]
+
+
+def _check_partition(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame) -> list[Skipped]:
+    """List communities that overlap each other, and parts of subdistricts in no community.
+
+    Neither stops the run: overlapping areas count once (a home belongs to the
+    first community containing it) and homes in gaps count in the totals but
+    in no community. Both are listed so the planner can fix the boundaries.
+    """
+    skipped: list[Skipped] = []
+    geoms = communities.geometry.values
+    names = communities["name"].to_numpy()
+    if len(geoms) > 1:
+        tree = shapely.STRtree(geoms)
+        a, b = tree.query(geoms, predicate="intersects")
+        keep = a < b
+        a, b = a[keep], b[keep]
+        items, total, pieces = [], 0.0, 0
+        if len(a):
+            inter = shapely.intersection(geoms[a], geoms[b])
+            for i, j, g in zip(a, b, inter):
+                sig = _significant([g])
+                if not len(sig):
+                    continue
+                area = float(shapely.area(sig).sum())
+                total += area
+                pieces += 1
+                items.append((area, f"{names[i]} ∩ {names[j]}: {area:,.0f} m²"))
+        if pieces:
+            items.sort(key=lambda t: -t[0])
+            skipped.append(Skipped(
+                "communities", "communities_overlap", pieces, action="listed", area_m2=total,
+                items=[t for _, t in items],
+                message=f"{pieces} pair(s) of communities overlap, {total / 1e6:,.3f} km² in all; homes there count "
+                        "once (in the first community). Fix the boundaries so that communities do not overlap"))
+    if len(geoms):
+        union = shapely.union_all(geoms)
+        items, total, pieces = [], 0.0, 0
+        for name, sub in zip(subdistricts["name"], subdistricts.geometry.values):
+            gaps = _significant([shapely.difference(sub, union)])
+            if not len(gaps):
+                continue
+            area = float(shapely.area(gaps).sum())
+            total += area
+            pieces += len(gaps)
+            items.append((area, f"{name}: {area:,.0f} m² in {len(gaps)} piece(s)"))
+        if pieces:
+            items.sort(key=lambda t: -t[0])
+            skipped.append(Skipped(
+                "communities", "communities_gap", pieces, action="listed", area_m2=total,
+                items=[t for _, t in items],
+                message=f"{total / 1e6:,.3f} km² of subdistricts lie in no community ({pieces} piece(s)); homes "
+                        "there count in the totals but in no community. Draw the missing communities or extend "
+                        "their boundaries"))
+    return skipped
 
 
 def build_study_area(
@@ -291,24 +470,22 @@ def build_study_area(
         gdf, sk = validate_geometries(gdf, layer, expect, path=src)
         skipped += sk
         layers[layer] = _clean_names(gdf, layer, src)
-    metric = pyproj.CRS.from_user_input(crs) if crs is not None else choose_metric_crs(layers["subdistricts"])
+    metric = _metric_crs(crs, layers["subdistricts"])
     if not metric.is_projected:
-        from .errors import CRSError
-        raise CRSError(f"the analysis CRS {metric.name} is not projected; choose a metric CRS such as a UTM zone")
+        raise CRSError(f"the analysis CRS {metric.name} is not projected; choose a metric CRS such as a UTM zone "
+                       "(e.g. --crs EPSG:32648 for Wuhai)")
     subs = layers["subdistricts"].to_crs(metric)
-    dup = subs["name"].duplicated(keep=False)
-    if dup.any():
-        raise ValueInputError(f"subdistrict names must be unique; repeated: {sorted(set(subs.loc[dup, 'name']))}",
-                              path=sources.get("subdistricts"), row=int(np.flatnonzero(dup.to_numpy())[0]))
+    _refuse_duplicates(subs, ["name"], "subdistrict names must be unique", sources.get("subdistricts"),
+                       "rename one (e.g. add its district) or merge the polygons into one feature")
     comms = _population_column(layers["communities"].to_crs(metric), "communities", sources.get("communities"),
                                required=False)
     comms, sk = _assign_subdistricts(comms, subs, sources.get("communities"))
     skipped += sk
-    dupc = comms.duplicated(["subdistrict", "name"], keep=False)
-    if dupc.any():
-        raise ValueInputError(f"community names must be unique within a subdistrict; repeated: "
-                              f"{sorted(set(comms.loc[dupc, 'name']))}", path=sources.get("communities"),
-                              row=int(np.flatnonzero(dupc.to_numpy())[0]))
+    _refuse_duplicates(comms, ["subdistrict", "name"], "community names must be unique within a subdistrict",
+                       sources.get("communities"), "rename one, or merge the polygons into one feature")
+    _check_extent(comms, subs, "communities", sources.get("communities"))
+    skipped += _check_partition(comms, subs)
+    _check_extent(layers["facilities"].to_crs(metric), subs, "facilities", sources.get("facilities"))
     facs, sk = _link_facilities(layers["facilities"].to_crs(metric), subs, comms, counted_kinds)
     skipped += sk
     network = streets if isinstance(streets, WalkNetwork) else walk_graph(streets, crs=metric,
@@ -316,20 +493,25 @@ def build_study_area(
     if not network.crs.equals(metric):
         raise ValueInputError(f"the street network is in {network.crs.name} but the study uses {metric.name}; "
                               "build both with the same crs")
+    _check_network_extent(network, subs, sources.get("streets"))
     pop = None
     if population is not None:
         pop, sk = validate_geometries(population, "population", "any", path=sources.get("population"))
         skipped += sk
         pop = _population_column(pop.to_crs(metric), "population", sources.get("population"), required=True)
+        _check_extent(pop, subs, "population", sources.get("population"))
     opt = {}
     for layer, gdf, expect in (("buildings", buildings, "polygon"), ("compounds", compounds, "polygon"),
                                ("candidates", candidates, "point"), ("exclusions", exclusions, "polygon")):
         if gdf is None:
             opt[layer] = None
             continue
+        if gdf.crs is None:
+            raise CRSError(f"the {layer} layer has no CRS; set or declare it", path=sources.get(layer))
         gdf, sk = validate_geometries(gdf, layer, expect, path=sources.get(layer))
         skipped += sk
         opt[layer] = gdf.to_crs(metric)
+        _check_extent(opt[layer], subs, layer, sources.get(layer))
     return StudyArea(crs=metric, network=network, subdistricts=subs, communities=comms, facilities=facs,
                      population=pop, meta=dict(meta or {}), skipped=skipped, sources=sources, **opt)
 
@@ -397,7 +579,7 @@ def load_study_area(
     declared = {k: (v or {}).get("coordinate_system") for k, v in (meta.get("layers") or {}).items()}
     declared.update(coordinate_systems or {})
     layers = {k: read_layer(p, kind=k, coordinate_system=declared.get(k)) for k, p in files.items() if k != "streets"}
-    metric = pyproj.CRS.from_user_input(crs) if crs is not None else choose_metric_crs(layers["subdistricts"])
+    metric = _metric_crs(crs, layers["subdistricts"])
     network = walk_graph(files["streets"], crs=metric, snap_tolerance=snap_tolerance)
     return build_study_area(
         network, layers["subdistricts"], layers["communities"], layers["facilities"], layers.get("population"),

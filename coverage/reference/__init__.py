@@ -12,7 +12,7 @@ from importlib.resources import files
 
 import pandas as pd
 
-__all__ = ["REFERENCE_CSV", "LEVELS", "load_reference_units"]
+__all__ = ["LEVELS", "REFERENCE_CSV", "load_reference_units"]
 
 #: File name of the reference table inside this package.
 REFERENCE_CSV = "wuhai_units_2023.csv"

@@ -1,0 +1,496 @@
+"""一刻钟健康医疗圈规划 — the Streamlit app: ``streamlit run app.py``.
+
+A thin shell over the same library calls as the command line
+(:func:`coverage.study.load_study_area`, :func:`coverage.pipeline.run_plan`,
+:func:`coverage.siting.propose_sites`, :mod:`coverage.outputs`); the helpers it
+needs that are not analysis live in :mod:`coverage.appstate`.
+
+Starts on the embedded Haibowan demo, or on the folder named by the
+``COVERAGE_APP_DATA`` environment variable. The map needs no internet
+(:func:`coverage.offline.prepare_for_streamlit`).
+
+Caching: the study (the walking network) is kept by ``st.cache_resource``
+keyed by the data source; plan results, the demand points and scenario studies
+are kept in one ``st.cache_resource`` LRU store keyed by data source,
+parameters, counted kinds and scenario. Language, map layers and the shading
+share are display settings only: changing them never recomputes distances.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from coverage.access import CoverageParams
+from coverage.appstate import (
+    COORDINATE_SYSTEMS, DECLARABLE_LAYERS, PRESETS, UPLOAD_LAYERS, LRUStore,
+    Scenario, added_layer, before_after, compliance_csv_bytes, compliance_xlsx_bytes, counted_study, demo_source,
+    facility_options, folder_source, in_study_area, load_source, overall_figures, params_key, proposals_bytes,
+    proposals_display, report_bytes, rules_display, save_uploads, scenario_study, siting_available, skipped_table,
+    source_label, station_at, summary_bytes, tr, upload_source, worst_communities,
+)
+from coverage.errors import CoverageInputError
+from coverage.mapview import LAYER_KEYS, plan_map
+from coverage.offline import prepare_for_streamlit
+from coverage.pipeline import run_plan
+from coverage.safety import MAX_UPLOAD_BYTES
+
+st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", page_icon="🏥", layout="wide")
+ss = st.session_state
+
+STREET_TYPES = ["osm", "xml", "graphml", "pbf", "geojson", "json", "gpkg", "zip", "fgb", "kml"]
+#: Uncovered demand points drawn one by one up to this many (else summed on a 100 m grid).
+MAP_MAX_POINTS = 1000
+LAYER_TYPES = ["geojson", "json", "gpkg", "zip", "fgb", "kml", "csv", "txt", "xlsx", "xls"]
+
+
+# --------------------------------------------------------------------------
+# Caches
+# --------------------------------------------------------------------------
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_study(source: tuple):
+    """The StudyArea of a data source (builds the walking network: the slow step)."""
+    return load_source(source)
+
+
+@st.cache_resource(show_spinner=False)
+def result_store() -> LRUStore:
+    """Plan results, demand points and scenario studies, shared by all sessions."""
+    return LRUStore(maxsize=32)
+
+
+# --------------------------------------------------------------------------
+# Session state
+# --------------------------------------------------------------------------
+
+def _init_state() -> None:
+    ss.setdefault("lang", "zh")
+    if "source" not in ss:
+        env = os.environ.get("COVERAGE_APP_DATA")
+        ss["source"] = demo_source()
+        if env:
+            try:
+                ss["source"] = folder_source(env)
+            except CoverageInputError as exc:
+                ss["load_error"] = str(exc)
+    ss.setdefault("load_error", None)
+    ss.setdefault("src_mode", "demo")
+    ss.setdefault("p_preset", "15")
+    for key, name in (("p_radius", "radius_m"), ("p_minutes", "minutes"), ("p_speed", "speed_kmh")):
+        ss.setdefault(key, PRESETS["15"][name])
+    ss.setdefault("p_max_snap", 300.0)
+    ss.setdefault("p_target", 1.0)
+    ss.setdefault("p_share", "walk_share")
+    ss.setdefault("p_layers", list(LAYER_KEYS))
+    ss.setdefault("scenario_added", [])
+    ss.setdefault("scenario_removed", [])
+    ss.setdefault("click_add", True)
+    ss.setdefault("last_click", None)
+    ss.setdefault("flash", [])
+    ss.setdefault("siting", None)
+
+
+def _apply_preset() -> None:
+    p = PRESETS.get(ss["p_preset"])
+    if p:
+        ss["p_radius"], ss["p_minutes"], ss["p_speed"] = p["radius_m"], p["minutes"], p["speed_kmh"]
+
+
+def _mark_custom() -> None:
+    now = (float(ss["p_radius"]), float(ss["p_minutes"]), float(ss["p_speed"]))
+    ss["p_preset"] = next((k for k, p in PRESETS.items() if (p["radius_m"], p["minutes"], p["speed_kmh"]) == now),
+                          "custom")
+
+
+def _reset_scenario() -> None:
+    ss["scenario_added"] = []
+    ss["scenario_removed"] = []
+    ss["siting"] = None
+    ss["map_focus"] = None
+
+
+def _undo_last() -> None:
+    ss["scenario_added"] = ss["scenario_added"][:-1]
+
+
+def _add_station(name: str, lon: float, lat: float, study, lang: str) -> None:
+    ss["scenario_added"] = ss["scenario_added"] + [(name, float(lon), float(lat))]
+    ss["map_focus"] = (float(lat), float(lon))  # the map re-centres on the new station
+    ss["flash"].append(("toast", tr("added_toast", lang, name=name)))
+    if not in_study_area(study, lon, lat):
+        ss["flash"].append(("warning", tr("outside_warning", lang, name=name)))
+
+
+def _error_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, CoverageInputError) else f"{type(exc).__name__}: {exc}"
+
+
+_init_state()
+
+# --------------------------------------------------------------------------
+# Sidebar: language and data
+# --------------------------------------------------------------------------
+
+lang = st.sidebar.radio(tr("language", "zh"), ["zh", "en"], key="lang", horizontal=True,
+                        format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+st.title(tr("app_title", lang))
+for kind, text in ss["flash"]:
+    (st.toast if kind == "toast" else st.warning)(text)
+ss["flash"] = []
+
+st.sidebar.header(tr("data", lang))
+mode = st.sidebar.radio(tr("source_mode", lang), ["demo", "upload", "folder"], key="src_mode",
+                        format_func=lambda m: tr(f"mode_{m}", lang))
+cs_labels = {k: (zh if lang == "zh" else en) for k, zh, en in COORDINATE_SYSTEMS}
+requested = None
+try:
+    current_study = cached_study(ss["source"])
+except Exception as exc:  # the start folder is unreadable: say so and fall back to the demo
+    ss["load_error"] = _error_text(exc)
+    ss["source"] = demo_source()
+    current_study = None
+
+if mode == "demo":
+    if ss["source"] != demo_source() and st.sidebar.button(tr("load_demo", lang), type="primary"):
+        requested = demo_source()
+elif mode == "upload":
+    st.sidebar.caption(tr("upload_help", lang, mb=MAX_UPLOAD_BYTES / 1024 / 1024))
+    uploads = {}
+    for layer in UPLOAD_LAYERS:
+        uploads[layer] = st.sidebar.file_uploader(tr(f"layer_name_{layer}", lang), key=f"up_{layer}",
+                                                  type=STREET_TYPES if layer == "streets" else LAYER_TYPES)
+    folder_zip = st.sidebar.file_uploader(tr("upload_folder_zip", lang), type=["zip"], key="up_folder")
+    up_cs = st.sidebar.selectbox(tr("coordinate_system", lang), list(cs_labels), key="up_cs",
+                                 format_func=cs_labels.get, help=tr("coordinate_help", lang))
+    if st.sidebar.button(tr("load_upload", lang), type="primary"):
+        try:
+            given = {k: (f.name, f.getvalue()) for k, f in uploads.items() if f is not None}
+            base = current_study.sources if current_study is not None else None
+            folder = save_uploads(given, folder_zip=(folder_zip.name, folder_zip.getvalue()) if folder_zip else None,
+                                  coordinate_systems={k: up_cs for k in DECLARABLE_LAYERS}, base_files=base,
+                                  base_meta=current_study.meta if current_study is not None else None)
+            requested = upload_source(folder)
+        except Exception as exc:
+            ss["load_error"] = _error_text(exc)
+else:
+    path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    f_cs = st.sidebar.selectbox(tr("coordinate_system", lang), list(cs_labels), key="folder_cs",
+                                format_func=cs_labels.get, help=tr("coordinate_help", lang))
+    if st.sidebar.button(tr("load_folder", lang), type="primary", disabled=not path.strip()):
+        try:
+            requested = folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
+        except Exception as exc:
+            ss["load_error"] = _error_text(exc)
+
+if requested is not None:
+    try:
+        with st.spinner(tr("loading_data", lang)):
+            cached_study(requested)
+        ss["source"] = requested
+        ss["load_error"] = None
+        _reset_scenario()
+        for key in ("coord_lon", "coord_lat"):
+            ss.pop(key, None)
+    except Exception as exc:
+        ss["load_error"] = _error_text(exc)
+
+if ss["load_error"]:
+    st.error(tr("load_failed", lang, msg=ss["load_error"]), icon="🚫")
+    st.caption(tr("still_showing", lang))
+
+source = ss["source"]
+with st.spinner(tr("loading_data", lang)):
+    study0 = cached_study(source)
+store = result_store()
+
+# --------------------------------------------------------------------------
+# Sidebar: parameters and display
+# --------------------------------------------------------------------------
+
+st.sidebar.header(tr("parameters", lang))
+st.sidebar.selectbox(tr("preset", lang), ["15", "10", "5", "custom"], key="p_preset", on_change=_apply_preset,
+                     format_func=lambda p: tr(f"preset_{p}", lang), help=tr("parameters_help", lang))
+st.sidebar.number_input(tr("radius_m", lang), min_value=50.0, max_value=5000.0, step=50.0, key="p_radius",
+                        on_change=_mark_custom)
+st.sidebar.number_input(tr("minutes", lang), min_value=1.0, max_value=60.0, step=1.0, key="p_minutes",
+                        on_change=_mark_custom)
+st.sidebar.number_input(tr("speed_kmh", lang), min_value=1.0, max_value=8.0, step=0.1, format="%.1f",
+                        key="p_speed", on_change=_mark_custom)
+st.sidebar.caption(tr("walk_distance", lang, d=ss["p_minutes"] * ss["p_speed"] * 1000 / 60))
+kind_options = sorted(set(study0.facilities["kind"]), key=lambda k: (k not in ("centre", "station"), k))
+if "p_kinds" not in ss or not set(ss["p_kinds"]) <= set(kind_options):
+    ss["p_kinds"] = [k for k in ss.get("p_kinds", ["centre", "station"]) if k in kind_options] or \
+        [k for k in ("centre", "station") if k in kind_options]
+st.sidebar.multiselect(tr("counted_kinds", lang), kind_options, key="p_kinds",
+                       format_func=lambda k: tr(f"kind_{k}", lang, default=k) if k else k)
+with st.sidebar.expander(tr("advanced", lang)):
+    st.number_input(tr("max_snap_m", lang), min_value=10.0, max_value=2000.0, step=10.0, key="p_max_snap")
+    st.slider(tr("target_share", lang), min_value=0.5, max_value=1.0, step=0.01, key="p_target")
+
+st.sidebar.header(tr("display", lang))
+share_labels = {"walk_share": tr("walk_share", lang, m=ss["p_minutes"]),
+                "radius_share": tr("radius_share", lang, r=ss["p_radius"])}
+st.sidebar.radio(tr("shade_by", lang), list(share_labels), key="p_share", format_func=share_labels.get)
+st.sidebar.multiselect(tr("layers", lang), list(LAYER_KEYS), key="p_layers",
+                       format_func=lambda k: tr(f"layer_key_{k}", lang))
+
+params = CoverageParams(radius_m=float(ss["p_radius"]), minutes=float(ss["p_minutes"]),
+                        speed_kmh=float(ss["p_speed"]), max_snap_m=float(ss["p_max_snap"]),
+                        target_share=float(ss["p_target"]))
+kinds = tuple(sorted(ss["p_kinds"]))
+
+
+# --------------------------------------------------------------------------
+# Computing (cached)
+# --------------------------------------------------------------------------
+
+def compute(study, key: tuple, label: str):
+    """run_plan with a progress bar, once per key; the demand points are reused per data source."""
+    result = store.get(key)
+    if result is not None:
+        return result
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text=label)
+        t0 = time.perf_counter()
+        demand = store.get(("demand", source))
+        try:
+            result = run_plan(study, params, demand=demand,
+                              progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
+        except Exception as exc:
+            status.update(label=tr("error_title", lang), state="error")
+            st.error(_error_text(exc), icon="🚫")
+            st.stop()
+        if demand is None:
+            store.put(("demand", source), result.demand)
+        status.update(label=tr("computed", lang, s=time.perf_counter() - t0), state="complete", expanded=False)
+    return store.put(key, result)
+
+
+base_key = (source, params_key(params), kinds)
+study = store.get_or_compute(("study", source, kinds), lambda: counted_study(study0, kinds))
+base = compute(study, base_key, tr("computing", lang))
+
+options = facility_options(study, lang)
+ss["scenario_removed"] = [i for i in ss["scenario_removed"] if i in options]
+scenario = Scenario(tuple(ss["scenario_added"]), tuple(ss["scenario_removed"]))
+if scenario.empty:
+    result, result_key = base, base_key
+else:
+    result_key = base_key + (scenario.key(),)
+    sstudy = store.get_or_compute(("scenario_study", source, kinds, scenario.key()),
+                                  lambda: scenario_study(study, scenario, lang))
+    result = compute(sstudy, result_key, tr("scenario_computing", lang))
+
+siting = ss["siting"][1] if ss["siting"] is not None and ss["siting"][0] == result_key else None
+shown = dataclasses.replace(result, siting=siting) if siting is not None else result
+
+# --------------------------------------------------------------------------
+# Headline
+# --------------------------------------------------------------------------
+
+meta = study0.meta
+title = (meta.get("title") if lang == "zh" else meta.get("title_en")) or study0.title
+st.caption(f"{title} · {source_label(source, lang)} · {study0.crs.name}")
+if study0.synthetic:
+    st.info(tr("synthetic", lang), icon="ℹ️")
+
+now = overall_figures(result)
+before = overall_figures(base) if not scenario.empty else None
+
+
+def _delta(key: str, pct: bool = True):
+    if before is None:
+        return None
+    d = now[key] - before[key]
+    return f"{d * 100:+.1f} pp" if pct else (f"{d:+,.0f}" if isinstance(d, float) else f"{d:+d}")
+
+
+cols = st.columns(6)
+cols[0].metric(tr("metric_population", lang), f"{now['population']:,.0f}")
+cols[1].metric(tr("radius_share", lang, r=params.radius_m), f"{now['radius_share']:.1%}", _delta("radius_share"),
+               help=tr("metric_help_delta", lang))
+cols[2].metric(tr("radius_euclidean_share", lang, r=params.radius_m), f"{now['radius_euclidean_share']:.1%}",
+               _delta("radius_euclidean_share"))
+cols[3].metric(tr("walk_share", lang, m=params.minutes), f"{now['walk_share']:.1%}", _delta("walk_share"))
+cols[4].metric(tr("metric_passing", lang), f"{now['passing']} / {now['subdistricts']}", _delta("passing", False))
+cols[5].metric(tr("metric_uncovered", lang), f"{now['uncovered_walk']:,.0f}", _delta("uncovered_walk", False),
+               delta_color="inverse")
+
+# --------------------------------------------------------------------------
+# Map and scenario
+# --------------------------------------------------------------------------
+
+map_col, side = st.columns([3, 1])
+with map_col:
+    extra = added_layer(study, scenario, lang) if scenario.added else None
+    # uncovered points beyond MAP_MAX_POINTS are summed on plan_map's 100 m grid: a lighter page per rerun
+    fmap = plan_map(shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
+                    extra_facilities=extra, max_points=MAP_MAX_POINTS)
+    focus = ss.get("map_focus")
+    out = st_folium(prepare_for_streamlit(fmap), key="plan_map", height=620, use_container_width=True,
+                    returned_objects=["last_clicked"], center=focus, zoom=15 if focus else None)
+    st.caption(tr("map_help", lang))
+click = (out or {}).get("last_clicked")
+if click and click.get("lat") is not None:
+    sig = (round(float(click["lat"]), 7), round(float(click["lng"]), 7))
+    if sig != ss["last_click"]:
+        ss["last_click"] = sig  # remembered even when adding is off, so that turning it on adds nothing stale
+        if ss["click_add"]:
+            _add_station(tr("scenario_station_name", lang, n=len(ss["scenario_added"]) + 1), sig[1], sig[0],
+                         study, lang)
+            st.rerun()
+
+with side:
+    st.subheader(tr("scenario", lang))
+    st.toggle(tr("click_to_add", lang), key="click_add")
+    st.markdown(f"**{tr('added_stations', lang)}**")
+    if ss["scenario_added"]:
+        st.dataframe(pd.DataFrame(ss["scenario_added"], columns=[tr("station_name", lang), "lon", "lat"]),
+                     hide_index=True, width="stretch")
+        b1, b2 = st.columns(2)
+        b1.button(tr("undo_last", lang), on_click=_undo_last, width="stretch")
+        b2.button(tr("reset_scenario", lang), on_click=_reset_scenario, width="stretch")
+    else:
+        st.caption(tr("no_added", lang))
+    with st.expander(tr("add_by_coords", lang)):
+        b = study0.subdistricts.to_crs(4326).total_bounds
+        ss.setdefault("coord_lon", round(float((b[0] + b[2]) / 2), 6))
+        ss.setdefault("coord_lat", round(float((b[1] + b[3]) / 2), 6))
+        st.number_input(tr("lon", lang), min_value=-180.0, max_value=180.0, step=0.0005, format="%.6f",
+                        key="coord_lon")
+        st.number_input(tr("lat", lang), min_value=-90.0, max_value=90.0, step=0.0005, format="%.6f",
+                        key="coord_lat")
+        st.selectbox(tr("coordinate_system", lang), list(cs_labels)[:3], key="coord_cs", format_func=cs_labels.get,
+                     help=tr("coordinate_help", lang))
+        st.text_input(tr("station_name", lang), key="coord_name",
+                      placeholder=tr("scenario_station_name", lang, n=len(ss["scenario_added"]) + 1))
+        if st.button(tr("add_station", lang), key="coord_add"):
+            try:
+                lon, lat = station_at(ss["coord_lon"], ss["coord_lat"], ss["coord_cs"])
+                name = ss["coord_name"].strip() or tr("scenario_station_name", lang, n=len(ss["scenario_added"]) + 1)
+                _add_station(name, lon, lat, study, lang)
+                st.rerun()
+            except CoverageInputError as exc:
+                st.error(str(exc))
+    st.multiselect(tr("remove_existing", lang), list(options), key="scenario_removed", format_func=options.get)
+    st.markdown(f"**{tr('before_after', lang)}**")
+    if scenario.empty:
+        st.caption(tr("no_scenario", lang))
+    else:
+        st.dataframe(before_after(base, result, lang), hide_index=True, width="stretch")
+        st.caption(tr("before_after_help", lang))
+
+# --------------------------------------------------------------------------
+# Rules and communities
+# --------------------------------------------------------------------------
+
+st.subheader(tr("rules_table", lang))
+st.dataframe(rules_display(result, lang), hide_index=True, width="stretch")
+st.subheader(tr("communities_table", lang))
+st.dataframe(worst_communities(result, lang, share=ss["p_share"]), hide_index=True, width="stretch")
+
+# --------------------------------------------------------------------------
+# Optimiser
+# --------------------------------------------------------------------------
+
+st.subheader(tr("optimiser", lang))
+if not siting_available():
+    st.info(tr("siting_missing", lang))
+else:
+    o1, o2, o3, o4 = st.columns(4)
+    o1.radio(tr("sites_mode", lang), ["auto", "n"], key="opt_mode",
+             format_func=lambda m: tr("sites_auto" if m == "auto" else "sites_n", lang))
+    o1.number_input(tr("sites_number", lang), min_value=1, max_value=100, value=3, step=1, key="opt_n",
+                    disabled=ss.get("opt_mode", "auto") == "auto")
+    o2.radio(tr("site_for", lang), ["radius", "walk"], key="opt_for",
+             format_func=lambda m: tr(f"site_for_{m}", lang))
+    o3.checkbox(tr("site_rules", lang), key="opt_rules")
+    o4.number_input(tr("time_limit", lang), min_value=5, max_value=600, value=30, step=5, key="opt_tl")
+    if st.button(tr("propose", lang), type="primary", key="opt_go"):
+        from coverage.siting import propose_sites
+
+        with st.status(tr("proposing", lang), expanded=False) as status:
+            try:
+                proposal = propose_sites(result, sites="auto" if ss["opt_mode"] == "auto" else int(ss["opt_n"]),
+                                         site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),
+                                         time_limit=float(ss["opt_tl"]))
+                ss["siting"] = (result_key, proposal)
+                status.update(state="complete")
+                st.rerun()
+            except Exception as exc:
+                status.update(state="error")
+                st.error(tr("siting_failed", lang, msg=_error_text(exc)), icon="🚫")
+    if siting is not None:
+        props = siting.proposals
+        if len(props) == 0:
+            st.success(tr("no_proposals", lang))
+        else:
+            table = proposals_display(siting, lang)
+            accept_col = tr("accept", lang)
+            edited = st.data_editor(table, hide_index=True, width="stretch", key=f"proposals_{id(siting)}",
+                                    disabled=[c for c in table.columns if c != accept_col])
+            after = getattr(siting, "after", None) or {}
+            shares = [(k, v) for k, v in after.items() if isinstance(v, (int, float, dict))]
+            if shares:
+                st.markdown(f"**{tr('after_siting', lang)}**")
+                acols = st.columns(min(len(shares), 6))
+                for col, (k, v) in zip(acols, shares[:6]):
+                    val = v.get("share") if isinstance(v, dict) else v
+                    if isinstance(val, (int, float)):
+                        label = tr(f"{k}_share", lang, r=params.radius_m, m=params.minutes) \
+                            if k in ("radius", "walk", "radius_euclidean") else k
+                        col.metric(label, f"{val:.1%}" if 0 <= val <= 1 and isinstance(val, float) else f"{val:,}")
+            if st.button(tr("accept_selected", lang), key="opt_accept"):
+                chosen = edited[edited[accept_col]]
+                for _, row in chosen.iterrows():
+                    ss["scenario_added"] = ss["scenario_added"] + [
+                        (tr("proposal_name", lang, n=int(row[tr("rank", lang)])), float(row["lon"]), float(row["lat"]))]
+                ss["flash"].append(("toast", tr("accepted_toast", lang, n=len(chosen))))
+                st.rerun()
+
+# --------------------------------------------------------------------------
+# Downloads
+# --------------------------------------------------------------------------
+
+st.subheader(tr("downloads", lang))
+st.caption(tr("dl_scenario_note", lang))
+dl = st.columns(4)
+dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang), file_name="report.html",
+                      mime="text/html", on_click="ignore", key="dl_report")
+dl[1].download_button(tr("dl_summary", lang), data=lambda: summary_bytes(shown), file_name="summary.json",
+                      mime="application/json", on_click="ignore", key="dl_summary")
+dl[2].download_button(tr("dl_compliance_csv", lang), data=lambda: compliance_csv_bytes(shown),
+                      file_name="compliance.csv", mime="text/csv", on_click="ignore", key="dl_csv")
+dl[3].download_button(tr("dl_compliance_xlsx", lang), data=lambda: compliance_xlsx_bytes(shown),
+                      file_name="compliance.xlsx", on_click="ignore", key="dl_xlsx",
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+if siting is not None and len(siting.proposals):
+    pdl = st.columns(4)
+    for col, (fmt, mime) in zip(pdl, (("geojson", "application/geo+json"), ("csv", "text/csv"),
+                                      ("gpkg", "application/geopackage+sqlite3"))):
+        col.download_button(tr(f"dl_proposals_{fmt}", lang), data=lambda f=fmt: proposals_bytes(siting, f),
+                            file_name=f"proposals.{fmt}", mime=mime, on_click="ignore", key=f"dl_prop_{fmt}")
+
+# --------------------------------------------------------------------------
+# About the data
+# --------------------------------------------------------------------------
+
+with st.expander(tr("data_notes", lang)):
+    d = study0.describe()
+    st.markdown(f"**{tr('data_set', lang)}**: {title}  \n**{tr('crs', lang)}**: {d['crs']}  \n"
+                f"**{tr('population_model', lang)}**: "
+                f"{result.demand.note_zh if lang == 'zh' else result.demand.note_en}")
+    st.json({"subdistricts": d["subdistricts"], "communities": d["communities"], "facilities": d["facilities"],
+             "sources": d["sources"]}, expanded=False)
+    st.markdown(f"**{tr('skipped_table', lang)}**")
+    sk = skipped_table(result, lang)
+    if len(sk):
+        st.dataframe(sk, hide_index=True, width="stretch")
+    else:
+        st.caption(tr("nothing_skipped", lang))
