@@ -28,13 +28,41 @@ from streamlit_folium import st_folium
 
 from coverage.access import CoverageParams
 from coverage.appstate import (
-    COORDINATE_SYSTEMS, DECLARABLE_LAYERS, PRESETS, UPLOAD_LAYERS, LRUStore,
-    Scenario, added_layer, before_after, compliance_csv_bytes, compliance_xlsx_bytes, counted_study, demo_source,
-    facility_options, folder_source, in_study_area, load_source, overall_figures, params_key, proposals_bytes,
-    proposals_display, report_bytes, rules_display, save_uploads, scenario_study, siting_available, skipped_table,
-    source_label, station_at, summary_bytes, tr, upload_source, worst_communities,
+    COORDINATE_SYSTEMS,
+    DECLARABLE_LAYERS,
+    PRESETS,
+    UPLOAD_LAYERS,
+    LRUStore,
+    Scenario,
+    added_layer,
+    before_after,
+    compliance_csv_bytes,
+    compliance_xlsx_bytes,
+    counted_study,
+    demo_source,
+    facility_options,
+    folder_source,
+    in_study_area,
+    load_source,
+    overall_figures,
+    params_key,
+    proposals_bytes,
+    proposals_display,
+    report_bytes,
+    rules_display,
+    save_uploads,
+    scenario_study,
+    siting_available,
+    skipped_table,
+    source_label,
+    station_at,
+    summary_bytes,
+    tr,
+    upload_source,
+    worst_communities,
 )
 from coverage.errors import CoverageInputError
+from coverage.i18n import t
 from coverage.mapview import LAYER_KEYS, plan_map
 from coverage.offline import prepare_for_streamlit
 from coverage.pipeline import run_plan
@@ -113,6 +141,7 @@ def _reset_scenario() -> None:
     ss["scenario_removed"] = []
     ss["siting"] = None
     ss["map_focus"] = None
+    ss["accept_ranks"] = []
 
 
 def _undo_last() -> None:
@@ -228,7 +257,7 @@ if "p_kinds" not in ss or not set(ss["p_kinds"]) <= set(kind_options):
     ss["p_kinds"] = [k for k in ss.get("p_kinds", ["centre", "station"]) if k in kind_options] or \
         [k for k in ("centre", "station") if k in kind_options]
 st.sidebar.multiselect(tr("counted_kinds", lang), kind_options, key="p_kinds",
-                       format_func=lambda k: tr(f"kind_{k}", lang, default=k) if k else k)
+                       format_func=lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
 with st.sidebar.expander(tr("advanced", lang)):
     st.number_input(tr("max_snap_m", lang), min_value=10.0, max_value=2000.0, step=10.0, key="p_max_snap")
     st.slider(tr("target_share", lang), min_value=0.5, max_value=1.0, step=0.01, key="p_target")
@@ -255,6 +284,7 @@ def compute(study, key: tuple, label: str):
     result = store.get(key)
     if result is not None:
         return result
+    ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)
         t0 = time.perf_counter()
@@ -331,7 +361,8 @@ with map_col:
     extra = added_layer(study, scenario, lang) if scenario.added else None
     # uncovered points beyond MAP_MAX_POINTS are summed on plan_map's 100 m grid: a lighter page per rerun
     fmap = plan_map(shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra, max_points=MAP_MAX_POINTS)
+                    extra_facilities=extra, max_points=MAP_MAX_POINTS,
+                    uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     focus = ss.get("map_focus")
     out = st_folium(prepare_for_streamlit(fmap), key="plan_map", height=620, use_container_width=True,
                     returned_objects=["last_clicked"], center=focus, zoom=15 if focus else None)
@@ -351,7 +382,9 @@ with side:
     st.toggle(tr("click_to_add", lang), key="click_add")
     st.markdown(f"**{tr('added_stations', lang)}**")
     if ss["scenario_added"]:
-        st.dataframe(pd.DataFrame(ss["scenario_added"], columns=[tr("station_name", lang), "lon", "lat"]),
+        st.dataframe(pd.DataFrame([(n, tr(f"kind_{k}", lang, default=k), round(x, 6), round(y, 6))
+                                   for n, x, y, k in scenario.stations()],
+                                  columns=[tr("station_name", lang), tr("kind", lang), "lon", "lat"]),
                      hide_index=True, width="stretch")
         b1, b2 = st.columns(2)
         b1.button(tr("undo_last", lang), on_click=_undo_last, width="stretch")
@@ -421,6 +454,7 @@ else:
                                          site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),
                                          time_limit=float(ss["opt_tl"]))
                 ss["siting"] = (result_key, proposal)
+                ss["accept_ranks"] = []
                 status.update(state="complete")
                 st.rerun()
             except Exception as exc:
@@ -432,25 +466,25 @@ else:
             st.success(tr("no_proposals", lang))
         else:
             table = proposals_display(siting, lang)
-            accept_col = tr("accept", lang)
-            edited = st.data_editor(table, hide_index=True, width="stretch", key=f"proposals_{id(siting)}",
-                                    disabled=[c for c in table.columns if c != accept_col])
-            after = getattr(siting, "after", None) or {}
-            shares = [(k, v) for k, v in after.items() if isinstance(v, (int, float, dict))]
-            if shares:
-                st.markdown(f"**{tr('after_siting', lang)}**")
-                acols = st.columns(min(len(shares), 6))
-                for col, (k, v) in zip(acols, shares[:6]):
-                    val = v.get("share") if isinstance(v, dict) else v
-                    if isinstance(val, (int, float)):
-                        label = tr(f"{k}_share", lang, r=params.radius_m, m=params.minutes) \
-                            if k in ("radius", "walk", "radius_euclidean") else k
-                        col.metric(label, f"{val:.1%}" if 0 <= val <= 1 and isinstance(val, float) else f"{val:,}")
-            if st.button(tr("accept_selected", lang), key="opt_accept"):
-                chosen = edited[edited[accept_col]]
-                for _, row in chosen.iterrows():
-                    ss["scenario_added"] = ss["scenario_added"] + [
-                        (tr("proposal_name", lang, n=int(row[tr("rank", lang)])), float(row["lon"]), float(row["lat"]))]
+            st.dataframe(table, hide_index=True, width="stretch", column_config={"kind": None})
+            labels = {int(r): f"#{int(r)} {k} · {sd} · +{a}" for r, k, sd, a in
+                      zip(table[t("rank", lang)], table[tr("kind", lang)], table[t("subdistrict", lang)],
+                          table[t("adds_population", lang)])}
+            st.multiselect(tr("accept_which", lang), list(labels), key="accept_ranks", format_func=labels.get,
+                           help=tr("accept_help", lang))
+            st.markdown(f"**{tr('after_siting', lang)}**")
+            acols = st.columns(3)
+            for col, k in zip(acols, ("radius", "radius_euclidean", "walk")):
+                after = (siting.after or {}).get(k, {}).get("share")
+                prior = (siting.before or {}).get(k, {}).get("share")
+                if after is not None:
+                    col.metric(tr(f"{k}_share", lang, r=params.radius_m, m=params.minutes), f"{after:.1%}",
+                               None if prior is None else f"{(after - prior) * 100:+.1f} pp")
+            if st.button(tr("accept_selected", lang), key="opt_accept", disabled=not ss.get("accept_ranks")):
+                chosen = table[table[t("rank", lang)].isin(ss["accept_ranks"])]
+                ss["scenario_added"] = ss["scenario_added"] + [
+                    (tr("proposal_name", lang, n=int(r)), float(x), float(y), str(k))
+                    for r, x, y, k in zip(chosen[t("rank", lang)], chosen["lon"], chosen["lat"], chosen["kind"])]
                 ss["flash"].append(("toast", tr("accepted_toast", lang, n=len(chosen))))
                 st.rerun()
 

@@ -29,9 +29,9 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -54,7 +54,7 @@ __all__ = [
     "in_study_area", "facility_options", "params_key",
     "overall_figures", "rules_display", "worst_communities", "before_after", "skipped_table",
     "summary_bytes", "report_bytes", "compliance_csv_bytes", "compliance_xlsx_bytes", "proposals_bytes",
-    "proposals_display", "siting_available",
+    "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label",
 ]
 
 
@@ -459,8 +459,9 @@ class Scenario:
 
     Attributes
     ----------
-    added : tuple of (name, lon, lat)
-        Hypothetical stations, WGS84 degrees.
+    added : tuple of (name, lon, lat) or (name, lon, lat, kind)
+        Hypothetical facilities, WGS84 degrees; the kind is ``station`` unless
+        given (an accepted proposal may be a ``centre``).
     removed : tuple
         Index labels of existing facilities taken out.
     """
@@ -472,15 +473,21 @@ class Scenario:
     def empty(self) -> bool:
         return not self.added and not self.removed
 
+    def stations(self) -> list[tuple[str, float, float, str]]:
+        """``(name, lon, lat, kind)`` of each added facility."""
+        return [(a[0], float(a[1]), float(a[2]), a[3] if len(a) > 3 and a[3] else "station") for a in self.added]
+
     def key(self) -> tuple:
-        return (tuple((n, round(x, 7), round(y, 7)) for n, x, y in self.added), tuple(sorted(self.removed, key=str)))
+        return (tuple((n, round(x, 7), round(y, 7), k) for n, x, y, k in self.stations()),
+                tuple(sorted(self.removed, key=str)))
 
 
 def added_layer(study, scenario: Scenario, lang: str = "zh") -> gpd.GeoDataFrame:
-    """The hypothetical stations as facilities (kind ``station``, counted), in the study CRS."""
-    rows = [{"name": name, "kind": "station", "kind_raw": tr("hypothetical_kind", lang), "counted": True}
-            for name, _, _ in scenario.added]
-    geoms = [shapely.Point(lon, lat) for _, lon, lat in scenario.added]
+    """The hypothetical facilities (counted; kind ``station`` unless given), in the study CRS."""
+    items = scenario.stations()
+    rows = [{"name": name, "kind": kind, "kind_raw": tr("hypothetical_kind", lang) if kind == "station" else kind,
+             "counted": True} for name, _, _, kind in items]
+    geoms = [shapely.Point(lon, lat) for _, lon, lat, _ in items]
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326) if rows else \
         gpd.GeoDataFrame({"name": [], "kind": [], "kind_raw": [], "counted": []}, geometry=[], crs=4326)
     return gdf.to_crs(study.crs)
@@ -672,20 +679,27 @@ def siting_available() -> bool:
 
 
 def proposals_display(siting, lang: str = "zh") -> pd.DataFrame:
-    """The proposals table for display, with an ``accept`` column (all unticked)."""
+    """The proposals table for display (``kind`` raw for the app, ``lon``/``lat`` WGS84)."""
     p = siting.proposals
-    out = pd.DataFrame({
-        tr("accept", lang): [False] * len(p),
-        t("rank", lang): p["rank"].astype(int).to_numpy() if "rank" in p else np.arange(1, len(p) + 1),
-        t("subdistrict", lang): p["subdistrict"].fillna("—").astype(str).to_numpy() if "subdistrict" in p else "—",
-        t("community", lang): p["community"].fillna("—").astype(str).to_numpy() if "community" in p else "—",
-        t("adds_population", lang): [f"{float(v):,.0f}" for v in p["adds_population"]] if "adds_population" in p
-        else "—",
-        t("serves", lang): p["serves"].astype(str).to_numpy() if "serves" in p else "—",
+
+    def col(name: str, default: object = "—") -> list:
+        if name not in p.columns:
+            return [default] * len(p)
+        return ["—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v for v in p[name]]
+
+    return pd.DataFrame({
+        t("rank", lang): [int(v) for v in col("rank", 0)],
+        tr("kind", lang): [t(f"kind_{k}", lang, default=str(k)) for k in col("kind", "station")],
+        "kind": col("kind", "station"),
+        t("subdistrict", lang): [str(v) for v in col("subdistrict")],
+        t("community", lang): [str(v) for v in col("community")],
+        t("nearest_street", lang): [str(v) for v in col("nearest_street")],
+        t("adds_population", lang): [f"{float(v):,.0f}" for v in col("adds_population", 0.0)],
+        t("serves", lang): [", ".join(tr(f"serves_{x}", lang, default=str(x)) for x in v)
+                            if isinstance(v, (list, tuple, np.ndarray)) else str(v) for v in col("serves", [])],
         "lon": [round(float(v), 6) for v in p["lon"]],
         "lat": [round(float(v), 6) for v in p["lat"]],
     })
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -725,16 +739,19 @@ def compliance_xlsx_bytes(result) -> bytes:
 
 
 def proposals_bytes(siting, fmt: str) -> bytes:
-    """Proposed sites as ``geojson`` (WGS84), ``csv`` (UTF-8 with BOM, lon/lat) or ``gpkg``."""
-    p = siting.proposals
-    g = gpd.GeoDataFrame(p, geometry="geometry", crs=p.crs).to_crs(4326)
-    if fmt == "geojson":
-        return g.to_json(drop_id=True, ensure_ascii=False).encode("utf-8") if len(g) else \
-            b'{"type": "FeatureCollection", "features": []}'
-    if fmt == "csv":
-        return pd.DataFrame(g.drop(columns="geometry")).to_csv(index=False).encode("utf-8-sig")
-    if fmt == "gpkg":
-        with tempfile.TemporaryDirectory(prefix="coverage_gpkg_") as tmp:
+    """Proposed sites as ``geojson`` (WGS84) or ``csv`` (UTF-8 with BOM), the files the CLI writes
+    (:meth:`SitingResult.write`), or ``gpkg`` (GeoPackage, WGS84, ``serves`` joined with ``;``)."""
+    with tempfile.TemporaryDirectory(prefix="coverage_proposals_") as tmp:
+        if fmt in ("geojson", "csv"):
+            files = siting.write(tmp)
+            return Path(files[f"proposals.{fmt}"]).read_bytes()
+        if fmt == "gpkg":
+            p = siting.proposals.copy()
+            for c in p.columns:
+                if c != "geometry" and p[c].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
+                    p[c] = p[c].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
+                                    else v)
+            g = gpd.GeoDataFrame(p, geometry="geometry", crs=siting.proposals.crs).to_crs(4326)
             path = Path(tmp) / "proposals.gpkg"
             g.to_file(path, layer="proposals", driver="GPKG")
             return path.read_bytes()

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto, points, polygons, buildings, compounds, raster or street_nodes (default auto)")
     t.add_argument("--raster", metavar="FILE", help="population GeoTIFF for --population-model raster")
     t.add_argument("--household-size", type=float, help="persons per household for compounds with households only")
+    t.add_argument("--landuse", metavar="FILE", help="residential land-use polygons (building=yes counts only inside)")
+    t.add_argument("--entrances", metavar="FILE", help="compound (小区) entrance points for --population-model compounds")
+    t.add_argument("--no-rescale", action="store_true",
+                   help="raster model: keep the raster's totals instead of rescaling to community totals")
     s = plan.add_argument_group("siting (propose new stations)")
     s.add_argument("--sites", type=_sites, help="'auto' (fewest stations reaching the target) or N (best N)")
     s.add_argument("--site-for", choices=("radius", "walk"), default="radius",
@@ -145,7 +149,10 @@ def _plan(args: argparse.Namespace) -> int:
                   "time_limit": args.time_limit}
         if args.candidate_source:
             siting["candidates"] = args.candidate_source
-    pop_options = {k: v for k, v in (("raster", args.raster), ("household_size", args.household_size)) if v}
+    pop_options = {k: v for k, v in (("raster", args.raster), ("household_size", args.household_size),
+                                     ("landuse", args.landuse), ("entrances", args.entrances)) if v}
+    if args.no_rescale:
+        pop_options["rescale"] = False
     result = run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
                       population_model=args.population_model, population_options=pop_options,
                       siting=siting, progress=progress)

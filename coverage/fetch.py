@@ -160,7 +160,11 @@ def _from_osm_xml(path: Path, area: shapely.Geometry | None) -> tuple[nx.MultiDi
             raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc}); export the area from "
                                  "OSM/JOSM as .osm XML", path=path) from exc
     if area is not None and G.number_of_nodes():
-        G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=True)
+        try:
+            G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=True)
+        except ValueError as exc:  # osmnx: "Found no graph nodes within the requested polygon"
+            raise NetworkError("has no walkable street inside the study area; check that the area lies within the "
+                               "extract", path=path) from exc
     try:
         features = ox.features_from_xml(path, polygon=area, tags=FEATURE_TAGS)
     except Exception as exc:
@@ -408,17 +412,16 @@ def build_folder(graph: nx.MultiDiGraph, features: gpd.GeoDataFrame, out: str | 
 
     out = Path(out)
     existing = [n for n in _LAYER_FILES if (out / n).exists()]
-    other_streets = [p.name for p in out.glob("streets.*")] if out.is_dir() else []
-    if (existing or other_streets) and not overwrite:
-        raise LayerReadError(f"the folder already holds {sorted(set(existing + other_streets))}; choose another "
-                             "--out folder or delete them first", path=out)
+    if existing and not overwrite:
+        raise LayerReadError(f"the folder already holds {existing}; choose another --out folder, delete them, or "
+                             "pass overwrite=True", path=out)
     G, excluded = _prepare_graph(graph)
     features = _normalise_features(features)
     facilities, fac_notes = _facilities(features) if len(features) else (None, {"facilities": 0})
     subs, comms, b_notes = _boundaries(features, area) if len(features) else (None, None, {"admin_levels_found": []})
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in existing + other_streets:
+    for name in existing:  # only files fetch writes: the user's own layers (communities.gpkg ...) stay
         (out / name).unlink()
     ox.save_graphml(G, out / "streets.graphml")
     written = ["streets.graphml"]

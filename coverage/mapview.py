@@ -22,8 +22,9 @@ from .offline import add_legend, escape_properties, new_map
 
 __all__ = ["plan_map", "simplify_for_web", "KIND_COLOURS", "share_colour", "LAYER_KEYS"]
 
-KIND_COLOURS = {"centre": "#d7301f", "station": "#0570b0", "hospital": "#6a51a3", "clinic": "#807dba",
-                "village_clinic": "#9e9ac8", "other": "#969696"}
+# centres purple and stations blue: distinct from the red of uncovered people and low shares
+KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373", "clinic": "#969696",
+                "village_clinic": "#bdbdbd", "other": "#969696"}
 ISO_COLOURS = {5: "#238b45", 10: "#74c476", 15: "#c7e9c0"}
 SHARE_BINS = [(0.999, "#1a9850"), (0.9, "#91cf60"), (0.75, "#d9ef8b"), (0.5, "#fee08b"), (0.25, "#fc8d59"),
               (-1, "#d73027")]
@@ -185,11 +186,18 @@ def plan_map(
         if len(unc):
             agg = _aggregate_points(unc, 100.0, max_points).to_crs(4326)
             fg = folium.FeatureGroup(name=t("layer_uncovered", lang), show=True)
-            scale = max(agg["population"].max(), 1.0)
-            for geom, pop in zip(agg.geometry, agg["population"]):
-                folium.CircleMarker([geom.y, geom.x], radius=float(2 + 6 * np.sqrt(pop / scale)), color="#e31a1c",
-                                    weight=0, fill=True, fill_opacity=0.6,
-                                    tooltip=f"{t('uncovered', lang)}: {pop:,.0f}").add_to(fg)
+            scale = max(float(agg["population"].max()), 1.0)
+            agg = agg.assign(r=(2 + 6 * np.sqrt(agg["population"] / scale)).round(1),
+                             label=[f"{t('uncovered', lang)}: {p:,.0f}" for p in agg["population"]])
+            agg["geometry"] = shapely.set_precision(agg.geometry.values, 1e-6)
+            # one GeoJson layer, not thousands of folium elements: pages render and load fast
+            folium.GeoJson(
+                agg[["r", "label", "geometry"]],
+                marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_color="#e31a1c", fill_opacity=0.6),
+                style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": "#e31a1c", "weight": 0,
+                                          "fillOpacity": 0.6},
+                tooltip=folium.GeoJsonTooltip(["label"], labels=False),
+            ).add_to(fg)
             fg.add_to(m)
 
     if "facilities" in show:

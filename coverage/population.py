@@ -29,7 +29,7 @@ from .network import WalkNetwork
 __all__ = ["Demand", "build_demand", "demand_from_points", "demand_from_street_nodes", "assign_areas",
            "POPULATION_MODELS"]
 
-POPULATION_MODELS = ("auto", "points", "polygons", "street_nodes")
+POPULATION_MODELS = ("auto", "points", "polygons", "buildings", "compounds", "raster", "street_nodes")
 
 MODEL_NOTES = {
     "points": ("人口按用户提供的人口点计算。", "Population from the user's population points."),
