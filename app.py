@@ -245,10 +245,10 @@ store = result_store()
 st.sidebar.header(tr("parameters", lang))
 st.sidebar.selectbox(tr("preset", lang), ["15", "10", "5", "custom"], key="p_preset", on_change=_apply_preset,
                      format_func=lambda p: tr(f"preset_{p}", lang), help=tr("parameters_help", lang))
-st.sidebar.number_input(tr("radius_m", lang), min_value=50.0, max_value=5000.0, step=50.0, key="p_radius",
-                        on_change=_mark_custom)
-st.sidebar.number_input(tr("minutes", lang), min_value=1.0, max_value=60.0, step=1.0, key="p_minutes",
-                        on_change=_mark_custom)
+st.sidebar.number_input(tr("radius_m", lang), min_value=50.0, max_value=5000.0, step=50.0, format="%.0f",
+                        key="p_radius", on_change=_mark_custom)
+st.sidebar.number_input(tr("minutes", lang), min_value=1.0, max_value=60.0, step=1.0, format="%.0f",
+                        key="p_minutes", on_change=_mark_custom)
 st.sidebar.number_input(tr("speed_kmh", lang), min_value=1.0, max_value=8.0, step=0.1, format="%.1f",
                         key="p_speed", on_change=_mark_custom)
 st.sidebar.caption(tr("walk_distance", lang, d=ss["p_minutes"] * ss["p_speed"] * 1000 / 60))
@@ -411,7 +411,8 @@ with side:
                 st.rerun()
             except CoverageInputError as exc:
                 st.error(str(exc))
-    st.multiselect(tr("remove_existing", lang), list(options), key="scenario_removed", format_func=options.get)
+    st.multiselect(tr("remove_existing", lang), list(options), key="scenario_removed", format_func=options.get,
+                   placeholder=tr("remove_placeholder", lang))
     st.markdown(f"**{tr('before_after', lang)}**")
     if scenario.empty:
         st.caption(tr("no_scenario", lang))
@@ -439,8 +440,7 @@ else:
     o1, o2, o3, o4 = st.columns(4)
     o1.radio(tr("sites_mode", lang), ["auto", "n"], key="opt_mode",
              format_func=lambda m: tr("sites_auto" if m == "auto" else "sites_n", lang))
-    o1.number_input(tr("sites_number", lang), min_value=1, max_value=100, value=3, step=1, key="opt_n",
-                    disabled=ss.get("opt_mode", "auto") == "auto")
+    o1.number_input(tr("sites_number", lang), min_value=1, max_value=100, value=3, step=1, key="opt_n")
     o2.radio(tr("site_for", lang), ["radius", "walk"], key="opt_for",
              format_func=lambda m: tr(f"site_for_{m}", lang))
     o3.checkbox(tr("site_rules", lang), key="opt_rules")
@@ -471,7 +471,7 @@ else:
                       zip(table[t("rank", lang)], table[tr("kind", lang)], table[t("subdistrict", lang)],
                           table[t("adds_population", lang)])}
             st.multiselect(tr("accept_which", lang), list(labels), key="accept_ranks", format_func=labels.get,
-                           help=tr("accept_help", lang))
+                           help=tr("accept_help", lang), placeholder=tr("accept_placeholder", lang))
             st.markdown(f"**{tr('after_siting', lang)}**")
             acols = st.columns(3)
             for col, k in zip(acols, ("radius", "radius_euclidean", "walk")):

@@ -589,21 +589,25 @@ def _subdistrict_names(result, lang: str) -> dict:
 
 
 def rules_display(result, lang: str = "zh") -> pd.DataFrame:
-    """The per-subdistrict rule table with ✅/❌ badges and shares in per cent."""
+    """The per-subdistrict rule table: ✅/❌ badges next to the figure each rule checks.
+
+    The overall verdict also says 达标/未达标 (pass/fail) in words, so that it
+    reads even where the browser has no emoji font.
+    """
     r = result.rules
     p = result.params
     names = _subdistrict_names(result, lang)
     return pd.DataFrame({
         t("subdistrict", lang): [names.get(n, n) for n in r["name"]],
-        tr("col_passes", lang): [_badge(v) for v in r["passes"]],
+        tr("col_passes", lang): [f"{_badge(v)} {t('pass' if v else 'fail', lang)}" for v in r["passes"]],
         t("communities", lang): r["communities"].astype(int).to_numpy(),
         tr("col_centre", lang): [f"{_badge(ok)} {int(c)}" for c, ok in zip(r["centres"], r["centre_rule"])],
         tr("col_stations", lang): [f"{_badge(ok)} {int(n)}/{int(q)}"
                                    for n, q, ok in zip(r["stations"], r["stations_required"], r["station_rule"])],
-        t("radius_share", lang, r=p.radius_m): [_pct(v) for v in r["radius_share"]],
-        tr("col_radius_rule", lang, r=p.radius_m): [_badge(v) for v in r["radius_rule"]],
-        t("walk_share", lang, m=p.minutes): [_pct(v) for v in r["walk_share"]],
-        tr("col_walk_rule", lang, m=p.minutes): [_badge(v) for v in r["walk_rule"]],
+        t("radius_share", lang, r=p.radius_m): [f"{_badge(ok)} {_pct(v)}"
+                                                for v, ok in zip(r["radius_share"], r["radius_rule"])],
+        t("walk_share", lang, m=p.minutes): [f"{_badge(ok)} {_pct(v)}" for v, ok in zip(r["walk_share"], r["walk_rule"])],
+        t("radius_euclidean_share", lang, r=p.radius_m): [_pct(v) for v in r["radius_euclidean_share"]],
         t("population", lang): [f"{float(v):,.0f}" for v in r["population"]],
     })
 

@@ -147,7 +147,7 @@ def communities_from_points(points: gpd.GeoDataFrame, subdistricts: gpd.GeoDataF
     for s in np.unique(owner):
         members = np.flatnonzero(owner == s)
         xy = shapely.get_coordinates(pts_geom[members])
-        _, first, counts = np.unique(xy, axis=0, return_index=True, return_counts=True)
+        _, counts = np.unique(xy, axis=0, return_counts=True)
         if (counts > 1).any():
             dup_xy = np.unique(xy, axis=0)[counts > 1][0]
             same = members[(xy == dup_xy).all(axis=1)]

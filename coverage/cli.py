@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--polygon", metavar="FILE", help="a polygon layer of the study area")
     fetch.add_argument("--osm-file", metavar="FILE", help="a local .osm / .osm.pbf extract instead of downloading")
     fetch.add_argument("--out", required=True, help="data folder to write")
+    fetch.add_argument("--overwrite", action="store_true", help="replace files written by an earlier fetch")
     return p
 
 
@@ -193,7 +194,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from .fetch import fetch_city
 
     folder = fetch_city(place=args.place, bbox=args.bbox, polygon=args.polygon, osm_file=args.osm_file,
-                        out=args.out)
+                        out=args.out, overwrite=args.overwrite)
     print(f"wrote data folder {folder}")
     return 0
 

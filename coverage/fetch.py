@@ -27,9 +27,10 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -40,13 +41,12 @@ import shapely
 from .errors import LayerReadError, NetworkError, ValueInputError
 from .io import classify_kind
 from .network import OSM_WAY_TAGS, WalkNetwork, walk_mask
+from .osmpbf import HEALTH_TAGS, clip_polygon
 
-__all__ = ["OSM_SOURCE", "FEATURE_TAGS", "fetch_city", "build_folder", "graph_from_network"]
+__all__ = ["FEATURE_TAGS", "OSM_SOURCE", "build_folder", "fetch_city", "graph_from_network"]
 
 #: Attribution required by the ODbL.
 OSM_SOURCE = "OpenStreetMap contributors, ODbL"
-#: Health facility tags.
-HEALTH_TAGS: dict[str, bool | list[str]] = {"amenity": ["clinic", "doctors", "hospital"], "healthcare": True}
 #: Every feature tag fetched: health POIs and administrative boundaries.
 FEATURE_TAGS: dict[str, bool | str | list[str]] = {**HEALTH_TAGS, "boundary": "administrative"}
 #: A boundary is kept when at least this share of its area lies inside the study area.
@@ -85,6 +85,8 @@ def _geocode(place: str) -> shapely.Geometry:
     try:
         gdf = ox.geocode_to_gdf(place)
     except (TypeError, ValueError) as exc:  # osmnx: no result, or a point rather than a polygon
+        if type(exc).__name__ == "ResponseStatusCodeError":  # HTTP error from Nominatim: a download problem
+            raise _download_error("the place boundary", exc) from exc
         raise ValueInputError(f"OpenStreetMap has no boundary polygon for place {place!r} ({exc}); try the full "
                               "name, e.g. '海勃湾区, 乌海市, 内蒙古自治区, 中国', or give --bbox / --polygon") from exc
     except Exception as exc:
@@ -320,7 +322,7 @@ def _code(row: pd.Series, digits: int) -> str | None:
         if not value:
             continue
         value = re.sub(r"\s", "", value)
-        if re.fullmatch(r"\d{%d}" % digits, value):
+        if re.fullmatch(rf"\d{{{digits}}}", value):
             return value
         if digits == 9 and re.fullmatch(r"\d{9}000", value):  # 12-digit form of a township code
             return value[:9]
@@ -491,9 +493,9 @@ def _meta(query: dict[str, Any], G: nx.MultiDiGraph, excluded: dict[str, int], s
         "admin_levels_found": notes.get("admin_levels_found", []),
         "subdistrict_admin_level": notes.get("subdistrict_admin_level"),
         "notes": [
-            "facility kind is read from the name (社区卫生服务中心/站, 卫生院, 医院, 诊所) and otherwise from the OSM "
-            "tags; healthcare=centre without such a name is 'health_centre' and is not counted: check kinds before "
-            "planning",
+            ("facility kind is read from the name (社区卫生服务中心/站, 卫生院, 医院, 诊所) and otherwise from the OSM "
+             "tags; healthcare=centre without such a name is 'health_centre' and is not counted: check kinds before "
+             "planning"),
             f"boundaries with less than {MIN_SHARE_INSIDE:.0%} of their area inside the study area are left out",
         ],
     }
@@ -556,8 +558,6 @@ def fetch_city(place: str | None = None, bbox: Sequence[float] | None = None, po
                               "geocoder: download the place's boundary once and pass it as --polygon")
     if osm_file is not None and bbox is not None and polygon is not None:
         raise ValueInputError("give --bbox or --polygon to clip the --osm-file, not both")
-    from .osmpbf import clip_polygon
-
     area: shapely.Geometry | None = None
     if bbox is not None:
         area = _bbox_polygon(bbox)

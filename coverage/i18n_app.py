@@ -106,8 +106,6 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "col_passes": ("全部达标", "All rules"),
     "col_centre": ("中心", "Centre"),
     "col_stations": ("服务站 现有/应有", "Stations have/need"),
-    "col_radius_rule": ("{r:g}米达标", "{r:g} m rule"),
-    "col_walk_rule": ("{m:g}分钟达标", "{m:g}-min rule"),
     "items": ("对象", "Items"),
     "optimiser": ("选址优化", "Site optimiser"),
     "siting_missing": ("选址模块（coverage.siting）尚未安装在此版本中。", "The siting module (coverage.siting) is not "
@@ -115,7 +113,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "sites_mode": ("新增站点数", "New stations"),
     "sites_auto": ("自动（达到目标的最少站点）", "Auto (fewest reaching the target)"),
     "sites_n": ("指定数量", "A given number"),
-    "sites_number": ("站点数量", "Number of stations"),
+    "sites_number": ("站点数量（选“指定数量”时）", "Number of stations (for “a given number”)"),
     "site_for": ("覆盖标准", "Cover within"),
     "site_for_radius": ("服务半径", "the radius"),
     "site_for_walk": ("步行时间", "the walking time"),
@@ -154,5 +152,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "serves_station_rule": ("服务站数量", "station count"),
     "serves_radius_coverage": ("半径覆盖", "radius coverage"),
     "serves_walk_coverage": ("步行覆盖", "walk coverage"),
+    "remove_placeholder": ("选择要移除的设施", "Choose facilities to remove"),
+    "accept_placeholder": ("选择要采纳的建议", "Choose proposals to accept"),
     "error_title": ("输入数据有误", "Problem with the input data"),
 }

@@ -162,7 +162,9 @@ def _shapefile_encoding(path: Path) -> str | None:
         return None
     raw = dbf.read_bytes()
     header_len = int.from_bytes(raw[8:10], "little") if len(raw) > 10 else 0
-    body = raw[header_len:]
+    # field names (32-byte descriptors after the header) can be GBK too, even when all values are ASCII
+    names = b"".join(raw[o:o + 11] for o in range(32, max(header_len - 1, 32), 32))
+    body = names + raw[header_len:]
     if not any(b > 127 for b in body):
         return None
     try:

@@ -435,7 +435,7 @@ def read_osm_xml(path: str | Path, crs: pyproj.CRS | None = None) -> WalkNetwork
 
 
 def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: pyproj.CRS | None = None,
-               snap_tolerance: float = 2.0) -> WalkNetwork:
+               snap_tolerance: float = 2.0, clip: object | None = None) -> WalkNetwork:
     """Build the walking network from any supported street source.
 
     Parameters
@@ -448,6 +448,9 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
         Metric CRS; by default the UTM zone of the streets.
     snap_tolerance : float
         For line layers: ends closer than this (metres) are joined.
+    clip : GeoDataFrame or shapely geometry, optional
+        For ``.osm.pbf`` extracts: read only the ways within this area (plus 1 km),
+        so a provincial extract can be used directly.
 
     Returns
     -------
@@ -465,7 +468,7 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
         return read_osm_xml(path, crs=crs)
     if name.endswith((".osm.pbf", ".pbf")):
         from .osmpbf import read_osm_pbf
-        return read_osm_pbf(path, crs=crs)
+        return read_osm_pbf(path, crs=crs, clip=clip, buffer_m=1000.0 if clip is not None else 0.0)
     if name.endswith(".graphml"):
         import osmnx as ox
         try:

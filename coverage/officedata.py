@@ -52,7 +52,7 @@ TABLE_ALIASES: dict[str, tuple[str, ...]] = {
              "居委会", "村委会", "单位名称", "名称", "name"),
     "population": ("常住人口", "常住人口数", "常住人口(人)", "常住人口（人）", "人口", "人口数", "总人口", "户籍人口",
                    "population", "pop"),
-    "subdistrict": ("街道", "所属街道", "街道办事处", "街道(镇)", "街道（镇）", "乡镇街道", "乡镇", "subdistrict"),
+    "subdistrict": ("街道", "街道名称", "所属街道", "街道办事处", "街道(镇)", "街道（镇）", "乡镇街道", "乡镇", "subdistrict"),
 }
 
 #: Committee suffixes dropped before comparing names (longest first):
@@ -191,13 +191,13 @@ class JoinReport:
 
     def message(self) -> str:
         """Bilingual (Chinese / English) summary, one finding per line."""
-        lines = [
+        lines = [(
             f"人口表关联：{self.matched}/{self.communities} 个社区获得人口（按{_BY_ZH.get(self.by, self.by)}）；"
             f"表中合计 {self.table_total:,.0f} 人，关联 {self.joined_total:,.0f} 人，差 {self.missing_total:,.0f} 人。"
             f" / Population join: {self.matched}/{self.communities} communities got a population (by {self.by}); "
             f"table total {self.table_total:,.0f}, joined {self.joined_total:,.0f}, "
             f"difference {self.missing_total:,.0f}."
-        ]
+        )]
         for item in self.unmatched_table:
             sug = "、".join(item["suggestions"])
             hint_zh = f"，是否为：{sug}" if sug else ""
@@ -453,9 +453,10 @@ def join_population_table(
     out = communities.copy()
     if "population" not in out.columns:
         out["population"] = np.nan
-    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype(float)
+    values = pd.to_numeric(out["population"], errors="coerce").to_numpy(dtype=float, copy=True)
     hit = assigned >= 0
-    out.loc[out.index[hit], "population"] = pop.to_numpy()[assigned[hit]]
+    values[hit] = pop.to_numpy()[assigned[hit]]
+    out["population"] = values
     out["population_match"] = how
 
     comm_keys = sorted({k for k in c_names if k})
@@ -590,9 +591,10 @@ def _compare_level(units: list[tuple[str, str | None]], ref: pd.DataFrame, level
             by_key.setdefault(name_key(n), r)
     keys = sorted(by_key)
     # suffix-free names (和平 for 和平社区), only where they identify one official unit
-    loose_all = pd.Series([_loose_key(k) for k in keys])
-    loose = {lk: by_key[k] for k, lk in zip(keys, loose_all) if (loose_all == lk).sum() == 1
-             or len({by_key[k2].code for k2, l2 in zip(keys, loose_all) if l2 == lk}) == 1}
+    codes_by_loose: dict[str, set[str]] = {}
+    for k in keys:
+        codes_by_loose.setdefault(_loose_key(k), set()).add(str(by_key[k].code))
+    loose = {_loose_key(k): by_key[k] for k in keys if len(codes_by_loose[_loose_key(k)]) == 1}
     seen: set[str] = set()
     for name, code in units:
         key = name_key(name)
@@ -688,7 +690,7 @@ def check_against_reference(
 
 
 def check_offset(facilities_wgs84: gpd.GeoDataFrame, network: WalkNetwork, *,
-                 name: str = "facilities") -> OffsetDiagnosis | None:
+                 name: str = "facilities", min_gain_m: float = 20.0) -> OffsetDiagnosis | None:
     """Warn when a facility layer read as WGS84 is probably GCJ-02 (高德/腾讯) or BD-09 (百度).
 
     Parameters
@@ -701,6 +703,11 @@ def check_offset(facilities_wgs84: gpd.GeoDataFrame, network: WalkNetwork, *,
         streets the facilities should stand next to.
     name : str
         Layer name for the message.
+    min_gain_m : float
+        Smallest drop in the median distance to the streets that counts. In a
+        dense city with 150 m blocks a 400 m shift leaves points only ~45 m from
+        some street, so the default is lower than detect_offset's 50 m; the
+        relative test (the median must halve) guards against false alarms.
 
     Returns
     -------
@@ -717,4 +724,4 @@ def check_offset(facilities_wgs84: gpd.GeoDataFrame, network: WalkNetwork, *,
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
     lines = gpd.GeoSeries(network.edges.geometry.values, crs=network.crs).to_crs(4326)
-    return detect_offset(pts, lines, network.crs, name=name)
+    return detect_offset(pts, lines, network.crs, name=name, min_gain_m=min_gain_m)

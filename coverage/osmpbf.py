@@ -34,7 +34,7 @@ from .crs import choose_metric_crs
 from .errors import CRSError, GeometryError, LayerReadError, NetworkError
 from .network import WALK_EXCLUDE, WalkNetwork, network_from_edges, walk_mask
 
-__all__ = ["read_osm_pbf", "features_from_pbf", "clip_polygon"]
+__all__ = ["HEALTH_TAGS", "clip_polygon", "features_from_pbf", "read_osm_pbf"]
 
 #: Way tags read as columns so that the walk filter sees them.
 _WALK_TAGS = sorted(set(WALK_EXCLUDE) | {"name", "name:en", "highway", "foot", "access", "service", "area"})

@@ -129,6 +129,23 @@ def coverage(study: StudyArea, params: CoverageParams = CoverageParams(), demand
     return measure_coverage(study.network, fac, demand.points, params)
 
 
+def offset_warnings(study: StudyArea) -> list[Skipped]:
+    """Warn when facilities whose datum was not declared look like GCJ-02/BD-09 (a few hundred metres off).
+
+    Chinese POI lists (高德, 腾讯, 百度) are shifted by about 400 m in Wuhai — as much
+    as the coverage radius — so an undeclared shift would silently falsify every figure.
+    """
+    if "facilities" in (study.meta.get("declared_coordinate_systems") or {}) or len(study.facilities) < 3:
+        return []
+    from .officedata import check_offset
+
+    diag = check_offset(study.facilities, study.network)
+    if diag is None:
+        return []
+    return [Skipped("facilities", "possible_coordinate_offset", int(len(study.facilities)), action="listed",
+                    message=diag.message)]
+
+
 def run_plan(
     study: StudyArea,
     params: CoverageParams = CoverageParams(),
@@ -175,6 +192,7 @@ def run_plan(
         demand = build_demand(study, population_model, **(population_options or {}))
     step("network distances / 网络距离", 0.15)
     cov = measure_coverage(study.network, study.facilities, demand.points, params)
+    extra = offset_warnings(study)
     step("isochrones / 等时圈", 0.35)
     counted = study.facilities[study.facilities["counted"]]
     iso = isochrones(study.network, counted, isochrone_minutes, params,
@@ -184,7 +202,8 @@ def run_plan(
                         params.target_share)
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
-                        counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))))
+                        counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
+                        extra_skipped=extra)
     if siting is not None:
         step("siting / 选址", 0.75)
         from .siting import propose_sites

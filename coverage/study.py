@@ -348,6 +348,31 @@ def _check_network_extent(network: WalkNetwork, subdistricts: gpd.GeoDataFrame, 
         raise _misplaced("streets", path or network.source or None, gap, error=NetworkError)
 
 
+def _revalidate(gdf: gpd.GeoDataFrame, layer: str) -> tuple[gpd.GeoDataFrame, list[Skipped]]:
+    """Repair polygons that reprojection made invalid (rounding can make a ring touch itself)."""
+    from .io import _polygonal
+
+    geoms = gdf.geometry.values
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return gdf, []
+    geoms = geoms.copy()
+    geoms[invalid] = np.array([_polygonal(g) for g in shapely.make_valid(geoms[invalid])], dtype=object)
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    names = gdf.loc[invalid, "name"].tolist() if "name" in gdf.columns else []
+    return gdf, [Skipped(layer, "invalid_after_reprojection_repaired", int(invalid.sum()), items=names,
+                         action="repaired", message="polygons made invalid by reprojection rounding repaired with "
+                                                    "make_valid (a few centimetres at most)")]
+
+
+def _robust(op, *args):
+    """A GEOS overlay, retried on a 1 cm grid if floating-point noise makes it fail."""
+    try:
+        return op(*args)
+    except shapely.errors.GEOSException:
+        return op(*args, grid_size=0.01)
+
+
 def _significant(geoms: np.ndarray) -> np.ndarray:
     """Polygon parts large and wide enough to be real (not digitising slivers)."""
     parts = shapely.get_parts(np.asarray(geoms, dtype=object))
@@ -376,7 +401,7 @@ def _check_partition(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFra
         a, b = a[keep], b[keep]
         items, total, pieces = [], 0.0, 0
         if len(a):
-            inter = shapely.intersection(geoms[a], geoms[b])
+            inter = _robust(shapely.intersection, geoms[a], geoms[b])
             for i, j, g in zip(a, b, inter):
                 sig = _significant([g])
                 if not len(sig):
@@ -393,10 +418,10 @@ def _check_partition(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFra
                 message=f"{pieces} pair(s) of communities overlap, {total / 1e6:,.3f} km² in all; homes there count "
                         "once (in the first community). Fix the boundaries so that communities do not overlap"))
     if len(geoms):
-        union = shapely.union_all(geoms)
+        union = _robust(shapely.union_all, geoms)
         items, total, pieces = [], 0.0, 0
         for name, sub in zip(subdistricts["name"], subdistricts.geometry.values):
-            gaps = _significant([shapely.difference(sub, union)])
+            gaps = _significant([_robust(shapely.difference, sub, union)])
             if not len(gaps):
                 continue
             area = float(shapely.area(gaps).sum())
@@ -474,11 +499,13 @@ def build_study_area(
     if not metric.is_projected:
         raise CRSError(f"the analysis CRS {metric.name} is not projected; choose a metric CRS such as a UTM zone "
                        "(e.g. --crs EPSG:32648 for Wuhai)")
-    subs = layers["subdistricts"].to_crs(metric)
+    subs, sk = _revalidate(layers["subdistricts"].to_crs(metric), "subdistricts")
+    skipped += sk
     _refuse_duplicates(subs, ["name"], "subdistrict names must be unique", sources.get("subdistricts"),
                        "rename one (e.g. add its district) or merge the polygons into one feature")
-    comms = _population_column(layers["communities"].to_crs(metric), "communities", sources.get("communities"),
-                               required=False)
+    comms, sk = _revalidate(layers["communities"].to_crs(metric), "communities")
+    skipped += sk
+    comms = _population_column(comms, "communities", sources.get("communities"), required=False)
     comms, sk = _assign_subdistricts(comms, subs, sources.get("communities"))
     skipped += sk
     _refuse_duplicates(comms, ["subdistrict", "name"], "community names must be unique within a subdistrict",
@@ -580,7 +607,8 @@ def load_study_area(
     declared.update(coordinate_systems or {})
     layers = {k: read_layer(p, kind=k, coordinate_system=declared.get(k)) for k, p in files.items() if k != "streets"}
     metric = _metric_crs(crs, layers["subdistricts"])
-    network = walk_graph(files["streets"], crs=metric, snap_tolerance=snap_tolerance)
+    network = walk_graph(files["streets"], crs=metric, snap_tolerance=snap_tolerance, clip=layers["subdistricts"])
+    meta = {**meta, "declared_coordinate_systems": {k: v for k, v in declared.items() if v}}
     return build_study_area(
         network, layers["subdistricts"], layers["communities"], layers["facilities"], layers.get("population"),
         buildings=layers.get("buildings"), compounds=layers.get("compounds"), candidates=layers.get("candidates"),

@@ -10,12 +10,12 @@ import geopandas as gpd
 import osmnx as ox
 import pytest
 import shapely
+from toycity import box, lonlat
 
 from coverage.errors import LayerReadError, NetworkError, ValueInputError
 from coverage.fetch import fetch_city
 from coverage.io import find_layer_files, read_layer
 from coverage.network import walk_graph
-from toycity import box, lonlat
 
 # local metres (see tests/toycity.py): a 1200 m x 800 m street grid in two subdistricts
 STREET_NODES = {100 + 10 * i + j: (600 * i, 400 * j) for i in range(3) for j in range(3)}
@@ -245,3 +245,49 @@ def test_pbf_extract_clipped(tmp_path):
     assert not net.edges["highway"].astype(str).str.contains("cycleway").any()
     fac = read_layer(folder / "facilities.geojson", kind="facilities")
     assert len(fac) >= 3 and {"name", "kind", "osm_id"} <= set(fac.columns)
+
+
+def test_fetched_folder_plus_office_community_points_and_population_runs(tmp_path):
+    """OSM streets/boundaries/facilities + the office's community points and population table -> a study."""
+    from openpyxl import Workbook
+
+    from coverage.boundaries import communities_from_points
+    from coverage.officedata import join_population_table
+    from coverage.study import load_study_area
+
+    folder = fetch_city(osm_file=write_city(tmp_path / "city.osm", with_communities=False), out=tmp_path / "out")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["社区名称", "经度", "纬度"])
+    for name, (x, y) in (("和平社区居委会", (150, 200)), ("公园社区居委会", (450, 600)), ("青山社区居委会", (900, 400))):
+        ws.append([name, *lonlat(x, y)])
+    wb.save(tmp_path / "community_points.xlsx")
+    points = read_layer(tmp_path / "community_points.xlsx", kind="communities")
+    comms = communities_from_points(points, read_layer(folder / "subdistricts.geojson", kind="subdistricts"))
+    pop = tmp_path / "pop.csv"
+    pop.write_text("社区名称,常住人口\n和平社区,3000\n公园社区,2000\n青山社区,4000\n合计,9000\n", encoding="gbk")
+    comms, report = join_population_table(comms, pop)
+    assert report.ok and report.joined_total == 9000
+    comms.to_file(folder / "communities.geojson")
+    study = load_study_area(folder)
+    assert study.communities["population"].sum() == 9000
+    assert dict(zip(study.communities["name"], study.communities["subdistrict"]))["青山社区居委会"] == "海北街道"
+    assert set(study.facilities.loc[study.facilities["counted"], "kind"]) == {"centre", "station"}
+
+
+def test_geocoding_failures_say_what_to_do(tmp_path, monkeypatch):
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+
+    def unknown(query):
+        raise InsufficientResponseError("Nominatim geocoder returned 0 results")
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", unknown)
+    with pytest.raises(ValueInputError, match="no boundary polygon for place '乌海市海勃湾'.*--bbox"):
+        fetch_city(place="乌海市海勃湾", out=tmp_path / "x")
+
+    def busy(query):
+        raise ResponseStatusCodeError("429 Too Many Requests")
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", busy)
+    with pytest.raises(LayerReadError, match="could not download the place boundary"):
+        fetch_city(place="乌海市海勃湾", out=tmp_path / "x")

@@ -59,8 +59,6 @@ def test_gbk_shapefile_without_cpg_reads_correct_names(tmp_path):
     assert gdf.crs.to_epsg() == 4490
 
 
-@pytest.mark.xfail(reason="coverage.io._shapefile_encoding only inspects DBF records, not the field names in the "
-                          "header; fix reported to the io owner", strict=False)
 def test_gbk_field_names_with_ascii_values(tmp_path):
     shp = _gbk_shapefile(tmp_path / "shp", {"代码": ["150302001", "150302002"]})
     assert read_layer(shp, kind="subdistricts").columns.tolist() == ["code", "geometry"]

@@ -1,0 +1,419 @@
+"""The Streamlit app (app.py) with streamlit.testing.v1.AppTest, and its helpers (coverage/appstate.py).
+
+The AppTest sessions run the real script in this process: the demo's walking
+network is built once (``st.cache_resource``), so the first test pays ~15 s and
+the others reuse it. Helpers are tested on a toy city built here in metres.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from coverage.access import CoverageParams
+from coverage.appstate import (
+    PRESETS, LRUStore, Scenario, before_after, compliance_csv_bytes, compliance_xlsx_bytes, counted_study,
+    folder_source, in_study_area, layer_filename, load_source, overall_figures, params_key, rules_display,
+    save_uploads, scenario_study, siting_available, station_at, summary_bytes, tr, upload_source,
+    worst_communities,
+)
+from coverage.chinese_crs import wgs84_to_gcj02
+from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
+from coverage.pipeline import run_plan
+from coverage.safety import MAX_UPLOAD_BYTES
+from toycity import lonlat, points, polygons, write_osm
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+TIMEOUT = 180
+
+
+# --------------------------------------------------------------------------
+# a toy city: 200 m street grid, two subdistricts, four communities
+# --------------------------------------------------------------------------
+
+FACILITIES = [
+    {"x": 0, "y": 0, "name": "甲街道社区卫生服务中心", "kind": "社区卫生服务中心"},
+    {"x": 1000, "y": 1000, "name": "甲一社区卫生服务站", "kind": "社区卫生服务站"},
+    {"x": 1400, "y": 600, "name": "乙一社区卫生服务站", "kind": "station"},
+    {"x": 2000, "y": 0, "name": "乌海市人民医院", "kind": "医院"},
+]
+
+
+def write_toy(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nodes, ways, ids = {}, [], {}
+    for x in range(0, 2001, 200):
+        for y in range(0, 1001, 200):
+            ids[(x, y)] = len(nodes) + 1
+            nodes[ids[(x, y)]] = (x, y)
+    for y in range(0, 1001, 200):
+        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential"}))
+    for x in range(0, 2001, 200):
+        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential"}))
+    write_osm(folder / "streets.osm", nodes, ways)
+    polygons([{"name": "甲街道", "code": "150302901", "bounds": (-100, -100, 1100, 1100)},
+              {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]
+             ).to_file(folder / "subdistricts.geojson")
+    polygons([{"name": "甲一社区", "population": 1000, "bounds": (-100, -100, 500, 1100)},
+              {"name": "甲二社区", "population": 1000, "bounds": (500, -100, 1100, 1100)},
+              {"name": "乙一社区", "population": 3000, "bounds": (1100, -100, 1700, 1100)},
+              {"name": "乙二社区", "population": 500, "bounds": (1700, -100, 2100, 1100)}]
+             ).to_file(folder / "communities.geojson")
+    points(FACILITIES).to_file(folder / "facilities.geojson")
+    return folder
+
+
+def facilities_csv(system: str = "wgs84") -> bytes:
+    """The toy facilities as a lon/lat table in Chinese headers, in WGS84 or GCJ-02."""
+    rows = []
+    for f in FACILITIES:
+        lon, lat = lonlat(f["x"], f["y"])
+        if system == "gcj02":
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        rows.append({"名称": f["name"], "类型": f["kind"], "经度": round(float(lon), 8), "纬度": round(float(lat), 8)})
+    return pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = write_toy(tmp_path_factory.mktemp("toy") / "toy")
+    study = load_source(folder_source(folder))
+    return folder, study
+
+
+# --------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------
+
+def test_streamlit_config_matches_safety_limit():
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["server"]["headless"] is True
+    assert cfg["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+
+
+def test_every_app_string_has_both_languages():
+    from coverage.i18n_app import APP_STRINGS
+
+    for key, pair in APP_STRINGS.items():
+        assert len(pair) == 2 and all(isinstance(s, str) and s for s in pair), key
+    keys = set(re.findall(r"""\btr\(\s*f?["']([a-z0-9_]+)["']""", APP.read_text(encoding="utf-8")))
+    from coverage.i18n import STRINGS
+
+    missing = sorted(k for k in keys if k not in APP_STRINGS and k not in STRINGS)
+    assert not missing, f"app.py uses untranslated keys {missing}"
+
+
+# --------------------------------------------------------------------------
+# helpers (coverage.appstate)
+# --------------------------------------------------------------------------
+
+def test_layer_filename():
+    assert layer_filename("streets", "乌海 路网.OSM") == "streets.osm"
+    assert layer_filename("streets", "x.osm.xml") == "streets.osm.xml"
+    assert layer_filename("facilities", "高德POI.xlsx") == "facilities.xlsx"
+    assert layer_filename("subdistricts", "jd.zip") == "subdistricts.zip"
+    with pytest.raises(LayerReadError, match="zipped together"):
+        layer_filename("communities", "sq.shp")
+    with pytest.raises(LayerReadError, match="cannot read a .docx"):
+        layer_filename("facilities", "list.docx")
+    with pytest.raises(LayerReadError, match="cannot read a .csv as the streets"):
+        layer_filename("streets", "streets.csv")
+
+
+def test_save_uploads_names_layers_and_declares_gcj02(toy, tmp_path):
+    folder, _ = toy
+    uploads = {"streets": ("my streets.osm", (folder / "streets.osm").read_bytes()),
+               "subdistricts": ("街道.geojson", (folder / "subdistricts.geojson").read_bytes()),
+               "communities": ("社区.geojson", (folder / "communities.geojson").read_bytes()),
+               "facilities": ("高德.csv", facilities_csv("gcj02"))}
+    out = save_uploads(uploads, root=tmp_path, coordinate_systems={"facilities": "gcj02"})
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == \
+        ["communities.geojson", "facilities.csv", "meta.json", "streets.osm", "subdistricts.geojson"]
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["layers"]["facilities"]["coordinate_system"] == "gcj02"
+    # the same upload gives the same folder (the cache key)
+    assert save_uploads(uploads, root=tmp_path, coordinate_systems={"facilities": "gcj02"}) == out
+    study = load_source(upload_source(out))
+    # GCJ-02 converted back: the facilities sit on their grid nodes again (within 1 m)
+    fac = study.facilities.sort_values("name")
+    ref = points(FACILITIES).to_crs(study.crs).set_index("name").loc[fac["name"]]
+    assert np.allclose(fac.geometry.x, ref.geometry.x, atol=1.0)
+    assert np.allclose(fac.geometry.y, ref.geometry.y, atol=1.0)
+
+
+def test_save_uploads_fills_missing_layers_from_the_loaded_data(toy, tmp_path):
+    folder, study = toy
+    out = save_uploads({"facilities": ("fac.csv", facilities_csv())}, root=tmp_path,
+                       base_files=study.sources, base_meta={"title": "玩具城", "synthetic": True})
+    assert {p.name for p in out.iterdir()} >= {"streets.osm", "subdistricts.geojson", "communities.geojson",
+                                                "facilities.csv"}
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["synthetic"] is True and "玩具城" in meta["title"]
+
+
+def test_save_uploads_zipped_shapefile_and_refusals(toy, tmp_path):
+    folder, _ = toy
+    shp_dir = tmp_path / "shp"
+    shp_dir.mkdir()
+    gpd.read_file(folder / "subdistricts.geojson").to_file(shp_dir / "jd.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in shp_dir.iterdir():
+            zf.write(p, f"边界/{p.name}")
+    base = {k: (f"{k}.geojson", (folder / f"{k}.geojson").read_bytes()) for k in ("communities", "facilities")}
+    base["streets"] = ("streets.osm", (folder / "streets.osm").read_bytes())
+    out = save_uploads({**base, "subdistricts": ("jd.zip", buf.getvalue())}, root=tmp_path / "up")
+    assert (out / "subdistricts.shp").exists() and (out / "subdistricts.prj").exists()
+    assert len(load_source(upload_source(out)).subdistricts) == 2
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escape.geojson", "{}")
+    with pytest.raises(UnsafeInputError, match="outside the target folder"):
+        save_uploads({**base, "subdistricts": ("evil.zip", evil.getvalue())}, root=tmp_path / "up")
+    assert not (tmp_path / "escape.geojson").exists()
+    with pytest.raises(UnsafeInputError, match="limit"):
+        save_uploads(base, root=tmp_path / "up", limit=100)
+    with pytest.raises(UnsafeInputError, match="DOCTYPE"):
+        save_uploads({**base, "streets": ("s.osm", b'<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "a">]><osm/>')},
+                     root=tmp_path / "up")
+    with pytest.raises(LayerReadError, match="missing layer"):
+        save_uploads({"facilities": base["facilities"]}, root=tmp_path / "up")
+
+
+def test_folder_source_changes_with_the_files(toy, tmp_path):
+    folder = write_toy(tmp_path / "copy")
+    a = folder_source(folder)
+    assert a == folder_source(str(folder) + "  ")
+    gpd.read_file(folder / "facilities.geojson").iloc[:3].to_file(folder / "facilities.geojson")
+    assert folder_source(folder) != a
+    with pytest.raises(CoverageInputError, match="not found"):
+        folder_source(tmp_path / "nowhere")
+
+
+def test_lru_store_and_params_key():
+    s = LRUStore(maxsize=2)
+    calls = []
+    assert s.get_or_compute("a", lambda: calls.append(1) or 1) == 1
+    assert s.get_or_compute("a", lambda: calls.append(1) or 2) == 1
+    s.put("b", 2)
+    s.put("c", 3)
+    assert "a" not in s and len(s) == 2 and calls == [1]
+    assert params_key(CoverageParams(radius_m=500)) == params_key(CoverageParams(radius_m=500.0))
+    assert params_key(CoverageParams(radius_m=500)) != params_key(CoverageParams(radius_m=300))
+
+
+def test_station_at_converts_chinese_systems():
+    lon, lat = 106.8, 39.67
+    g = wgs84_to_gcj02(lon, lat)
+    back = station_at(g[0], g[1], "gcj02")
+    assert abs(back[0] - lon) < 1e-5 and abs(back[1] - lat) < 1e-5
+    assert station_at(lon, lat) == (lon, lat)
+    with pytest.raises(CoverageInputError):
+        station_at(lat * 10, lon, "wgs84")
+
+
+def test_scenario_adds_and_removes_stations(toy):
+    _, study = toy
+    base = run_plan(counted_study(study, ["centre", "station"]))
+    # 乙二社区 (x 1700–2100) is beyond 500 m of every counted facility: a station at (2000, 600) covers it
+    lon, lat = lonlat(2000, 600)
+    assert in_study_area(study, lon, lat) and not in_study_area(study, *lonlat(5000, 5000))
+    add = Scenario(added=(("新站", lon, lat),))
+    after = run_plan(scenario_study(counted_study(study, ["centre", "station"]), add), demand=base.demand)
+    b, a = overall_figures(base), overall_figures(after)
+    assert a["radius_share"] > b["radius_share"] and a["counted_facilities"] == b["counted_facilities"] + 1
+    assert after.rules.set_index("name").at["乙街道", "stations"] == 2
+    table = before_after(base, after, "zh")
+    assert any("→" in v for v in table["500米网络覆盖率"])
+    # removing the centre breaks the centre rule of 甲街道
+    counted = counted_study(study, ["centre", "station"])
+    centre = counted.facilities.index[counted.facilities["kind"] == "centre"][0]
+    gone = run_plan(scenario_study(counted, Scenario(removed=(centre,))), demand=base.demand)
+    assert not gone.rules.set_index("name").at["甲街道", "centre_rule"]
+    assert "❌" in rules_display(gone, "en")["Centre"].iloc[0]
+    # counting hospitals adds one facility without reloading anything
+    assert counted_study(study, ["centre", "station", "hospital"]).facilities["counted"].sum() == 4
+
+
+def test_display_tables_and_downloads(toy):
+    _, study = toy
+    result = run_plan(counted_study(study, ["centre", "station"]))
+    r = rules_display(result, "zh")
+    assert list(r["街道/乡镇"]) == ["甲街道", "乙街道"] and set(r["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
+    assert r["中心"].tolist() == ["✅ 1", "❌ 0"] and r["500米网络覆盖率"].iloc[0].endswith("%")
+    w = worst_communities(result, "en", "radius_share")
+    assert w["Community"].iloc[0] == "乙二社区"          # 0 % within 500 m
+    s = json.loads(summary_bytes(result))
+    assert s["population"] == pytest.approx(5500)
+    csv = compliance_csv_bytes(result)
+    assert csv.startswith(b"\xef\xbb\xbf") and "甲街道".encode() in csv
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(compliance_xlsx_bytes(result)))
+    assert wb.sheetnames == ["达标 compliance", "社区 communities"]
+    assert wb.worksheets[0].cell(2, 1).value == "甲街道"
+
+
+def test_presets_follow_gb50180():
+    assert PRESETS["15"] == {"radius_m": 500.0, "minutes": 15.0, "speed_kmh": 4.0}   # the CLI defaults
+    assert PRESETS["5"]["radius_m"] == 300.0 and PRESETS["10"]["minutes"] == 10.0
+    assert tr("preset_15", "en").startswith("15-minute")
+
+
+# --------------------------------------------------------------------------
+# the app (AppTest)
+# --------------------------------------------------------------------------
+
+def new_app(monkeypatch, data: Path | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    if data is None:
+        monkeypatch.delenv("COVERAGE_APP_DATA", raising=False)
+    else:
+        monkeypatch.setenv("COVERAGE_APP_DATA", str(data))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def pct(text: str) -> float:
+    return float(text.rstrip("%"))
+
+
+def test_demo_loads(monkeypatch):
+    at = new_app(monkeypatch)
+    assert not at.error, [e.value for e in at.error]
+    m = metrics(at)
+    assert len(m) == 6
+    assert float(m["人口"].replace(",", "")) > 300_000
+    assert 0 < pct(m["500米网络覆盖率"]) <= 100 and 0 < pct(m["15分钟步行覆盖率"]) <= 100
+    tables = [d.value for d in at.dataframe]
+    rules = next(t for t in tables if "全部达标" in t.columns)
+    assert len(rules) >= 5 and set(rules["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
+    assert "凤凰岭街道" in set(rules["街道/乡镇"])
+    assert any("社区" in t.columns for t in tables)                       # worst-served communities
+    assert any("合成演示数据" in i.value for i in at.info)                 # synthetic data labelled
+    assert [b.label for b in at.get("download_button")][:2] == ["报告 report.html", "汇总 summary.json"]
+    assert at.session_state["computations"] == 1
+
+
+def test_parameters_update_figures_and_display_settings_do_not_recompute(monkeypatch):
+    at = new_app(monkeypatch)
+    before = metrics(at)
+    at.sidebar.number_input(key="p_radius").set_value(300.0).run()
+    after = metrics(at)
+    assert "300米网络覆盖率" in after and pct(after["300米网络覆盖率"]) < pct(before["500米网络覆盖率"])
+    assert after["15分钟步行覆盖率"] == before["15分钟步行覆盖率"]
+    assert at.session_state["p_preset"] == "custom"
+    n = at.session_state["computations"]
+    # language, shading share and layers are display settings: no new computation
+    at.sidebar.radio(key="lang").set_value("en").run()
+    at.sidebar.radio(key="p_share").set_value("radius_share").run()
+    at.sidebar.multiselect(key="p_layers").set_value(["subdistricts", "communities", "facilities"]).run()
+    assert not at.exception
+    assert at.session_state["computations"] == n
+    en = metrics(at)
+    assert en["Within 300 m (network)"] == after["300米网络覆盖率"]
+    assert any("All rules" in d.value.columns for d in at.dataframe)
+    # the 5-minute preset (GB 50180-2018) shortens the walk
+    at.sidebar.selectbox(key="p_preset").set_value("5").run()
+    five = metrics(at)
+    assert pct(five["Within 5 min walk"]) < pct(en["Within 15 min walk"])
+    assert at.session_state["computations"] == n + 1
+
+
+def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch):
+    at = new_app(monkeypatch)
+    shown = metrics(at)
+    at.sidebar.radio(key="src_mode").set_value("upload").run()
+    at.sidebar.file_uploader(key="up_subdistricts").set_value(
+        ("subdistricts.geojson", b"{this is not json", "application/geo+json")).run()
+    at.sidebar.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    assert "subdistricts" in errors and "cannot read" in errors
+    assert at.session_state["source"] == ("demo",)
+    assert metrics(at) == shown                                          # still showing the demo
+
+
+def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):
+    folder = write_toy(tmp_path / "toy")
+    at = new_app(monkeypatch)
+    at.sidebar.radio(key="src_mode").set_value("upload").run()
+    for layer, name in (("streets", "streets.osm"), ("subdistricts", "subdistricts.geojson"),
+                        ("communities", "communities.geojson")):
+        at.sidebar.file_uploader(key=f"up_{layer}").set_value((name, (folder / name).read_bytes(), "text/plain"))
+    at.sidebar.file_uploader(key="up_facilities").set_value(("高德坐标.csv", facilities_csv("gcj02"), "text/csv"))
+    at.sidebar.selectbox(key="up_cs").set_value("gcj02")
+    at.run()
+    at.sidebar.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["source"][0] == "upload"
+    m = metrics(at)
+    assert m["人口"] == "5,500" and m["全部达标的街道"].endswith("/ 2")
+    rules = next(d.value for d in at.dataframe if "全部达标" in d.value.columns)
+    assert list(rules["街道/乡镇"]) == ["甲街道", "乙街道"]
+    assert rules["中心"].iloc[1].startswith("❌")                      # 乙街道 has no centre
+
+
+def test_scenario_remove_and_add_station(monkeypatch):
+    fac = gpd.read_file(ROOT / "data" / "haibowan" / "facilities.geojson")
+    at = new_app(monkeypatch)
+    base = metrics(at)
+    # remove a counted station, then put a hypothetical one on the same spot: coverage comes back
+    i = int(fac.index[fac["kind"] == "社区卫生服务站"][0])
+    at.multiselect(key="scenario_removed").select(i).run()
+    assert not at.exception
+    removed = metrics(at)
+    assert pct(removed["500米网络覆盖率"]) <= pct(base["500米网络覆盖率"])
+    assert any(m.label == "500米网络覆盖率" and m.delta for m in at.metric)
+    assert any("→" in " ".join(map(str, d.value.iloc[:, 2])) for d in at.dataframe if "服务站 现有/应有" in d.value)
+    pt = fac.geometry.iloc[i]
+    at.number_input(key="coord_lon").set_value(pt.x)
+    at.number_input(key="coord_lat").set_value(pt.y)
+    at.text_input(key="coord_name").set_value("新站")
+    at.button(key="coord_add").click().run()
+    assert not at.exception
+    assert [a[0] for a in at.session_state["scenario_added"]] == ["新站"]
+    back = metrics(at)
+    assert back["500米网络覆盖率"] == base["500米网络覆盖率"]
+    assert back["15分钟步行覆盖率"] == base["15分钟步行覆盖率"]
+
+
+def test_optimiser_proposes_and_accepts(monkeypatch):
+    if not siting_available():
+        pytest.skip("coverage.siting (propose_sites) is not in this checkout yet")
+    at = new_app(monkeypatch)
+    base = metrics(at)
+    at.radio(key="opt_mode").set_value("n")
+    at.number_input(key="opt_n").set_value(2)
+    at.number_input(key="opt_tl").set_value(10)
+    at.button(key="opt_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    props = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
+    assert 1 <= len(props) <= 2
+    assert {b.label for b in at.get("download_button")} >= {"建议站点 GeoJSON", "建议站点 CSV", "建议站点 GeoPackage"}
+    at.multiselect(key="accept_ranks").set_value([1]).run()
+    at.button(key="opt_accept").click().run()
+    assert not at.exception
+    assert len(at.session_state["scenario_added"]) == 1
+    after = metrics(at)
+    assert pct(after["500米网络覆盖率"]) > pct(base["500米网络覆盖率"])

@@ -1,0 +1,134 @@
+"""The app in a real browser, offline: ``streamlit run app.py`` + Debian's headless Chromium via Playwright.
+
+Every request not to 127.0.0.1 (or a ``data:``/``blob:`` URI) is blocked, as on
+an intranet with no internet. The map (an st_folium iframe holding a Leaflet
+container with drawn layers) and the rules table must render; a screenshot is
+saved to ``docs/screenshots/app.png``. Skips when /usr/bin/chromium or the
+playwright package is missing (``playwright install`` cannot download here).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = ROOT / "docs" / "screenshots" / "app.png"
+SCENARIO_SHOT = ROOT / "docs" / "screenshots" / "app_scenario.png"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_APP_DATA"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_app_renders_map_and_rules_offline(server):
+    from playwright.sync_api import sync_playwright
+
+    blocked: list[str] = []
+
+    def only_local(route):
+        url = route.request.url
+        if url.startswith(LOCAL):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1600, "height": 2300}, locale="zh-CN")
+            context.route("**/*", only_local)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+            # the first run builds the demo's walking network: allow it time
+            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
+            iframe = page.locator("iframe[title*='st_folium']")
+            iframe.wait_for(timeout=60_000)
+            frame = page.frame_locator("iframe[title*='st_folium']")
+            frame.locator(".leaflet-container").wait_for(timeout=60_000)
+            # drawn layers: community polygons / markers as SVG paths, the layer control and the legend
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+            n_paths = frame.locator("path.leaflet-interactive").count()
+            assert n_paths > 40, n_paths
+            assert frame.locator(".leaflet-control-layers").count() == 1
+            assert frame.locator(".coverage-legend").count() == 1
+            box = iframe.bounding_box()
+            assert box and box["width"] > 600 and box["height"] > 500, box
+            tables = page.locator("[data-testid='stDataFrame']")
+            assert tables.count() >= 2
+            assert tables.first.bounding_box()["height"] > 150
+            metrics = page.locator("[data-testid='stMetricValue']")
+            assert metrics.count() == 6
+            page.wait_for_timeout(1500)  # let Leaflet finish drawing before the screenshot
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            # a click on the map adds a hypothetical station: st_folium returns last_clicked, the app
+            # reruns the plan with it and shows before/after deltas
+            leaflet = frame.locator(".leaflet-container")
+            b = leaflet.bounding_box()
+            leaflet.click(position={"x": b["width"] * 0.45, "y": b["height"] * 0.5})
+            page.get_by_text("假设站点1").first.wait_for(timeout=90_000)
+            page.locator("[data-testid='stMetricDelta']").first.wait_for(timeout=90_000)
+            page.get_by_text("新增前后对比").wait_for()
+            frame.locator(".leaflet-container").wait_for(timeout=60_000)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(SCENARIO_SHOT), full_page=True)
+            assert not [e for e in errors if "Leaflet" in e or "L is not defined" in e], errors
+        finally:
+            browser.close()
+    assert blocked == [], f"the page tried to reach the internet: {blocked[:10]}"
+    assert SCREENSHOT.stat().st_size > 50_000
