@@ -169,8 +169,15 @@ _init_state()
 lang = st.sidebar.radio(tr("language", "zh"), ["zh", "en"], key="lang", horizontal=True,
                         format_func=lambda x: {"zh": "中文", "en": "English"}[x])
 st.title(tr("app_title", lang))
+# Conditional messages and progress go into two containers that always exist, so that the map below keeps
+# its place in the page (a new place would remount the st_folium component and reload the map).
+notices = st.container()
+progress_area = st.container()
 for kind, text in ss["flash"]:
-    (st.toast if kind == "toast" else st.warning)(text)
+    if kind == "toast":
+        st.toast(text)
+    else:
+        notices.warning(text)
 ss["flash"] = []
 
 st.sidebar.header(tr("data", lang))
@@ -219,7 +226,7 @@ else:
 
 if requested is not None:
     try:
-        with st.spinner(tr("loading_data", lang)):
+        with notices, st.spinner(tr("loading_data", lang)):
             cached_study(requested)
         ss["source"] = requested
         ss["load_error"] = None
@@ -230,11 +237,11 @@ if requested is not None:
         ss["load_error"] = _error_text(exc)
 
 if ss["load_error"]:
-    st.error(tr("load_failed", lang, msg=ss["load_error"]), icon="🚫")
-    st.caption(tr("still_showing", lang))
+    notices.error(tr("load_failed", lang, msg=ss["load_error"]), icon="🚫")
+    notices.caption(tr("still_showing", lang))
 
 source = ss["source"]
-with st.spinner(tr("loading_data", lang)):
+with progress_area, st.spinner(tr("loading_data", lang)):
     study0 = cached_study(source)
 store = result_store()
 
@@ -285,7 +292,7 @@ def compute(study, key: tuple, label: str):
     if result is not None:
         return result
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
-    with st.status(label, expanded=True) as status:
+    with progress_area, st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
@@ -326,9 +333,9 @@ shown = dataclasses.replace(result, siting=siting) if siting is not None else re
 
 meta = study0.meta
 title = (meta.get("title") if lang == "zh" else meta.get("title_en")) or study0.title
-st.caption(f"{title} · {source_label(source, lang)} · {study0.crs.name}")
+st.caption(" · ".join([title] + ([source_label(source, lang)] if source[0] != "demo" else []) + [study0.crs.name]))
 if study0.synthetic:
-    st.info(tr("synthetic", lang), icon="ℹ️")
+    notices.info(tr("synthetic", lang), icon="ℹ️")
 
 now = overall_figures(result)
 before = overall_figures(base) if not scenario.empty else None
@@ -399,7 +406,7 @@ with side:
                         key="coord_lon")
         st.number_input(tr("lat", lang), min_value=-90.0, max_value=90.0, step=0.0005, format="%.6f",
                         key="coord_lat")
-        st.selectbox(tr("coordinate_system", lang), list(cs_labels)[:3], key="coord_cs", format_func=cs_labels.get,
+        st.selectbox(tr("coord_system", lang), list(cs_labels)[:3], key="coord_cs", format_func=cs_labels.get,
                      help=tr("coordinate_help", lang))
         st.text_input(tr("station_name", lang), key="coord_name",
                       placeholder=tr("scenario_station_name", lang, n=len(ss["scenario_added"]) + 1))
@@ -517,7 +524,9 @@ if siting is not None and len(siting.proposals):
 
 with st.expander(tr("data_notes", lang)):
     d = study0.describe()
-    st.markdown(f"**{tr('data_set', lang)}**: {title}  \n**{tr('crs', lang)}**: {d['crs']}  \n"
+    crs = d["crs"]
+    st.markdown(f"**{tr('data_set', lang)}**: {title}  \n**{tr('crs', lang)}**: {crs.get('name')} "
+                f"(EPSG:{crs.get('epsg')})  \n"
                 f"**{tr('population_model', lang)}**: "
                 f"{result.demand.note_zh if lang == 'zh' else result.demand.note_en}")
     st.json({"subdistricts": d["subdistricts"], "communities": d["communities"], "facilities": d["facilities"],

@@ -1,7 +1,8 @@
 """Scale check for :mod:`coverage.solvers` (timings printed, nothing asserted).
 
-Two synthetic instances of 100,000 demand points x 20,000 candidate sites with
-about 50 candidates reaching each demand point:
+A city-district instance (``district``: 20,000 x 2,000, same geometry as below)
+and two synthetic instances of 100,000 demand points x 20,000 candidate sites
+with about 50 candidates reaching each demand point:
 
 * ``geometric``: points and candidates uniform in a 10 km square, reach = within
   a radius giving ~50 candidates per point (what a 500 m walk looks like), 30 %
@@ -31,24 +32,29 @@ from coverage.solvers import MaximalCovering, SetCovering, reduce_problem
 N_DEMAND, N_CAND, PER_ROW = 100_000, 20_000, 50
 
 
-def geometric(seed: int = 1) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Spatial instance: reach = Euclidean radius, existing facilities cover 30 %."""
+def geometric(
+    seed: int = 1, n_demand: int = N_DEMAND, n_cand: int = N_CAND, side: float = 10_000.0, n_existing: int = 60
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Spatial instance: reach = Euclidean radius (~PER_ROW candidates per point)."""
     rng = np.random.default_rng(seed)
-    side = 10_000.0
-    dem = rng.uniform(0, side, (N_DEMAND, 2))
-    cand = rng.uniform(0, side, (N_CAND, 2))
-    radius = np.sqrt(PER_ROW * side**2 / (np.pi * N_CAND))
-    tree = cKDTree(cand)
-    lists = tree.query_ball_point(dem, radius)
-    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=N_DEMAND)
+    dem = rng.uniform(0, side, (n_demand, 2))
+    cand = rng.uniform(0, side, (n_cand, 2))
+    radius = np.sqrt(PER_ROW * side**2 / (np.pi * n_cand))
+    lists = cKDTree(cand).query_ball_point(dem, radius)
+    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n_demand)
     indptr = np.concatenate([[0], np.cumsum(lens)])
     indices = np.fromiter((j for x in lists for j in x), dtype=np.int32, count=int(lens.sum()))
-    reach = sp.csr_matrix((np.ones(indices.size, bool), indices, indptr), shape=(N_DEMAND, N_CAND))
+    reach = sp.csr_matrix((np.ones(indices.size, bool), indices, indptr), shape=(n_demand, n_cand))
     reach.sort_indices()
-    existing = rng.uniform(0, side, (60, 2))
+    existing = rng.uniform(0, side, (n_existing, 2))
     served = np.isfinite(cKDTree(existing).query(dem, distance_upper_bound=radius * 1.5)[0])
-    weights = rng.integers(1, 31, N_DEMAND).astype(float)
+    weights = rng.integers(1, 31, n_demand).astype(float)
     return reach, weights, served
+
+
+def district(seed: int = 3) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """City-district size (20,000 x 2,000 in 4.5 km square, 10 existing): what a Wuhai run looks like."""
+    return geometric(seed, n_demand=20_000, n_cand=2_000, side=4_500.0, n_existing=10)
 
 
 def uniform(seed: int = 2) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -73,10 +79,10 @@ def _row(name: str, model: str, res, setup: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=30.0)
-    parser.add_argument("--only", choices=["geometric", "uniform"], default=None)
+    parser.add_argument("--only", choices=["district", "geometric", "uniform"], default=None)
     parser.add_argument("--p", type=int, default=300, help="MCLP sites")
     args = parser.parse_args()
-    makers = {"geometric": geometric, "uniform": uniform}
+    makers = {"district": district, "geometric": geometric, "uniform": uniform}
     if args.only:
         makers = {args.only: makers[args.only]}
     print(
@@ -97,15 +103,15 @@ def main() -> None:
             f"candidates {s['candidates']}->{s['candidates_reduced']} ({s['candidates_dominated']} dominated)"
         )
         runs = [
-            ("LSCP 100% greedy", lambda: SetCovering(reach, w, served), "greedy"),
-            ("LSCP 100% highs", lambda: SetCovering(reach, w, served), "highs"),
-            ("LSCP 90% highs", lambda: SetCovering(reach, w, served, target_share=0.9), "highs"),
-            (f"MCLP p={args.p} greedy", lambda: MaximalCovering(reach, w, served, p=args.p), "greedy"),
-            (f"MCLP p={args.p} highs", lambda: MaximalCovering(reach, w, served, p=args.p), "highs"),
+            ("LSCP 100% greedy", SetCovering, {}, "greedy"),
+            ("LSCP 100% highs", SetCovering, {}, "highs"),
+            ("LSCP 90% highs", SetCovering, {"target_share": 0.9}, "highs"),
+            (f"MCLP p={args.p} greedy", MaximalCovering, {"p": args.p}, "greedy"),
+            (f"MCLP p={args.p} highs", MaximalCovering, {"p": args.p}, "highs"),
         ]
-        for label, build, solver in runs:
+        for label, cls, kwargs, solver in runs:
             t = time.perf_counter()
-            model = build()
+            model = cls(reach, w, served, **kwargs)
             setup = time.perf_counter() - t
             res = model.solve(time_limit=args.time_limit, solver=solver)
             print(_row(name, label, res, setup), flush=True)

@@ -54,7 +54,7 @@ __all__ = [
     "in_study_area", "facility_options", "params_key",
     "overall_figures", "rules_display", "worst_communities", "before_after", "skipped_table",
     "summary_bytes", "report_bytes", "compliance_csv_bytes", "compliance_xlsx_bytes", "proposals_bytes",
-    "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label",
+    "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label", "upload_root_dir",
 ]
 
 
@@ -251,7 +251,7 @@ def save_uploads(
         A zipped data folder (``streets.osm``, ``subdistricts.geojson``, …);
         layers given in ``uploads`` replace the archive's.
     root : path, optional
-        Where upload folders are made (default: the system temp folder).
+        Where upload folders are made (default :func:`upload_root_dir`).
     coordinate_systems : dict, optional
         Declarations written to the folder's ``meta.json`` (e.g. ``{"facilities": "gcj02"}``).
     limit : int
@@ -295,7 +295,7 @@ def save_uploads(
     if not items and folder_zip is None:
         raise LayerReadError("nothing uploaded: add the streets, subdistricts, communities and facilities files "
                              "(or one zipped data folder)")
-    upload_root = Path(root) if root is not None else Path(tempfile.gettempdir()) / "coverage_app"
+    upload_root = Path(root) if root is not None else upload_root_dir()
     key = digest.hexdigest()[:20]
     dest = upload_root / key
     if (dest / ".complete").exists():
@@ -375,6 +375,14 @@ def save_uploads(
         return dest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def upload_root_dir() -> Path:
+    """Where upload folders go: ``$COVERAGE_APP_UPLOADS`` or ``<system temp>/coverage_app``."""
+    import os
+
+    env = os.environ.get("COVERAGE_APP_UPLOADS")
+    return Path(env) if env else Path(tempfile.gettempdir()) / "coverage_app"
 
 
 def _mkdir(p: Path) -> Path:

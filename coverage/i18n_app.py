@@ -90,6 +90,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "undo_last": ("撤销最后一个", "Undo last"),
     "reset_scenario": ("清空情景", "Reset scenario"),
     "add_by_coords": ("按坐标添加", "Add by coordinates"),
+    "coord_system": ("坐标系", "Coordinate system"),
     "lon": ("经度", "Longitude"),
     "lat": ("纬度", "Latitude"),
     "station_name": ("名称", "Name"),

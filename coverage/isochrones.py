@@ -82,9 +82,9 @@ def reached_lines(network: WalkNetwork, node_dist: np.ndarray, limit: float, sou
 def _polygon(lines: list, buffer_m: float, fill_holes_m2: float) -> shapely.Geometry:
     if not lines:
         return shapely.Polygon()
-    poly = shapely.buffer(shapely.multilinestrings(
-        [ln for ln in lines if ln.geom_type == "LineString"] or [shapely.LineString()]), buffer_m,
-        quad_segs=4)
+    parts = np.asarray([ln for ln in lines if ln.geom_type == "LineString"], dtype=object)
+    # buffer each line, then union: buffering one big MultiLineString is ~100x slower on real OSM data
+    poly = shapely.union_all(shapely.buffer(parts, buffer_m, quad_segs=4))
     return _fill_holes(poly, fill_holes_m2)
 
 

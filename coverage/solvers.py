@@ -25,8 +25,8 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,12 +34,12 @@ import scipy.sparse as sp
 from coverage.errors import ValueInputError
 
 __all__ = [
-    "ReducedProblem",
-    "reduce_problem",
-    "SolveResult",
-    "SetCovering",
     "MaximalCovering",
+    "ReducedProblem",
+    "SetCovering",
+    "SolveResult",
     "rank_by_marginal_gain",
+    "reduce_problem",
 ]
 
 _SEED = 0x5EED_C0DE  # fixed: hashing and HiGHS runs are reproducible
@@ -61,9 +61,7 @@ def _as_reach(reach: object) -> sp.csr_matrix:
     else:
         arr = np.asarray(reach)
         if arr.ndim != 2:
-            raise ValueInputError(
-                f"reach must be a 2-D (demand x candidates) matrix, got {arr.ndim}-D"
-            )
+            raise ValueInputError(f"reach must be a 2-D (demand x candidates) matrix, got {arr.ndim}-D")
         mat = sp.csr_matrix(arr)
     mat.sum_duplicates()
     mat.eliminate_zeros()
@@ -78,9 +76,7 @@ def _as_reach(reach: object) -> sp.csr_matrix:
 def _as_weights(weights: object, n: int) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
-        raise ValueInputError(
-            f"weights must have one value per demand point ({n}), got shape {w.shape}"
-        )
+        raise ValueInputError(f"weights must have one value per demand point ({n}), got shape {w.shape}")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
         raise ValueInputError(
@@ -114,9 +110,7 @@ def _as_forced(forced: Sequence[int] | np.ndarray | None, n_cand: int) -> np.nda
         raise ValueInputError("forced must be a 1-D list of integer candidate indices")
     bad = f[(f < 0) | (f >= n_cand)]
     if bad.size:
-        raise ValueInputError(
-            f"forced candidate index {bad[0]} is out of range (there are {n_cand} candidates)"
-        )
+        raise ValueInputError(f"forced candidate index {bad[0]} is out of range (there are {n_cand} candidates)")
     return np.unique(f).astype(np.int64)
 
 
@@ -133,12 +127,13 @@ def _as_groups(
         return np.full(n_cand, -1, dtype=np.int64), {}
     g = np.asarray(group_of_candidate)
     if g.shape != (n_cand,):
-        raise ValueInputError(
-            f"group_of_candidate must have one value per candidate ({n_cand}), got shape {g.shape}"
-        )
-    if g.size and not np.issubdtype(g.dtype, np.integer):
-        if not np.all(np.isfinite(g)) or not np.all(g == np.round(g)):
-            raise ValueInputError("group_of_candidate must hold integer group ids (-1 = no group)")
+        raise ValueInputError(f"group_of_candidate must have one value per candidate ({n_cand}), got shape {g.shape}")
+    if (
+        g.size
+        and not np.issubdtype(g.dtype, np.integer)
+        and (not np.all(np.isfinite(g)) or not np.all(g == np.round(g)))
+    ):
+        raise ValueInputError("group_of_candidate must hold integer group ids (-1 = no group)")
     g = g.astype(np.int64)
     if g.size and g.min() < -1:
         raise ValueInputError("group ids must be >= 0 (use -1 for a candidate in no group)")
@@ -443,7 +438,9 @@ def reduce_problem(
     forced_idx = _as_forced(forced, n_cand)
     groups, need = _as_groups(group_of_candidate, group_min_new, n_cand, forced_idx)
 
-    by_forced = ~done & (np.asarray(a[:, forced_idx].sum(axis=1)).ravel() > 0) if forced_idx.size else np.zeros(n_dem, bool)
+    by_forced = (
+        ~done & (np.asarray(a[:, forced_idx].sum(axis=1)).ravel() > 0) if forced_idx.size else np.zeros(n_dem, bool)
+    )
     open_cols = np.ones(n_cand, dtype=bool)
     open_cols[forced_idx] = False
     left = ~done & ~by_forced & (w > 0)
@@ -993,7 +990,9 @@ class SetCovering(_CoveringModel):
             if solver == "greedy":
                 chosen, status, bound = greedy_sel, "greedy", cheap
             else:
-                chosen, status, bound = self._mip(required, full, greedy_sel, cheap, t0 + time_limit, mip_rel_gap, notes)
+                chosen, status, bound = self._mip(
+                    required, full, greedy_sel, cheap, t0 + time_limit, mip_rel_gap, notes
+                )
                 if status == "greedy":
                     notes.append("HiGHS found no better solution in time; greedy solution returned")
         n_forced = pr.forced.size
@@ -1230,7 +1229,17 @@ class MaximalCovering(_CoveringModel):
                 if b.shape[0] == 0 or greedy_val >= pr.reachable_weight - 1e-9 * max(pr.total_weight, 1):
                     status = "optimal"
             else:
-                sel, out = _mclp_mip(b, w, groups, need, p_new, greedy_sel, t0 + time_limit - time.perf_counter(), mip_rel_gap, with_outcome=True)
+                sel, out = _mclp_mip(
+                    b,
+                    w,
+                    groups,
+                    need,
+                    p_new,
+                    greedy_sel,
+                    t0 + time_limit - time.perf_counter(),
+                    mip_rel_gap,
+                    with_outcome=True,
+                )
                 bound_new = cheap if math.isnan(out.bound) else min(cheap, out.bound)
                 mip_val = -1.0 if sel is None else _weight_of(b, w, sel)
                 if sel is None or (mip_val <= greedy_val and out.status != "optimal"):
@@ -1240,7 +1249,9 @@ class MaximalCovering(_CoveringModel):
                     chosen, status = _prune(b, w, groups, need, sel, None), out.status
                     # an interrupted incumbent may leave slots: fill them greedily
                     if status != "optimal" and len(chosen) < p_new:
-                        chosen, _ = _greedy(b, w, groups, need, max_sites=p_new, required=None, full_cover=False, initial=chosen)
+                        chosen, _ = _greedy(
+                            b, w, groups, need, max_sites=p_new, required=None, full_cover=False, initial=chosen
+                        )
         selected = self._to_original(chosen)
         covered = self._covered_weight(selected)
         objective = covered - pr.existing_weight

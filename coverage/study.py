@@ -249,7 +249,7 @@ def _assign_subdistricts(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDat
 
 def _kind_label(raw: object, kind: str) -> str:
     if raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw is pd.NA or not str(raw).strip():
-        return "(no kind)" if kind == "other" else str(kind)
+        return "(no kind)"
     return str(raw).strip()
 
 
@@ -303,7 +303,7 @@ def _refuse_duplicates(gdf: gpd.GeoDataFrame, keys: list[str], what: str, path: 
     dup = gdf.duplicated(keys, keep=False).to_numpy()
     if not dup.any():
         return
-    groups = gdf.loc[dup].groupby(keys, dropna=False).groups
+    groups = gdf.loc[dup].groupby(keys if len(keys) > 1 else keys[0], dropna=False).groups
     listed = []
     for key, idx in list(groups.items())[:5]:
         key = key if isinstance(key, tuple) else (key,)

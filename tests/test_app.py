@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -18,19 +17,37 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from toycity import lonlat, points, polygons, write_osm
 
 from coverage.access import CoverageParams
 from coverage.appstate import (
-    PRESETS, LRUStore, Scenario, before_after, compliance_csv_bytes, compliance_xlsx_bytes, counted_study,
-    folder_source, in_study_area, layer_filename, load_source, overall_figures, params_key, rules_display,
-    save_uploads, scenario_study, siting_available, station_at, summary_bytes, tr, upload_source,
+    PRESETS,
+    LRUStore,
+    Scenario,
+    before_after,
+    compliance_csv_bytes,
+    compliance_xlsx_bytes,
+    counted_study,
+    folder_source,
+    in_study_area,
+    layer_filename,
+    load_source,
+    overall_figures,
+    params_key,
+    rules_display,
+    save_uploads,
+    scenario_study,
+    siting_available,
+    station_at,
+    summary_bytes,
+    tr,
+    upload_source,
     worst_communities,
 )
 from coverage.chinese_crs import wgs84_to_gcj02
 from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
 from coverage.pipeline import run_plan
 from coverage.safety import MAX_UPLOAD_BYTES
-from toycity import lonlat, points, polygons, write_osm
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -96,6 +113,7 @@ def toy(tmp_path_factory):
 # --------------------------------------------------------------------------
 
 def test_streamlit_config_matches_safety_limit():
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11+
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["headless"] is True
@@ -153,7 +171,7 @@ def test_save_uploads_names_layers_and_declares_gcj02(toy, tmp_path):
 
 
 def test_save_uploads_fills_missing_layers_from_the_loaded_data(toy, tmp_path):
-    folder, study = toy
+    _, study = toy
     out = save_uploads({"facilities": ("fac.csv", facilities_csv())}, root=tmp_path,
                        base_files=study.sources, base_meta={"title": "玩具城", "synthetic": True})
     assert {p.name for p in out.iterdir()} >= {"streets.osm", "subdistricts.geojson", "communities.geojson",
@@ -266,6 +284,28 @@ def test_display_tables_and_downloads(toy):
     assert wb.worksheets[0].cell(2, 1).value == "甲街道"
 
 
+def test_proposal_downloads(toy):
+    if not siting_available():
+        pytest.skip("coverage.siting (propose_sites) is not in this checkout yet")
+    from coverage.appstate import proposals_bytes, proposals_display
+    from coverage.siting import propose_sites
+
+    _, study = toy
+    result = run_plan(counted_study(study, ["centre", "station"]))
+    siting = propose_sites(result, sites=1, time_limit=10)
+    assert len(siting.proposals) == 1
+    gj = json.loads(proposals_bytes(siting, "geojson"))
+    assert len(gj["features"]) == 1 and gj["features"][0]["geometry"]["type"] == "Point"
+    assert proposals_bytes(siting, "csv").startswith(b"\xef\xbb\xbf")
+    with open(Path(study.sources["streets"]).parent / "x.gpkg", "wb") as fh:
+        fh.write(proposals_bytes(siting, "gpkg"))
+    g = gpd.read_file(fh.name)
+    assert len(g) == 1 and g.crs.to_epsg() == 4326
+    assert abs(g.geometry.x.iloc[0] - gj["features"][0]["geometry"]["coordinates"][0]) < 1e-6
+    table = proposals_display(siting, "en")
+    assert list(table["Rank"]) == [1] and table["kind"].iloc[0] in ("station", "centre")
+
+
 def test_presets_follow_gb50180():
     assert PRESETS["15"] == {"radius_m": 500.0, "minutes": 15.0, "speed_kmh": 4.0}   # the CLI defaults
     assert PRESETS["5"]["radius_m"] == 300.0 and PRESETS["10"]["minutes"] == 10.0
@@ -276,14 +316,20 @@ def test_presets_follow_gb50180():
 # the app (AppTest)
 # --------------------------------------------------------------------------
 
-def new_app(monkeypatch, data: Path | None = None):
+#: Map layers for sessions that test logic, not the map: the streets, isochrones and uncovered points make
+#: each rerun ~5x slower (the browser test draws the full map).
+LIGHT_LAYERS = ["subdistricts", "communities", "facilities"]
+
+
+def new_app(monkeypatch, light: bool = True, uploads: Path | None = None):
     from streamlit.testing.v1 import AppTest
 
-    if data is None:
-        monkeypatch.delenv("COVERAGE_APP_DATA", raising=False)
-    else:
-        monkeypatch.setenv("COVERAGE_APP_DATA", str(data))
+    monkeypatch.delenv("COVERAGE_APP_DATA", raising=False)
+    if uploads is not None:
+        monkeypatch.setenv("COVERAGE_APP_UPLOADS", str(uploads))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if light:
+        at.session_state["p_layers"] = LIGHT_LAYERS
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -297,36 +343,37 @@ def pct(text: str) -> float:
     return float(text.rstrip("%"))
 
 
-def test_demo_loads(monkeypatch):
-    at = new_app(monkeypatch)
+def test_demo_loads_and_parameters_update_figures(monkeypatch):
+    at = new_app(monkeypatch, light=False)                               # the full map, once
     assert not at.error, [e.value for e in at.error]
-    m = metrics(at)
-    assert len(m) == 6
-    assert float(m["人口"].replace(",", "")) > 300_000
-    assert 0 < pct(m["500米网络覆盖率"]) <= 100 and 0 < pct(m["15分钟步行覆盖率"]) <= 100
+    before = metrics(at)
+    assert len(before) == 6
+    assert float(before["人口"].replace(",", "")) > 300_000
+    assert 0 < pct(before["500米网络覆盖率"]) <= 100 and 0 < pct(before["15分钟步行覆盖率"]) <= 100
     tables = [d.value for d in at.dataframe]
     rules = next(t for t in tables if "全部达标" in t.columns)
     assert len(rules) >= 5 and set(rules["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
     assert "凤凰岭街道" in set(rules["街道/乡镇"])
+    assert all(v[0] in "✅❌" for v in rules["500米网络覆盖率"])
     assert any("社区" in t.columns for t in tables)                       # worst-served communities
     assert any("合成演示数据" in i.value for i in at.info)                 # synthetic data labelled
-    assert [b.label for b in at.get("download_button")][:2] == ["报告 report.html", "汇总 summary.json"]
+    assert [b.label for b in at.get("download_button")][:4] == \
+        ["报告 report.html", "汇总 summary.json", "达标表 CSV", "达标表 Excel"]
     assert at.session_state["computations"] == 1
 
-
-def test_parameters_update_figures_and_display_settings_do_not_recompute(monkeypatch):
-    at = new_app(monkeypatch)
-    before = metrics(at)
+    # a parameter changes the figures
+    at.sidebar.multiselect(key="p_layers").set_value(LIGHT_LAYERS)
     at.sidebar.number_input(key="p_radius").set_value(300.0).run()
     after = metrics(at)
     assert "300米网络覆盖率" in after and pct(after["300米网络覆盖率"]) < pct(before["500米网络覆盖率"])
     assert after["15分钟步行覆盖率"] == before["15分钟步行覆盖率"]
     assert at.session_state["p_preset"] == "custom"
     n = at.session_state["computations"]
+    assert n == 2
     # language, shading share and layers are display settings: no new computation
-    at.sidebar.radio(key="lang").set_value("en").run()
-    at.sidebar.radio(key="p_share").set_value("radius_share").run()
-    at.sidebar.multiselect(key="p_layers").set_value(["subdistricts", "communities", "facilities"]).run()
+    at.sidebar.radio(key="lang").set_value("en")
+    at.sidebar.radio(key="p_share").set_value("radius_share")
+    at.sidebar.multiselect(key="p_layers").set_value(["subdistricts", "communities"]).run()
     assert not at.exception
     assert at.session_state["computations"] == n
     en = metrics(at)
@@ -336,15 +383,20 @@ def test_parameters_update_figures_and_display_settings_do_not_recompute(monkeyp
     at.sidebar.selectbox(key="p_preset").set_value("5").run()
     five = metrics(at)
     assert pct(five["Within 5 min walk"]) < pct(en["Within 15 min walk"])
+    assert at.session_state["p_radius"] == 300.0 and at.session_state["p_minutes"] == 5.0
     assert at.session_state["computations"] == n + 1
+    # counting hospitals too: more counted facilities, coverage can only grow
+    at.sidebar.multiselect(key="p_kinds").set_value(["centre", "station", "hospital"]).run()
+    more = metrics(at)
+    assert pct(more["Within 300 m (network)"]) >= pct(five["Within 300 m (network)"])
 
 
-def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch):
-    at = new_app(monkeypatch)
+def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
+    at = new_app(monkeypatch, uploads=tmp_path / "uploads")
     shown = metrics(at)
     at.sidebar.radio(key="src_mode").set_value("upload").run()
     at.sidebar.file_uploader(key="up_subdistricts").set_value(
-        ("subdistricts.geojson", b"{this is not json", "application/geo+json")).run()
+        ("subdistricts.geojson", b"{this is not json", "application/geo+json"))
     at.sidebar.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     errors = " ".join(e.value for e in at.error)
@@ -355,17 +407,17 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch):
 
 def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):
     folder = write_toy(tmp_path / "toy")
-    at = new_app(monkeypatch)
+    at = new_app(monkeypatch, uploads=tmp_path / "uploads")
     at.sidebar.radio(key="src_mode").set_value("upload").run()
     for layer, name in (("streets", "streets.osm"), ("subdistricts", "subdistricts.geojson"),
                         ("communities", "communities.geojson")):
         at.sidebar.file_uploader(key=f"up_{layer}").set_value((name, (folder / name).read_bytes(), "text/plain"))
     at.sidebar.file_uploader(key="up_facilities").set_value(("高德坐标.csv", facilities_csv("gcj02"), "text/csv"))
     at.sidebar.selectbox(key="up_cs").set_value("gcj02")
-    at.run()
     at.sidebar.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["source"][0] == "upload"
+    assert Path(at.session_state["source"][1]).parent == tmp_path / "uploads"
     m = metrics(at)
     assert m["人口"] == "5,500" and m["全部达标的街道"].endswith("/ 2")
     rules = next(d.value for d in at.dataframe if "全部达标" in d.value.columns)
@@ -411,7 +463,7 @@ def test_optimiser_proposes_and_accepts(monkeypatch):
     props = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
     assert 1 <= len(props) <= 2
     assert {b.label for b in at.get("download_button")} >= {"建议站点 GeoJSON", "建议站点 CSV", "建议站点 GeoPackage"}
-    at.multiselect(key="accept_ranks").set_value([1]).run()
+    at.multiselect(key="accept_ranks").set_value([1]).run()      # the button is enabled once one is chosen
     at.button(key="opt_accept").click().run()
     assert not at.exception
     assert len(at.session_state["scenario_added"]) == 1

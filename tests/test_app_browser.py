@@ -9,6 +9,7 @@ playwright package is missing (``playwright install`` cannot download here).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -73,7 +74,8 @@ def server(tmp_path_factory):
 
 
 def test_app_renders_map_and_rules_offline(server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
 
     blocked: list[str] = []
 
@@ -96,9 +98,9 @@ def test_app_renders_map_and_rules_offline(server):
             page.goto(server, wait_until="domcontentloaded", timeout=60_000)
             # the first run builds the demo's walking network: allow it time
             page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
-            iframe = page.locator("iframe[title*='st_folium']")
+            iframe = page.locator("iframe[title*='st_folium']").first
             iframe.wait_for(timeout=60_000)
-            frame = page.frame_locator("iframe[title*='st_folium']")
+            frame = page.frame_locator("iframe[title*='st_folium']").first
             frame.locator(".leaflet-container").wait_for(timeout=60_000)
             # drawn layers: community polygons / markers as SVG paths, the layer control and the legend
             frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
@@ -125,8 +127,30 @@ def test_app_renders_map_and_rules_offline(server):
             page.locator("[data-testid='stMetricDelta']").first.wait_for(timeout=90_000)
             page.get_by_text("新增前后对比").wait_for()
             frame.locator(".leaflet-container").wait_for(timeout=60_000)
-            page.wait_for_timeout(2000)
+            page.mouse.move(5, 5)  # no tooltip over the new station in the screenshot
+            page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+            page.wait_for_timeout(1000)
+            # Leaflet's zoom animation onto the new station has ended
+            expect(frame.locator(".leaflet-zoom-anim")).to_have_count(0, timeout=15_000)
+            # the map keeps its place in the page: one component once the rerun has settled
+            expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=60_000)
+            expect(page.locator("iframe[title*='st_folium']")).to_have_count(1, timeout=30_000)
             page.screenshot(path=str(SCENARIO_SHOT), full_page=True)
+            # downloads are built on click from the result shown, scenario included (deferred st.download_button data)
+            # (a click while a rerun is still settling can be lost: wait for the app to be idle, retry once)
+            for attempt in range(3):
+                expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=60_000)
+                try:
+                    with page.expect_download(timeout=20_000) as dl:
+                        page.get_by_role("button", name="汇总 summary.json").click()
+                    break
+                except PlaywrightTimeout:
+                    if attempt == 2:
+                        raise
+            summary = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+            assert summary["population"] > 300_000 and len(summary["subdistricts"]) >= 5
+            assert any(f["name"] == "假设站点1" for f in summary["facilities"])
+            assert dl.value.suggested_filename == "summary.json"
             assert not [e for e in errors if "Leaflet" in e or "L is not defined" in e], errors
         finally:
             browser.close()

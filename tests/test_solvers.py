@@ -73,7 +73,7 @@ class Brute:
             ok &= (self.masks >> f) & 1 == 1
         for g, k in (gmin or {}).items():
             gm = int(sum(1 << j for j in np.flatnonzero(np.asarray(groups) == g)))
-            ok &= np.array([bin(m & gm).count("1") for m in self.masks]) >= k
+            ok &= np.array([(m & gm).bit_count() for m in self.masks]) >= k
         return ok
 
     def lscp(self, target: float, **kw) -> tuple[int, float]:
@@ -100,11 +100,16 @@ def covered_weight(reach, weights, covered, selected) -> float:
 
 def milp_optimum(reach: np.ndarray, weights: np.ndarray, covered: np.ndarray, p: int | None) -> float:
     """Independent MIP on the unreduced matrix: LSCP count (p None) or MCLP weight."""
-    n_dem, n_cand = reach.shape
+    n_cand = reach.shape[1]
     rows = ~covered & (weights > 0) & reach.any(axis=1)
     a = reach[rows].astype(float)
     if p is None:
-        res = milp(np.ones(n_cand), constraints=LinearConstraint(a, 1, np.inf), integrality=np.ones(n_cand), bounds=Bounds(0, 1))
+        res = milp(
+            np.ones(n_cand),
+            constraints=LinearConstraint(a, 1, np.inf),
+            integrality=np.ones(n_cand),
+            bounds=Bounds(0, 1),
+        )
         return float(round(res.fun))
     m = a.shape[0]
     big = np.hstack([a, -np.eye(m)])
@@ -224,7 +229,9 @@ def test_group_with_too_few_candidates_names_the_group():
     with pytest.raises(ValueInputError, match="group 5"):
         SetCovering(line_reach(6, 1), np.ones(6), group_of_candidate=[5, 5, -1, -1, -1, -1], group_min_new={5: 3})
     with pytest.raises(ValueInputError, match="too few"):
-        MaximalCovering(line_reach(6, 1), np.ones(6), p=1, group_of_candidate=[5, 5, 1, 1, -1, -1], group_min_new={5: 1, 1: 1})
+        MaximalCovering(
+            line_reach(6, 1), np.ones(6), p=1, group_of_candidate=[5, 5, 1, 1, -1, -1], group_min_new={5: 1, 1: 1}
+        )
 
 
 def test_forced_sites_are_kept_and_counted():
@@ -290,10 +297,12 @@ def test_random_with_groups_and_forced_against_brute_force(seed):
     gmin = {int(g): 1 + (seed % 2) for g in np.unique(groups[groups >= 0]) if np.sum(groups == g) >= 2}
     forced = [int(rng.integers(n_cand))]
     brute = Brute(reach, w, covered)
-    kw = dict(forced=forced, groups=groups, gmin=gmin)
+    kw = {"forced": forced, "groups": groups, "gmin": gmin}
     for target in (1.0, 0.7):
         k, best_w = brute.lscp(target, **kw)
-        res = SetCovering(reach, w, covered, target_share=target, forced=forced, group_of_candidate=groups, group_min_new=gmin).solve()
+        res = SetCovering(
+            reach, w, covered, target_share=target, forced=forced, group_of_candidate=groups, group_min_new=gmin
+        ).solve()
         assert res.objective == k and res.covered_weight == pytest.approx(best_w)
         assert set(forced) <= set(res.selected.tolist())
         for g, m in gmin.items():
@@ -320,7 +329,9 @@ def test_reduction_invariants(seed):
     red = reduce_problem(sp.csr_matrix(reach), w, covered, forced=[7])
     s = red.summary()
     # weight split is exact
-    assert red.total_weight == pytest.approx(red.existing_weight + red.forced_weight + red.unreachable_weight + red.reachable_weight)
+    assert red.total_weight == pytest.approx(
+        red.existing_weight + red.forced_weight + red.unreachable_weight + red.reachable_weight
+    )
     assert red.weights.sum() == pytest.approx(red.reachable_weight)
     assert s["candidates_reduced"] + s["candidates_dominated"] + s["candidates_forced"] == 60
     # each kept demand point maps to a row equal to its candidate set restricted to kept candidates
@@ -355,7 +366,9 @@ def test_row_merging_at_moderate_scale_matches_python_sets():
     n_dem, n_cand = 20_000, 3_000
     base = rng.integers(0, n_cand, (2_000, 6))
     rows = base[rng.integers(0, 2_000, n_dem)]  # many identical rows
-    reach = sp.csr_matrix((np.ones(rows.size, bool), (np.repeat(np.arange(n_dem), 6), rows.ravel())), shape=(n_dem, n_cand))
+    reach = sp.csr_matrix(
+        (np.ones(rows.size, bool), (np.repeat(np.arange(n_dem), 6), rows.ravel())), shape=(n_dem, n_cand)
+    )
     w = rng.integers(1, 5, n_dem).astype(float)
     red = reduce_problem(reach, w)
     kept_sets = {tuple(sorted(set(r) & set(red.candidates.tolist()))) for r in rows.tolist()}
