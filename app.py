@@ -72,8 +72,6 @@ st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute healt
 ss = st.session_state
 
 STREET_TYPES = ["osm", "xml", "graphml", "pbf", "geojson", "json", "gpkg", "zip", "fgb", "kml"]
-#: Uncovered demand points drawn one by one up to this many (else summed on a 100 m grid).
-MAP_MAX_POINTS = 1000
 LAYER_TYPES = ["geojson", "json", "gpkg", "zip", "fgb", "kml", "csv", "txt", "xlsx", "xls"]
 
 
@@ -366,9 +364,8 @@ cols[5].metric(tr("metric_uncovered", lang), f"{now['uncovered_walk']:,.0f}", _d
 map_col, side = st.columns([3, 1])
 with map_col:
     extra = added_layer(study, scenario, lang) if scenario.added else None
-    # uncovered points beyond MAP_MAX_POINTS are summed on plan_map's 100 m grid: a lighter page per rerun
     fmap = plan_map(shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra, max_points=MAP_MAX_POINTS,
+                    extra_facilities=extra,
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     focus = ss.get("map_focus")
     out = st_folium(prepare_for_streamlit(fmap), key="plan_map", height=620, use_container_width=True,

@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--only", choices=["district", "geometric", "uniform"], default=None)
-    parser.add_argument("--p", type=int, default=300, help="MCLP sites")
+    parser.add_argument("--p", type=int, default=None, help="MCLP sites (default 40 district, 300 others)")
     args = parser.parse_args()
     makers = {"district": district, "geometric": geometric, "uniform": uniform}
     if args.only:
@@ -102,12 +102,13 @@ def main() -> None:
             f"reduce_problem {t_red:.2f}s -> demand {s['demand_uncovered_reachable']}->{s['demand_reduced']}, "
             f"candidates {s['candidates']}->{s['candidates_reduced']} ({s['candidates_dominated']} dominated)"
         )
+        p = args.p if args.p is not None else (40 if name == "district" else 300)
         runs = [
             ("LSCP 100% greedy", SetCovering, {}, "greedy"),
             ("LSCP 100% highs", SetCovering, {}, "highs"),
             ("LSCP 90% highs", SetCovering, {"target_share": 0.9}, "highs"),
-            (f"MCLP p={args.p} greedy", MaximalCovering, {"p": args.p}, "greedy"),
-            (f"MCLP p={args.p} highs", MaximalCovering, {"p": args.p}, "highs"),
+            (f"MCLP p={p} greedy", MaximalCovering, {"p": p}, "greedy"),
+            (f"MCLP p={p} highs", MaximalCovering, {"p": p}, "highs"),
         ]
         for label, cls, kwargs, solver in runs:
             t = time.perf_counter()

@@ -542,6 +542,16 @@ def _landmarks(network: WalkNetwork, nodes: np.ndarray, k: int = 8) -> Candidate
                         u=pick, v=pick.copy(), along=z, length=z.copy(), offset=z.copy())
 
 
+def _weighted_abs_sums(a: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_i w_i |a_i - b_j|`` for every ``b_j``, in O((n + m) log n)."""
+    o = np.argsort(a, kind="stable")
+    a, w = a[o], w[o]
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    cwa = np.concatenate([[0.0], np.cumsum(w * a)])
+    k = np.searchsorted(a, b)
+    return b * cw[k] - cwa[k] + (cwa[-1] - cwa[k]) - b * (cw[-1] - cw[k])
+
+
 def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candidates: CandidateSet,
                 chunk: int | None = None) -> tuple[int, float, float]:
     """The candidate minimising the population-weighted walking distance to ``targets``.
@@ -596,33 +606,72 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
     marks = _landmarks(network, np.unique(np.concatenate([targets.u, candidates.u])))
     a = _distances_from(network, marks, targets)  # (landmarks, residents)
     b = _distances_from(network, marks, _as_snap(candidates))  # (landmarks, candidates)
+    # a landmark on another network piece than a (same-piece) pair sees both at inf: make that |0 - 0|
+    a[~np.isfinite(a)] = 0.0
+    b[~np.isfinite(b)] = 0.0
+
+    # cheap bound for all: max over landmarks of sum_i w_i |a_i - b_j| (sorting and prefix sums, per piece)
     lb = np.zeros(k)
-    step = max(1, int(1_000_000 // max(len(targets) * (len(marks) + 1), 1)))
-    for s in range(0, k, step):
-        sl = slice(s, s + step)
-        e = np.hypot(candidates.sx[sl, None] - targets.x[None, :], candidates.sy[sl, None] - targets.y[None, :])
-        bound = np.maximum(e - 2 * delta, 0) / ratio + targets.offset[None, :] + candidates.offset[sl, None]
-        with np.errstate(invalid="ignore"):  # inf - inf where a landmark lies on another network piece
+    for c in np.unique(c_comp):
+        ti, cj = t_comp == c, np.flatnonzero(c_comp == c)
+        if not ti.any():
+            continue
+        for m in range(len(marks)):
+            lb[cj] = np.maximum(lb[cj], _weighted_abs_sums(a[m][ti], w[ti], b[m, cj]))
+    lb -= 1e-9 * (np.abs(lb) + 1.0)  # rounding in the sums must never lift a bound above the exact value
+
+    def pair_bound(idx: np.ndarray) -> np.ndarray:
+        """sum_i w_i max(landmark bounds, straight-line bound) for candidates ``idx``."""
+        out = np.zeros(len(idx))
+        step = max(1, int(500_000 // max(len(targets), 1)))
+        for s in range(0, len(idx), step):
+            sl = idx[s:s + step]
+            bound = np.hypot(candidates.sx[sl, None] - targets.x[None, :], candidates.sy[sl, None] - targets.y[None, :])
+            bound -= 2 * delta
+            np.maximum(bound, 0.0, out=bound)
+            bound /= ratio
+            bound += targets.offset[None, :] + candidates.offset[sl, None]
+            tmp = np.empty_like(bound)
             for m in range(len(marks)):
-                alt = np.abs(a[m][None, :] - b[m, sl][:, None])
-                np.maximum(bound, np.where(np.isfinite(alt), alt, 0.0), out=bound)
-        same = c_comp[sl, None] == t_comp[None, :]
-        lb[sl] = np.where(same, bound, 0.0) @ w
-    order = np.lexsort((np.arange(k), lb, unreach))
+                np.subtract(a[m][None, :], b[m, sl][:, None], out=tmp)
+                np.abs(tmp, out=tmp)
+                np.maximum(bound, tmp, out=bound)
+            bound *= c_comp[sl, None] == t_comp[None, :]
+            out[s:s + len(sl)] = bound @ w
+        return out - 1e-9 * (np.abs(out) + 1.0)
+
     chunk = chunk or max(4, min(128, int(4_000_000 // max(network.n_nodes, 1))))
     best = (k, math.inf, math.inf)  # (index, unreachable, weighted sum); index k = none yet
-    at = 0
-    while at < k:
-        head = order[at]
-        if best[0] < k and (unreach[head], lb[head]) >= (best[1], best[2]):
+    done = np.zeros(k, dtype=bool)
+    refined = False
+    while True:
+        order = np.lexsort((np.arange(k), lb, unreach))
+        order = order[~done[order]]
+        if order.size == 0:
             break
-        batch = order[at:at + chunk]
-        at += chunk
+        head = order[0]
+        if best[0] < k and (unreach[head], lb[head]) >= (best[1], best[2]):
+            if refined:
+                break
+            # the cheap bound stops here; sharpen it where it could not decide, then go on
+            refined = True
+            left = order[(unreach[order] < best[1]) | ((unreach[order] == best[1]) & (lb[order] < best[2]))]
+            if left.size == 0:
+                break
+            lb[left] = np.maximum(lb[left], pair_bound(left))
+            continue
+        batch = order[:chunk]
+        done[batch] = True
         d = _distances_from(network, candidates.subset(batch), targets)
         total = np.where(np.isfinite(d), d, 0.0) @ w
         for j, tot in zip(batch, total):
             if (unreach[j], tot, j) < (best[1], best[2], best[0]):
                 best = (int(j), float(unreach[j]), float(tot))
+        if not refined:  # one exact batch gives the bar the sharper bound must clear
+            refined = True
+            left = np.flatnonzero(~done & ((unreach < best[1]) | ((unreach == best[1]) & (lb < best[2]))))
+            if left.size:
+                lb[left] = np.maximum(lb[left], pair_bound(left))
     j = best[0]
     reached = float(w.sum()) - unreach[j]
     mean = best[2] / reached if reached > 0 else math.nan

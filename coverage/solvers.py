@@ -1092,12 +1092,12 @@ class SetCovering(_CoveringModel):
         if status != "optimal" and len(chosen) >= len(greedy_sel):
             # no incumbent better than greedy (which was the MIP start): report greedy
             return greedy_sel, fallback, bound
-        if with_y and chosen:
+        if with_y and chosen and status == "optimal":
             # stage 2: same count, most covered weight (tie-break, best effort in the time left)
             left = deadline - time.perf_counter()
             tie_note = "tie-break on covered population not proven optimal (time limit)"
             if left > 0.01:
-                better, out2 = _mclp_mip(b, w, groups, need, len(chosen), chosen, left, mip_rel_gap, with_outcome=True)
+                better, out2 = _mclp_mip(b, w, groups, need, len(chosen), chosen, left, mip_rel_gap)
                 if better is not None and _weight_of(b, w, better) > _weight_of(b, w, chosen):
                     chosen = _prune(b, w, groups, need, better, None)
                 if out2.status != "optimal":
@@ -1121,9 +1121,11 @@ def _mclp_mip(
     start_sel: Sequence[int],
     time_limit: float,
     mip_rel_gap: float,
-    with_outcome: bool = False,
-) -> list[int] | None | tuple[list[int] | None, _MipOutcome]:
-    """Max covered weight with at most ``p`` sites (group minimums kept)."""
+) -> tuple[list[int] | None, _MipOutcome]:
+    """Max covered weight with at most ``p`` sites (group minimums kept).
+
+    Returns the chosen reduced columns (None without an incumbent) and the outcome.
+    """
     m, n = b.shape
     gmat, gneed = _group_rows(groups, need, n + m)
     card = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(m)])[None, :])
@@ -1144,8 +1146,8 @@ def _mclp_mip(
         mip_rel_gap=mip_rel_gap,
         start=start,
     )
-    chosen = None if out.x is None else list(np.flatnonzero(out.x))
-    return (chosen, out) if with_outcome else chosen
+    chosen = None if out.x is None else [int(j) for j in np.flatnonzero(out.x)]
+    return chosen, out
 
 
 class MaximalCovering(_CoveringModel):
@@ -1238,7 +1240,6 @@ class MaximalCovering(_CoveringModel):
                     greedy_sel,
                     t0 + time_limit - time.perf_counter(),
                     mip_rel_gap,
-                    with_outcome=True,
                 )
                 bound_new = cheap if math.isnan(out.bound) else min(cheap, out.bound)
                 mip_val = -1.0 if sel is None else _weight_of(b, w, sel)

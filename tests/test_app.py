@@ -284,7 +284,7 @@ def test_display_tables_and_downloads(toy):
     assert wb.worksheets[0].cell(2, 1).value == "甲街道"
 
 
-def test_proposal_downloads(toy):
+def test_proposal_downloads(toy, tmp_path):
     if not siting_available():
         pytest.skip("coverage.siting (propose_sites) is not in this checkout yet")
     from coverage.appstate import proposals_bytes, proposals_display
@@ -297,9 +297,8 @@ def test_proposal_downloads(toy):
     gj = json.loads(proposals_bytes(siting, "geojson"))
     assert len(gj["features"]) == 1 and gj["features"][0]["geometry"]["type"] == "Point"
     assert proposals_bytes(siting, "csv").startswith(b"\xef\xbb\xbf")
-    with open(Path(study.sources["streets"]).parent / "x.gpkg", "wb") as fh:
-        fh.write(proposals_bytes(siting, "gpkg"))
-    g = gpd.read_file(fh.name)
+    (tmp_path / "p.gpkg").write_bytes(proposals_bytes(siting, "gpkg"))
+    g = gpd.read_file(tmp_path / "p.gpkg")
     assert len(g) == 1 and g.crs.to_epsg() == 4326
     assert abs(g.geometry.x.iloc[0] - gj["features"][0]["geometry"]["coordinates"][0]) < 1e-6
     table = proposals_display(siting, "en")
@@ -403,6 +402,13 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
     assert "subdistricts" in errors and "cannot read" in errors
     assert at.session_state["source"] == ("demo",)
     assert metrics(at) == shown                                          # still showing the demo
+    # a folder on the server that does not exist: the same
+    at.sidebar.radio(key="src_mode").set_value("folder").run()
+    at.sidebar.text_input(key="folder_path").set_value(str(tmp_path / "no such folder")).run()
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert "data folder not found" in " ".join(e.value for e in at.error)
+    assert metrics(at) == shown
 
 
 def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):

@@ -331,12 +331,14 @@ def test_reach_matrix_equals_brute_force_distances():
     assert Ra[~active].nnz == 0 and (Ra[active] != reach_matrix(net, homes, cands, 430.0)[active]).nnz == 0
 
 
-def test_best_centre_equals_brute_force():
-    net, rng = jittered_grid(seed=11, drop=0.25)
+@pytest.mark.parametrize("seed, chunk", [(11, 8), (12, 1), (13, 64)])
+def test_best_centre_equals_brute_force(seed, chunk):
+    net, rng = jittered_grid(seed=seed, drop=0.25)
     homes = snap_points(net, rng.uniform(0, 1300, (200, 2)) + O)
     w = rng.integers(1, 100, len(homes)).astype(float)
-    cands = node_candidates(net)
-    j, mean, unreach = best_centre(net, homes, w, cands, chunk=8)
+    layer = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(0, 1300, (30, 2)) + O), crs=UTM)
+    cands = CandidateSet.concat([node_candidates(net), layer_candidates(net, layer, 300)[0]])
+    j, mean, unreach = best_centre(net, homes, w, cands, chunk=chunk)
     D = _distances_from(net, cands, homes)
     unreach_all = np.where(np.isfinite(D), 0.0, 1.0) @ w
     total = np.where(np.isfinite(D), D, 0.0) @ w
