@@ -21,8 +21,9 @@ alone), it times
     rules  rules, per-community table, summary.json content
     siting (--siting)  propose_sites over the candidates layer
 
-and reports wall time, the tracemalloc peak per step (Python and numpy
-allocations; --no-tracemalloc to skip its overhead) and the process's peak RSS.
+and reports wall time per step, the process's peak RSS (ru_maxrss) against its
+RSS after the imports, and with --tracemalloc the largest tracemalloc peak of
+any step (Python and numpy allocations; slows the run 2-3x).
 
 Run::
 
@@ -51,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, no install
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 #: Haibowan, Wuhai in UTM 48N (≈ 106.82 E, 39.67 N).
 CENTRE = (655_000.0, 4_392_000.0)
@@ -72,8 +73,8 @@ def generate(folder: Path, n_nodes: int, seed: int = 0, streets: str = "osm") ->
 
     rng = np.random.default_rng(seed)
     utm = pyproj.CRS.from_epsg(32648)
-    nx_ = int(math.ceil(math.sqrt(n_nodes / ASPECT / 0.99)))
-    ny_ = int(math.ceil(nx_ * ASPECT))
+    nx_ = math.ceil(math.sqrt(n_nodes / ASPECT / 0.99))
+    ny_ = math.ceil(nx_ * ASPECT)
     gx, gy = np.meshgrid(np.arange(nx_), np.arange(ny_), indexing="ij")
     xy = np.column_stack([gx.ravel(), gy.ravel()]).astype(float) * SPACING
     xy += rng.uniform(-SPACING / 4, SPACING / 4, xy.shape)
@@ -129,9 +130,10 @@ def generate(folder: Path, n_nodes: int, seed: int = 0, streets: str = "osm") ->
     pop.loc[rng.random(n_pop) < 0.001, "population"] = np.nan        # a few unknown: dropped and counted
 
     # facilities on random nodes: a centre per subdistrict, a station per 2 communities, and others
-    n_fac = len(subs) + len(comms) // 2 + 40
+    n_stations = max(len(comms) // 2, n_nodes // 1000)
+    n_fac = len(subs) + n_stations + 40
     at = rng.choice(len(xy), n_fac, replace=False)
-    kinds = (["社区卫生服务中心"] * len(subs) + ["社区卫生服务站"] * (len(comms) // 2)
+    kinds = (["社区卫生服务中心"] * len(subs) + ["社区卫生服务站"] * n_stations
              + ["医院"] * 10 + ["诊所"] * 15 + ["药店"] * 15)
     fxy = xy[at] + rng.uniform(-20, 20, (n_fac, 2))
     fac = gpd.GeoDataFrame({"name": [f"{k}{i + 1}" for i, k in enumerate(kinds)], "kind": kinds},
@@ -181,7 +183,7 @@ def generate(folder: Path, n_nodes: int, seed: int = 0, streets: str = "osm") ->
         gpd.GeoDataFrame({"highway": highway, "name": [f"{n}{k + 1}路" for n, k in zip(names, line)],
                           "access": np.where(service, "private", None)}, geometry=geoms, crs=utm
                          ).to_crs(4326).to_file(folder / "streets.gpkg")
-    return {"grid": f"{nx_}x{ny_}", "edges": int(len(edges)), "population_points": n_pop, "candidates": n_cand,
+    return {"grid": f"{nx_}x{ny_}", "edges": len(edges), "population_points": n_pop, "candidates": n_cand,
             "facilities": n_fac, "communities": len(comms), "subdistricts": len(subs),
             "size_mb": round(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, 1)}
 
@@ -245,7 +247,7 @@ def run_one(folder: Path, siting: bool, trace: bool, time_limit: float) -> dict:
         tracemalloc.stop()
     skipped = {s["reason"]: s["count"] for s in summary["skipped"]}
     out = {"nodes": study.network.n_nodes, "edges": len(study.network.edges),
-           "demand": int(len(result.demand.points)), "steps": steps, "total_s": total,
+           "demand": len(result.demand.points), "steps": steps, "total_s": total,
            "base_rss_mb": base_rss, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
            "population": summary["population"], "walk_share": summary["coverage"]["walk"]["share"],
            "radius_share": summary["coverage"]["radius"]["share"], "skipped": skipped,
@@ -280,11 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--streets", choices=("osm", "gpkg"), default="osm")
     p.add_argument("--siting", action="store_true", help="also time propose_sites over the candidates layer")
     p.add_argument("--time-limit", type=float, default=120.0, help="siting solver time limit (s)")
-    p.add_argument("--no-tracemalloc", action="store_true")
+    p.add_argument("--tracemalloc", action="store_true",
+                   help="also report the tracemalloc peak of each step (slows the run 2-3x)")
     p.add_argument("--keep", metavar="DIR", help="write the data folders here and keep them")
     p.add_argument("--one", metavar="FOLDER", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    trace = not args.no_tracemalloc
+    trace = args.tracemalloc
     if args.one:
         print(json.dumps(run_one(Path(args.one), args.siting, trace, args.time_limit), ensure_ascii=False))
         return 0
@@ -297,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             info = generate(folder, n, streets=args.streets)
             gen_s = time.perf_counter() - t
             cmd = [sys.executable, __file__, "--one", str(folder), "--time-limit", str(args.time_limit)]
-            cmd += ["--siting"] * args.siting + ["--no-tracemalloc"] * (not trace)
+            cmd += ["--siting"] * args.siting + ["--tracemalloc"] * trace
             t = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # fixed argv, no shell
             if proc.returncode:

@@ -45,13 +45,13 @@ from scipy.sparse import csgraph
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic_city import City, helsinki_city, synthetic_city  # noqa: E402
+from synthetic_city import City, helsinki_city, synthetic_city
 
-from coverage.access import CoverageParams  # noqa: E402
-from coverage.network import snap_points  # noqa: E402
-from coverage.pipeline import run_plan  # noqa: E402
-from coverage.siting import CandidateSet, node_candidates, propose_sites, reach_matrix  # noqa: E402
-from coverage.solvers import MaximalCovering, SetCovering  # noqa: E402
+from coverage.access import CoverageParams
+from coverage.network import snap_points
+from coverage.pipeline import run_plan
+from coverage.siting import CandidateSet, node_candidates, propose_sites, reach_matrix
+from coverage.solvers import MaximalCovering, SetCovering
 
 
 def _subsample(city: City, result, n_dem: int, n_cand: int, seed: int):
@@ -100,7 +100,7 @@ def _spopt_run(kind: str, cost: np.ndarray, w: np.ndarray, radius: float, p: int
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.solve(solver, results=False)
-    except Exception as exc:  # spopt raises when pulp's status is not "Optimal"
+    except RuntimeError as exc:  # spopt raises when pulp's status is not "Optimal"
         error = type(exc).__name__
     t_solve = time.perf_counter() - t1
     x = np.array([(v.varValue or 0) > 0.5 for v in model.fac_vars]) if hasattr(model, "fac_vars") else None
@@ -144,7 +144,7 @@ def compare_with_spopt(name: str, city: City, result, args) -> list[str]:
     for kind in ("LSCP", "MCLP"):
         t_ours, sol, reach = ours(kind)
         agree = int((reach.toarray() != (cost <= r)).sum())
-        obj_ours = sol.objective if kind == "LSCP" else sol.objective
+        obj_ours = sol.objective  # LSCP: sites; MCLP: people newly covered
         label = "sites (fewer is better)" if kind == "LSCP" else f"people covered by {args.p} sites (more is better)"
         rows.append(f"| {name} | {size} | {kind}: {label} | **ours** (reach + HiGHS) | {obj_ours:,.0f} | "
                     f"{sol.status} (gap {sol.gap:.2g}) | {t_ours:.2f} s | — | reach = cost ≤ r: "
@@ -175,7 +175,7 @@ def full_size(name: str, result, args) -> list[str]:
             total = time.perf_counter() - t
             tm = s.timings
             info = s.info
-            n_dem = int(len(result.coverage.demand))
+            n_dem = len(result.coverage.demand)
             obj = f"{len(s.proposals):,} sites" if sites == "auto" else f"{info['new_population']:,.0f} people"
             rows.append(f"| {name} | {source} | {info['candidates']:,} × {n_dem:,} | {sites} | {s.reach.nnz:,} | "
                         f"{info['candidates_reduced']:,} × {info['demand_reduced']:,} | {obj} | "

@@ -27,9 +27,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
-from coverage.network import WalkNetwork, network_from_edges  # noqa: E402
+from coverage.network import WalkNetwork, network_from_edges
 
-__all__ = ["City", "synthetic_city", "helsinki_city", "ORIGIN", "UTM48N"]
+__all__ = ["ORIGIN", "UTM48N", "City", "helsinki_city", "synthetic_city"]
 
 ORIGIN = (640_000.0, 4_370_000.0)  # UTM 48N metres, south-west of Wuhai's urban area
 UTM48N = pyproj.CRS.from_epsg(32648)
@@ -175,7 +175,7 @@ def synthetic_city(n_nodes: int = 50_000, n_candidates: int = 5_000, n_demand: i
     City
     """
     rng = np.random.default_rng(seed)
-    side = int(math.ceil(math.sqrt(n_nodes / 0.985)))
+    side = math.ceil(math.sqrt(n_nodes / 0.985))
     jx = rng.uniform(-spacing / 4, spacing / 4, (side, side))
     jy = rng.uniform(-spacing / 4, spacing / 4, (side, side))
     gx, gy = np.meshgrid(np.arange(side) * spacing, np.arange(side) * spacing)

@@ -242,7 +242,7 @@ def sniff_content(path: str | Path, head_bytes: int = 4096) -> tuple[str, str]:
                 break
     if text is None or "\x00" in text:
         return "binary", "binary data of an unknown type"
-    t = text.lstrip().lower()
+    t = text.lstrip().lstrip("\x1e").lower()   # RS: GeoJSON text sequences (RFC 8142)
     if t.startswith(("{", "[")):
         if '"featurecollection"' in t or '"feature"' in t or '"geometry"' in t or '"coordinates"' in t:
             return "geojson", "GeoJSON"
@@ -493,7 +493,7 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
     try:
         gdf = gpd.read_file(path, **kwargs)
     except Exception as exc:
-        family, description = _sniff_quietly(path)
+        _, description = _sniff_quietly(path)
         detail = str(exc).split(";")[0].replace(str(path), path.name)
         raise LayerReadError(f"cannot read as a {ext} {kind} layer ({type(exc).__name__}: {detail}); its content "
                              f"looks like {description}. Export the layer again as GeoJSON, GeoPackage or a zipped "

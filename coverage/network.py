@@ -471,6 +471,10 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
         return read_osm_pbf(path, crs=crs, clip=clip, buffer_m=1000.0 if clip is not None else 0.0)
     if name.endswith(".graphml"):
         import osmnx as ox
+
+        from .safety import check_xml_safe
+
+        check_xml_safe(path)
         try:
             G = ox.load_graphml(path)
         except Exception as exc:
@@ -478,7 +482,7 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
         return network_from_osmnx(G, crs=crs, source=path.name)
     from .io import read_layer
     lines = read_layer(path, kind="streets")
-    return network_from_lines(lines, crs=crs, snap_tolerance=snap_tolerance, source=path.name)
+    return network_from_lines(lines, crs=crs, snap_tolerance=snap_tolerance, source=str(path))
 
 
 def network_from_lines(lines: gpd.GeoDataFrame, crs: pyproj.CRS | None = None, snap_tolerance: float = 2.0,
@@ -503,7 +507,8 @@ def network_from_lines(lines: gpd.GeoDataFrame, crs: pyproj.CRS | None = None, s
     from .lines import graph_from_lines
 
     if lines.crs is None:
-        raise CRSError(f"{source} has no coordinate reference system; add a .prj or set the CRS")
+        raise CRSError("the street layer has no coordinate reference system; add a .prj or set the CRS",
+                       path=source)
     if crs is None:
         crs = choose_metric_crs(lines)
     keep, excluded = walk_mask(pd.DataFrame(lines.drop(columns=lines.geometry.name)))

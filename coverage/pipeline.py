@@ -24,7 +24,7 @@ from .population import Demand, build_demand
 from .rules import RULES, check_rules
 from .study import StudyArea
 
-__all__ = ["PlanResult", "run_plan", "coverage", "Progress", "build_summary", "jsonable"]
+__all__ = ["PlanResult", "run_plan", "coverage", "Progress", "build_summary", "jsonable", "population_check"]
 
 #: ``progress(message, fraction)``: fraction in [0, 1] of the whole job.
 Progress = Callable[[str, float], None]
@@ -87,12 +87,12 @@ def _num(x: object, nd: int = 6) -> float | None:
 
 def community_table(study: StudyArea, cov: CoverageResult) -> pd.DataFrame:
     """Per-community population and shares, every community listed (also those without demand)."""
-    by = cov.by("community")
     c = study.communities
     rows = []
     for name, code, sub, declared in zip(c["name"], c["code"], c["subdistrict"], c["population"]):
         # names may repeat across subdistricts; demand is keyed by name, so split by subdistrict too
-        d = cov.demand[(cov.demand["community"] == name) & (cov.demand["subdistrict"] == sub)]
+        same_sub = (cov.demand["subdistrict"] == sub) | (cov.demand["subdistrict"].isna() & pd.isna(sub))
+        d = cov.demand[(cov.demand["community"] == name) & same_sub]
         pop = float(d["population"].sum())
         def sh(col: str) -> float | None:
             return float((d["population"] * d[col]).sum() / pop) if pop > 0 else None
@@ -103,7 +103,6 @@ def community_table(study: StudyArea, cov: CoverageResult) -> pd.DataFrame:
                      "population_declared": None if pd.isna(declared) else float(declared),
                      "radius_share": sh("covered_radius"), "radius_euclidean_share": sh("covered_radius_euclidean"),
                      "walk_share": sh("covered_walk"), "mean_distance_m": mean})
-    del by
     return pd.DataFrame(rows)
 
 
@@ -207,6 +206,7 @@ def run_plan(
     if siting is not None:
         step("siting / 选址", 0.75)
         from .siting import propose_sites
+        siting = {"progress": lambda m, f: step(m, 0.75 + 0.25 * f), **siting}
         result.siting = propose_sites(result, **siting)
     step("done / 完成", 1.0)
     return result
@@ -234,6 +234,37 @@ def jsonable(obj: object) -> object:
     if obj is pd.NA or obj is pd.NaT:
         return None
     return obj
+
+
+def population_check(result: PlanResult) -> dict:
+    """Does the population reconcile? declared (+ estimated) = modelled + dropped.
+
+    ``declared`` is the population layer's total when the model used one, else the
+    community totals; ``estimated`` is what a model gave communities without a
+    total (e.g. from floor area); ``dropped`` is the population of skipped records
+    whose action is ``dropped``.
+    """
+    modelled = float(result.demand.points["population"].sum())
+    dropped = float(sum(s.population for s in result.skipped if s.action == "dropped" and s.layer != "facilities"))
+    estimated = 0.0
+    per_comm = result.demand.details.get("communities") if isinstance(result.demand.details, dict) else None
+    if result.demand.model in ("points", "polygons") and result.study.population is not None:
+        declared = float(result.study.population["population"].fillna(0).sum())
+    elif per_comm:
+        declared = float(sum(c["population_in"] for c in per_comm if c.get("population_in") is not None))
+        estimated = float(sum(c["population_out"] for c in per_comm if c.get("population_in") is None))
+        # the per-community figures count only what reached a community; the rest lies outside all of them
+        outside = float(result.demand.points.loc[result.demand.points["community"].isna(), "population"].sum())
+        estimated += outside
+    else:
+        declared = float(result.study.communities["population"].fillna(0).sum())
+    # features dropped while loading are no longer in the layers but were declared in the files
+    declared += float(sum(s.population for s in result.study.skipped if s.action == "dropped"
+                          and s.layer in ("communities", "population")))
+    gap = declared + estimated - (modelled + dropped)
+    return {"declared": round(declared, 3), "estimated": round(estimated, 3), "modelled": round(modelled, 3),
+            "dropped": round(dropped, 3), "difference": round(gap, 6),
+            "reconciles": bool(abs(gap) <= 1e-6 * max(1.0, declared))}
 
 
 def build_summary(result: PlanResult) -> dict:
@@ -288,6 +319,7 @@ def build_summary(result: PlanResult) -> dict:
             "files": dict(study.sources),
         },
         "population": totals["population"],
+        "population_check": population_check(result),
         "population_model": {"model": result.demand.model, "note_zh": result.demand.note_zh,
                              "note_en": result.demand.note_en, "demand_points": int(len(result.demand.points)),
                              **result.demand.details},

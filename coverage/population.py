@@ -231,10 +231,19 @@ def build_demand(study, model: str = "auto", **options) -> Demand:
     if model in ("points", "polygons"):
         if study.population is None:
             raise ValueInputError(f"population model {model!r} needs a population layer (population.geojson)")
-        return demand_from_points(study.population, study.communities, study.network)
-    if model == "street_nodes":
-        return demand_from_street_nodes(study.network, study.communities)
-    if popmodels is not None and model in popmodels.MODELS:
-        return popmodels.MODELS[model](study, **options)
+        demand = demand_from_points(study.population, study.communities, study.network)
+    elif model == "street_nodes":
+        demand = demand_from_street_nodes(study.network, study.communities)
+    elif popmodels is not None and model in popmodels.MODELS:
+        demand = popmodels.MODELS[model](study, **options)
+    else:
+        demand = None
+    if demand is not None:
+        if not demand.total > 0:
+            where = study.sources.get("population") or study.sources.get("communities") or "communities"
+            raise ValueInputError("no population: every community's population is empty or zero; add a "
+                                  "population (人口) column to the communities layer or a population layer",
+                                  path=where)
+        return demand
     raise ValueInputError(f"unknown population model {model!r}; choose one of "
                           f"{', '.join(POPULATION_MODELS + tuple(getattr(popmodels, 'MODELS', {}) or ()))}")

@@ -80,7 +80,7 @@ def check_xml_safe(path: str | Path, head_bytes: int = 1 << 20) -> None:
             if not rest:
                 raise LayerReadError("is empty or holds no XML element; export the streets from OSM/JOSM as "
                                      ".osm XML", path=path)
-            if rest.startswith(b"<?") or rest.startswith(b"<!--"):
+            if rest.startswith((b"<?", b"<!--")):
                 end_mark = b"?>" if rest.startswith(b"<?") else b"-->"
                 end = buf.find(end_mark, pos + 2)
                 while end < 0:

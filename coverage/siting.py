@@ -37,9 +37,10 @@ import html
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -48,7 +49,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .access import CoverageParams, CoverageResult, measure_coverage
+from .access import CoverageResult, measure_coverage
 from .errors import CRSError, GeometryError, ValueInputError
 from .i18n import t
 from .isochrones import isochrones as make_isochrones
@@ -61,15 +62,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import PlanResult
 
 __all__ = [
-    "CandidateSet",
-    "node_candidates",
-    "layer_candidates",
-    "exclude_candidates",
-    "reach_matrix",
-    "best_centre",
-    "SitingResult",
-    "propose_sites",
     "PROPOSAL_COLUMNS",
+    "CandidateSet",
+    "SitingResult",
+    "best_centre",
+    "exclude_candidates",
+    "layer_candidates",
+    "node_candidates",
+    "propose_sites",
+    "reach_matrix",
 ]
 
 #: Reach is decided with this much slack *inside* the threshold (metres, plus 1e-6
@@ -153,12 +154,12 @@ class CandidateSet:
     def __len__(self) -> int:
         return len(self.x)
 
-    def subset(self, mask: np.ndarray) -> "CandidateSet":
+    def subset(self, mask: np.ndarray) -> CandidateSet:
         """The candidates selected by a boolean mask or an index array."""
         return CandidateSet(*(getattr(self, f)[mask] for f in self._FIELDS))
 
     @staticmethod
-    def concat(parts: list["CandidateSet"]) -> "CandidateSet":
+    def concat(parts: list[CandidateSet]) -> CandidateSet:
         """Candidates of several sets, in order."""
         return CandidateSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in CandidateSet._FIELDS))
 
@@ -774,7 +775,7 @@ class SitingResult:
         self.table().to_csv(files["proposals.csv"], index=False, encoding="utf-8-sig")
         return files
 
-    def add_to_map(self, m: "folium.Map", lang: str = "zh") -> None:
+    def add_to_map(self, m: folium.Map, lang: str = "zh") -> None:
         """Add the proposed sites and their isochrones as two layers of a folium map."""
         import folium
 
@@ -891,7 +892,7 @@ def _check_args(sites: object, site_for: str, target_share: float | None, candid
 
 
 def propose_sites(
-    result: "PlanResult",
+    result: PlanResult,
     sites: Literal["auto"] | int = "auto",
     site_for: Literal["radius", "walk"] = "radius",
     target_share: float | None = None,
@@ -1055,8 +1056,8 @@ def propose_sites(
     # --- solve ---------------------------------------------------------------
     step("solver / 求解", 0.4)
     t3 = time.perf_counter()
-    kw = dict(forced=forced if C else None, group_of_candidate=groups if rules else None,
-              group_min_new=group_min or None)
+    kw = {"forced": forced if C else None, "group_of_candidate": groups if rules else None,
+          "group_min_new": group_min or None}
     if sites == "auto":
         model = SetCovering(reach_ext, w, covered, target_share=target, **kw)
         mode = "set_covering"
@@ -1141,7 +1142,7 @@ def propose_sites(
                         after_coverage=after_cov, reach=reach_ext, candidates=cands, timings=timings)
 
 
-def _proposal_frame(result: "PlanResult", net: WalkNetwork, cands: CandidateSet, cj: np.ndarray,
+def _proposal_frame(result: PlanResult, net: WalkNetwork, cands: CandidateSet, cj: np.ndarray,
                     is_centre: np.ndarray, gain: np.ndarray, group: np.ndarray, group_min: dict[int, int],
                     site_for: str) -> gpd.GeoDataFrame:
     """One row per proposed site, in rank order, with everything that explains it."""

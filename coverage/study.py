@@ -307,7 +307,7 @@ def _refuse_duplicates(gdf: gpd.GeoDataFrame, keys: list[str], what: str, path: 
     listed = []
     for key, idx in list(groups.items())[:5]:
         key = key if isinstance(key, tuple) else (key,)
-        label = " / ".join(str(k) for k in key if k is not None and k == k)
+        label = " / ".join(str(k) for k in key if k is not None and not pd.isna(k))
         listed.append(f"{label} (rows {', '.join(str(i) for i in idx)})")
     raise ValueInputError(f"{what}; repeated: {'; '.join(listed)}; {fix}", path=path,
                           row=gdf.index[int(np.flatnonzero(dup)[0])])

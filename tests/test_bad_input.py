@@ -18,9 +18,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from toycity import lonlat, points, polygons, write_osm
 
 from coverage.cli import main
-from toycity import lonlat, points, polygons, write_osm
 
 FACILITIES = [
     {"x": 0, "y": 0, "name": "甲街道社区卫生服务中心", "kind": "社区卫生服务中心"},
@@ -495,18 +495,11 @@ def test_population_reconciles(toy, tmp_path, capsys, prepare, extra):
     # covered + uncovered = modelled, for every measure
     for key in ("radius", "radius_euclidean", "walk"):
         assert 0 <= s["coverage"][key]["population"] <= s["population"] + 1e-6
-    if "population_check" in s:       # the lead's summary block, once added
-        assert s["population_check"]["reconciles"] is True
-
-
-_COMMUNITY_TABLE_BUG = pytest.mark.xfail(
-    strict=True, reason="pipeline.community_table matches demand to a community with subdistrict == sub, so a "
-                        "community in no subdistrict (sub None) shows 0 people in summary.json; fix in pipeline.py")
+    assert s["population_check"]["reconciles"] is True, s["population_check"]
 
 
 @pytest.mark.parametrize("prepare, extra", [
-    pytest.param(p, e, id=i, marks=_COMMUNITY_TABLE_BUG if i == "community_without_population_or_nodes" else ())
-    for i, p, e in RECONCILE])
+    pytest.param(p, e, id=i) for i, p, e in RECONCILE])
 def test_community_table_adds_up(toy, tmp_path, capsys, prepare, extra):
     """Communities plus demand in no community add up to the total population."""
     prepare(toy)

@@ -16,18 +16,16 @@ import re
 import shutil
 import warnings
 import zipfile
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+from test_bad_input import make_toy
 
 from coverage.errors import CoverageInputError
 from coverage.io import read_layer
 from coverage.network import walk_graph
 from coverage.study import load_study_area
-
-from test_bad_input import make_toy
 
 REPLACEMENTS = [b"nan", b"1e999", b"-999", b"0", b"abc", b"", b"95", b"-181", b"1e308", b'"x"', b"null", b"[]"]
 INSERTS = [b'"', b"{", b"}", b"[", b"<", b">", b"/>", b",", b"\n", b"\x00", b"\xff\xfe", b"&amp;", b"&x;", b"-"]

@@ -145,6 +145,7 @@ def test_parameters_change_results(toy_folder, tmp_path):
     ("no_name", "needs a 'name' column"),
     ("bad_population", "is not a number"),
     ("unknown_subdistrict", "not in the subdistricts layer"),
+    ("no_population", "no population"),
 ])
 def test_bad_input_exits_2_with_one_line(toy_folder, tmp_path, capsys, breakage, message):
     import geopandas as gpd
@@ -159,6 +160,8 @@ def test_bad_input_exits_2_with_one_line(toy_folder, tmp_path, capsys, breakage,
         g["population"] = g["population"].astype(str)
         g.loc[1, "population"] = "约三千"
         g.to_file(comm)
+    elif breakage == "no_population":
+        g.drop(columns=["population"]).to_file(comm)
     elif breakage == "unknown_subdistrict":
         g["subdistrict"] = ["甲街道", "甲街道", "丙街道", "乙街道"]
         g.to_file(comm)

@@ -19,17 +19,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from toycity import ORIGIN, UTM, points, polygons, write_osm
 
 from coverage.access import CoverageParams, network_distance
 from coverage.cli import main
 from coverage.errors import ValueInputError
 from coverage.network import network_from_edges, snap_points
 from coverage.pipeline import run_plan
-from coverage.siting import (CandidateSet, _distances_from, best_centre, layer_candidates, node_candidates,
-                             propose_sites, reach_matrix)
+from coverage.siting import (
+    CandidateSet,
+    _distances_from,
+    best_centre,
+    layer_candidates,
+    node_candidates,
+    propose_sites,
+    reach_matrix,
+)
 from coverage.study import build_study_area
-
-from toycity import ORIGIN, UTM, points, polygons, write_osm
 
 O = np.array(ORIGIN)
 
@@ -173,7 +179,7 @@ def test_exclusion_polygons_remove_candidates():
 
 def test_unreachable_demand_is_reported_not_infeasible():
     far = [{"x": 1500, "y": 1000, "population": 50.0}]  # 1 km from the only street: beyond max_snap_m
-    study, xs = line_study(extra_pop=far)
+    study, _ = line_study(extra_pop=far)
     result = plan(study, radius_m=LINE_R)
     s = propose_sites(result, sites="auto")
     assert s.info["unreachable_population"] == pytest.approx(50)
@@ -315,7 +321,7 @@ def test_reach_matrix_equals_brute_force_distances():
     homes = snap_points(net, rng.uniform(-60, 1360, (300, 2)) + O)
     layer = gpd.GeoDataFrame({"name": [f"c{i}" for i in range(60)]},
                              geometry=shapely.points(rng.uniform(0, 1300, (60, 2)) + O), crs=UTM)
-    lc, skipped = layer_candidates(net, layer, 300)
+    lc, _ = layer_candidates(net, layer, 300)
     cands = CandidateSet.concat([node_candidates(net), lc])
     for threshold in (250.0, 430.0):
         # a tiny max_block forces many batches and sub-networks
