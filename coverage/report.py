@@ -112,11 +112,13 @@ def _sections(summary: dict) -> tuple[str, str]:
 
     if "proposals" in summary:
         tail.append(f'<h2>{_e(both("proposals_table"))}</h2>')
-        rows = [[p_["rank"], _e(p_.get("subdistrict")), _e(p_.get("community")), _e(p_.get("nearest_street") or "—"),
+        rows = [[p_["rank"], _e(t("kind_" + str(p_.get("kind", "station")), "zh")) + "<br><span class='sub'>"
+                 + _e(t("kind_" + str(p_.get("kind", "station")), "en")) + "</span>",
+                 _e(p_.get("subdistrict")), _e(p_.get("community")), _e(p_.get("nearest_street") or "—"),
                  f'{p_["lon"]:.6f}, {p_["lat"]:.6f}', f'{p_["adds_population"]:,.0f}', _e(", ".join(p_["serves"]))]
                 for p_ in summary["proposals"]]
-        tail.append(_table([both("rank"), both("subdistrict"), both("community"), both("nearest_street"), "lon, lat",
-                            both("adds_population"), both("serves")], rows, left=1, cls="proposals"))
+        tail.append(_table([both("rank"), "类型 / Kind", both("subdistrict"), both("community"), both("nearest_street"),
+                            "lon, lat", both("adds_population"), both("serves")], rows, left=2, cls="proposals"))
         tail.append(f'<h2>{_e(both("before_after"))}</h2>')
         rows = []
         for key, label in (("radius", both("radius_share", r=r)), ("radius_euclidean", both("radius_euclidean_share", r=r)),
