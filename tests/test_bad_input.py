@@ -18,55 +18,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from toycity import lonlat, points, polygons, write_osm
+from toycity import COMMUNITIES, FACILITIES, SUBDISTRICTS, lonlat, make_toy, points, polygons, street_grid, write_osm
 
 from coverage.cli import main
-
-FACILITIES = [
-    {"x": 0, "y": 0, "name": "甲街道社区卫生服务中心", "kind": "社区卫生服务中心"},
-    {"x": 1000, "y": 1000, "name": "甲一社区卫生服务站", "kind": "社区卫生服务站"},
-    {"x": 1400, "y": 600, "name": "乙一社区卫生服务站", "kind": "station"},
-    {"x": 2000, "y": 0, "name": "乌海市人民医院", "kind": "医院"},   # listed, not counted
-]
-COMMUNITIES = [
-    {"name": "甲一社区", "code": "150302901001", "population": 1000, "bounds": (-100, -100, 500, 1100)},
-    {"name": "甲二社区", "code": "150302901002", "population": 1000, "bounds": (500, -100, 1100, 1100)},
-    {"name": "乙一社区", "code": "150302902001", "population": 3000, "bounds": (1100, -100, 1700, 1100)},
-    {"name": "乙二社区", "code": None, "population": 500, "bounds": (1700, -100, 2100, 1100)},
-]
-SUBDISTRICTS = [{"name": "甲街道", "code": "150302901", "bounds": (-100, -100, 1100, 1100)},
-                {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]
-
-
-def street_grid(extra_nodes: dict | None = None, extra_ways: list | None = None):
-    """Nodes and ways of the toy city's 200 m grid (x 0–2000, y 0–1000)."""
-    nodes, ways, ids = {}, [], {}
-    nid = 1
-    for x in range(0, 2001, 200):
-        for y in range(0, 1001, 200):
-            nodes[nid] = (x, y)
-            ids[(x, y)] = nid
-            nid += 1
-    for y in range(0, 1001, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential", "name": f"纬{y}路"}))
-    for x in range(0, 2001, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential", "name": f"经{x}路"}))
-    nodes.update(extra_nodes or {})
-    ways += extra_ways or []
-    return nodes, ways
-
-
-def make_toy(folder: Path, communities: list[dict] = COMMUNITIES, facilities: list[dict] = FACILITIES,
-             subdistricts: list[dict] = SUBDISTRICTS) -> Path:
-    """Write the toy city as a data folder (OSM XML streets, GeoJSON layers in WGS84)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_osm(folder / "streets.osm", *street_grid())
-    polygons(subdistricts).to_file(folder / "subdistricts.geojson")
-    polygons(communities).to_file(folder / "communities.geojson")
-    points(facilities).to_file(folder / "facilities.geojson")
-    return folder
-
 
 @pytest.fixture
 def toy(tmp_path):

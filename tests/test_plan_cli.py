@@ -17,48 +17,13 @@ import pytest
 from coverage.cli import main
 from coverage.study import load_study_area
 
-from toycity import ORIGIN, polygons, points, write_osm
-
-FACILITIES = [
-    {"x": 0, "y": 0, "name": "甲街道社区卫生服务中心", "kind": "社区卫生服务中心"},
-    {"x": 1000, "y": 1000, "name": "甲一社区卫生服务站", "kind": "社区卫生服务站"},
-    {"x": 1400, "y": 600, "name": "乙一社区卫生服务站", "kind": "station"},
-    {"x": 2000, "y": 0, "name": "乌海市人民医院", "kind": "医院"},   # listed, not counted
-]
-COMMUNITIES = [
-    {"name": "甲一社区", "code": "150302901001", "population": 1000, "bounds": (-100, -100, 500, 1100)},
-    {"name": "甲二社区", "code": "150302901002", "population": 1000, "bounds": (500, -100, 1100, 1100)},
-    {"name": "乙一社区", "code": "150302902001", "population": 3000, "bounds": (1100, -100, 1700, 1100)},
-    {"name": "乙二社区", "code": None, "population": 500, "bounds": (1700, -100, 2100, 1100)},
-]
+from toycity import COMMUNITIES, FACILITIES, ORIGIN, make_toy
 
 
 @pytest.fixture
 def toy_folder(tmp_path):
-    folder = tmp_path / "toy"
-    folder.mkdir()
-    nodes, ways, ids = {}, [], {}
-    nid = 1
-    for x in range(0, 2001, 200):
-        for y in range(0, 1001, 200):
-            nodes[nid] = (x, y)
-            ids[(x, y)] = nid
-            nid += 1
-    for y in range(0, 1001, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential", "name": f"纬{y}路"}))
-    for x in range(0, 2001, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential", "name": f"经{x}路"}))
     # a motorway diagonal shortcut that must not count
-    nodes[nid] = (2000, 0)
-    ways.append(([ids[(0, 1000)], ids[(2000, 0)]], {"highway": "motorway"}))
-    write_osm(folder / "streets.osm", nodes, ways)
-    polygons([{"name": "甲街道", "code": "150302901", "bounds": (-100, -100, 1100, 1100)},
-              {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]
-             ).to_file(folder / "subdistricts.geojson")
-    # no subdistrict column: assigned by overlap
-    polygons(COMMUNITIES).to_file(folder / "communities.geojson")
-    points(FACILITIES).to_file(folder / "facilities.geojson")
-    return folder
+    return make_toy(tmp_path / "toy", motorway=True)
 
 
 def oracle(study, radius, walk):
