@@ -9,6 +9,11 @@ enclosed by reached streets — are filled.
 
 Sources are searched in batches with :func:`scipy.sparse.csgraph.dijkstra`
 bounded by the largest limit, so memory stays ``batch × nodes``.
+
+Two ways to draw the outline, the same shape: ``method="raster"`` (default)
+traces the reached edges on a 5 m grid (:mod:`coverage.isoraster`, within about
+one cell of the exact buffer, several times faster on real OSM data);
+``method="vector"`` buffers and unions the reached lines exactly in GEOS.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from scipy.sparse import csgraph
 from shapely.ops import substring
 
 from .access import CoverageParams, source_matrix
+from .isoraster import reached_samples, segment_table, trace_polygon
 from .network import Snap, WalkNetwork, snap_points
 
 __all__ = ["reached_lines", "isochrones", "DEFAULT_MINUTES"]
@@ -108,6 +114,8 @@ def isochrones(
     fill_holes_m2: float = 40_000.0,
     batch: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    method: str = "raster",
+    cell_m: float = 5.0,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons of each facility for each walking time.
 
@@ -129,6 +137,11 @@ def isochrones(
         Sources per Dijkstra call (memory ``batch × nodes``).
     progress : callable, optional
         Called as ``progress(done, total)``.
+    method : {"raster", "vector"}
+        Trace the outline on a grid of ``cell_m`` metres (fast, default) or
+        buffer and union the reached lines exactly.
+    cell_m : float
+        Grid cell for ``method="raster"``.
 
     Returns
     -------
@@ -136,6 +149,10 @@ def isochrones(
         One row per (facility, minutes): ``facility``, ``name``, ``kind``, ``minutes``,
         ``distance_m``, ``area_km2``, polygon geometry, in the metric CRS.
     """
+    if method not in ("raster", "vector"):
+        from .errors import ValueInputError
+        raise ValueInputError(f"isochrone method must be 'raster' or 'vector', got {method!r}")
+    seg = segment_table(network) if method == "raster" else None
     xy = shapely.get_coordinates(facilities.geometry.values)
     snaps = snap_points(network, xy)
     ok = np.flatnonzero(snaps.offset <= params.max_snap_m)
@@ -149,8 +166,11 @@ def isochrones(
         dist = csgraph.dijkstra(A, directed=True, indices=n + np.arange(len(idx)), limit=max(limits))
         for k, fi in enumerate(idx):
             for m, lim in zip(minutes, limits):
-                lines = reached_lines(network, dist[k, :n], lim, sub, k)
-                poly = _polygon(lines, buffer_m, fill_holes_m2)
+                if seg is not None:
+                    pts = reached_samples(network, seg, dist[k, :n], lim, sub, k, step=cell_m / 2)
+                    poly = trace_polygon(pts, buffer_m, fill_holes_m2, cell_m)
+                else:
+                    poly = _polygon(reached_lines(network, dist[k, :n], lim, sub, k), buffer_m, fill_holes_m2)
                 rows.append({
                     "facility": int(fi),
                     "name": facilities["name"].iloc[fi],

@@ -23,7 +23,7 @@ def test_isochrone_cuts_partial_edges_at_the_limit(tmp_path):
     net = read_osm_xml(write_osm(tmp_path / "s.osm", nodes, ways), crs=UTM)
     fac = points([{"x": 500, "y": 0, "name": "站", "kind": "station"}], crs=UTM)
     params = CoverageParams(speed_kmh=4.0)
-    iso = isochrones(net, fac, minutes=[5], params=params, buffer_m=20, fill_holes_m2=0)
+    iso = isochrones(net, fac, minutes=[5], params=params, buffer_m=20, fill_holes_m2=0, method="vector")
     poly = iso.geometry.iloc[0]
     lim = 5 * 4000 / 60   # 333.33 m
     at = lambda x, y: shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
@@ -41,10 +41,39 @@ def test_isochrone_is_not_a_convex_hull(tmp_path):
     nodes = {1: (0, 0), 2: (400, 0), 3: (400, 400)}
     net = read_osm_xml(write_osm(tmp_path / "s.osm", nodes, [([1, 2, 3], {"highway": "residential"})]), crs=UTM)
     fac = points([{"x": 400, "y": 0, "name": "站", "kind": "station"}], crs=UTM)
-    iso = isochrones(net, fac, minutes=[15], buffer_m=30, fill_holes_m2=0)
-    poly = iso.geometry.iloc[0]
-    assert not poly.contains(shapely.Point(ORIGIN[0] + 100, ORIGIN[1] + 300))
-    assert poly.area < 0.5 * poly.convex_hull.area
+    for method in ("vector", "raster"):
+        iso = isochrones(net, fac, minutes=[15], buffer_m=30, fill_holes_m2=0, method=method)
+        poly = iso.geometry.iloc[0]
+        assert not poly.contains(shapely.Point(ORIGIN[0] + 100, ORIGIN[1] + 300))
+        assert poly.area < 0.5 * poly.convex_hull.area
+
+
+def test_raster_outline_matches_the_exact_buffer(tmp_path):
+    """The grid-traced outline is the exact buffer of the reached lines, to within about one cell."""
+    nodes, ways, ids = {}, [], {}
+    nid = 1
+    for x in range(0, 1601, 200):
+        for y in range(0, 1601, 200):
+            nodes[nid] = (x, y)
+            ids[(x, y)] = nid
+            nid += 1
+    for y in range(0, 1601, 200):
+        ways.append(([ids[(x, y)] for x in range(0, 1601, 200)], {"highway": "residential"}))
+    for x in range(0, 1601, 200):
+        ways.append(([ids[(x, y)] for y in range(0, 1601, 200)], {"highway": "residential"}))
+    net = read_osm_xml(write_osm(tmp_path / "g.osm", nodes, ways), crs=UTM)
+    fac = points([{"x": 730, "y": 800, "name": "站", "kind": "station"}], crs=UTM)   # mid-edge
+    cell = 5.0
+    exact = isochrones(net, fac, buffer_m=40, fill_holes_m2=0, method="vector")
+    traced = isochrones(net, fac, buffer_m=40, fill_holes_m2=0, method="raster", cell_m=cell)
+    for a, b in zip(exact.geometry, traced.geometry):
+        # every point of one outline lies within ~1.5 cells of the other
+        assert a.hausdorff_distance(b) <= 1.5 * cell * np.sqrt(2)
+        assert abs(a.area - b.area) / a.area < 0.06   # cell-sized error along ~40 m-wide bands
+    # reached node 200 m east along the same street (5-min = 333 m from x=730): inside; 400 m: outside
+    at = lambda x, y: shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
+    five = traced.geometry.iloc[0]
+    assert five.contains(at(1000, 800)) and not five.contains(at(1200, 860))
 
 
 def test_reached_lines_total_length(tmp_path):
