@@ -1053,11 +1053,14 @@ class SetCovering(_CoveringModel):
     ) -> tuple[list[int], str, float]:
         pr = self.problem
         b, w, groups, need = pr.reach, pr.weights, pr.group_of_candidate, pr.group_need
-        m, n = b.shape
         with_y = not full
+        # full cover: a row whose candidate set contains another row's set is covered whenever that
+        # row is; dropping such rows leaves the same feasible sites and a much smaller MIP
+        cover = _drop_superset_rows(b) if full else b
+        m, n = cover.shape
         n_var = n + (m if with_y else 0)
         gmat, gneed = _group_rows(groups, need, n_var)
-        blocks = [_cover_rows(b, with_y), gmat]
+        blocks = [_cover_rows(cover, with_y), gmat]
         lower = [np.full(m, 0.0 if with_y else 1.0), gneed]
         upper = [np.full(m, np.inf), np.full(gneed.size, np.inf)]
         if with_y and required > 0:
@@ -1110,6 +1113,33 @@ class SetCovering(_CoveringModel):
         b = self.problem.reach
         y = np.minimum(np.asarray(b @ x).ravel(), 1.0)
         return np.concatenate([x, y])
+
+
+def _drop_superset_rows(b: sp.csr_matrix, max_work: float = 5e7) -> sp.csr_matrix:
+    """Rows of a covering matrix that do not strictly contain another row's candidate set.
+
+    Identical rows were merged by :func:`reduce_problem`, so only strict
+    supersets are dropped. The pairwise overlaps ``B Bᵀ`` are computed in row
+    chunks; when their total size would exceed ``max_work`` entries the matrix
+    is returned unchanged (the reduction is an optimisation, never required).
+    """
+    b = b.tocsr().astype(np.int32)
+    b.data[:] = 1
+    colcount = np.diff(b.tocsc().indptr).astype(np.float64)
+    if float((colcount ** 2).sum()) > max_work or b.shape[0] < 2:
+        return b
+    bt = b.T.tocsr()
+    sizes = np.diff(b.indptr)
+    drop = np.zeros(b.shape[0], dtype=bool)
+    chunk = 4096
+    for start in range(0, b.shape[0], chunk):
+        g = (b[start:start + chunk] @ bt).tocoo()
+        i = g.row + start
+        j = g.col
+        # S_j ⊂ S_i strictly  <=>  |S_i ∩ S_j| == |S_j| < |S_i|
+        hit = (g.data == sizes[j]) & (sizes[j] < sizes[i])
+        drop[i[hit]] = True
+    return b[~drop]
 
 
 def _mclp_mip(

@@ -464,3 +464,23 @@ def test_empty_and_all_covered_problems():
     assert res.objective == 0 and res.selected.size == 0
     res = MaximalCovering(sp.csr_matrix((4, 0), dtype=bool), np.ones(4), p=2).solve()
     assert res.objective == 0 and res.unreachable_weight == 4
+
+
+def test_superset_rows_dropped_for_full_cover():
+    """Rows containing another row's candidate set are implied by it: dropping them keeps every cover."""
+    import itertools
+
+    from coverage.solvers import _drop_superset_rows
+
+    rng = np.random.default_rng(7)
+    dense = rng.random((40, 9)) < 0.3
+    dense[:, 0] |= ~dense.any(axis=1)            # every row coverable
+    b = sp.csr_matrix(dense)
+    kept = _drop_superset_rows(b).toarray().astype(bool)
+    assert kept.shape[0] < dense.shape[0]
+    # the same site sets cover all rows before and after
+    for r in range(1, 4):
+        for combo in itertools.combinations(range(9), r):
+            x = np.zeros(9, bool)
+            x[list(combo)] = True
+            assert (dense[:, x].any(axis=1).all()) == (kept[:, x].any(axis=1).all())
