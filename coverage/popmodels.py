@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import xml.etree.ElementTree as ET
+import defusedxml.ElementTree as ET  # refuses DTDs and entities even if the pre-check is bypassed
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
