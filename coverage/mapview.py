@@ -19,6 +19,7 @@ import shapely
 
 from .i18n import t
 from .offline import add_legend, escape_properties, new_map
+from .streetimage import STREET_VECTOR_LIMIT, street_png
 
 __all__ = ["plan_map", "simplify_for_web", "KIND_COLOURS", "share_colour", "LAYER_KEYS"]
 
@@ -118,14 +119,15 @@ def plan_map(
 
     if "streets" in show:
         e = study.network.edges
-        cols = [c for c in ("name", "highway") if c in e.columns]
-        streets = simplify_for_web(e[cols + ["geometry"]].assign(
-            name=e["name"].map(lambda v: v if isinstance(v, str) else (";".join(map(str, v)) if isinstance(v, list) else ""))
-            if "name" in e.columns else ""), 3.0)
-        streets = streets[["geometry"]]  # names make the page large; the tooltip is not worth it
         fg = folium.FeatureGroup(name=t("layer_streets", lang), show=True)
-        folium.GeoJson(streets, style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
-                       interactive=False).add_to(fg)
+        if int(shapely.get_num_coordinates(e.geometry.values).sum()) <= STREET_VECTOR_LIMIT:
+            streets = simplify_for_web(e[["geometry"]], 3.0)  # no names: they make the page large
+            folium.GeoJson(streets, style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
+                           interactive=False).add_to(fg)
+        else:
+            # a whole city as vectors makes pages of tens of MB: draw it as one image instead
+            uri, img_bounds = street_png(study.network)
+            folium.raster_layers.ImageOverlay(uri, img_bounds, interactive=False, zindex=1).add_to(fg)
         fg.add_to(m)
 
     comm = result.communities.copy()

@@ -88,3 +88,38 @@ def test_title_block_names_parameters_crs_and_method(planned):
     assert s["parameters"]["crs"]["name"] in html
     assert re.search(r"300 m · 5 min @ 4 km/h", html)
     assert "方法说明" in html and "Method" in html
+
+
+def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch):
+    """Above the vector limit the streets become one PNG overlay that lines up with the network."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import coverage.mapview as mapview
+    from coverage.offline import to_standalone_html
+    from coverage.pipeline import run_plan
+    from coverage.streetimage import street_png
+    from coverage.study import load_study_area
+
+    study = load_study_area(make_toy(tmp_path / "toy"))
+    uri, bounds = street_png(study.network, max_px=512)
+    img = np.array(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA"))
+    (south, west), (north, east) = bounds
+    lon0, lat0, lon1, lat1 = study.network.nodes.to_crs(4326).total_bounds
+    assert west <= lon0 and east >= lon1 and south <= lat0 and north >= lat1
+    # the 200 m grid: 11 north-south streets, each a band of a few columns (UTM north is ~1° off
+    # Web Mercator north here), each band covering (nearly) the full image height
+    opaque = img[:, :, 3] > 0
+    assert 0.01 < opaque.mean() < 0.2
+    dense = opaque.sum(axis=0) > 15
+    starts = np.flatnonzero(dense & ~np.r_[False, dense[:-1]])
+    ends = np.flatnonzero(dense & ~np.r_[dense[1:], False])
+    assert len(starts) == 11
+    for a, b in zip(starts, ends):
+        assert opaque[:, a:b + 1].any(axis=1).mean() > 0.8
+    monkeypatch.setattr(mapview, "STREET_VECTOR_LIMIT", 10)
+    html = to_standalone_html(mapview.plan_map(run_plan(study)))
+    assert "data:image/png;base64" in html and assert_offline(html) == []

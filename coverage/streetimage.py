@@ -1,0 +1,79 @@
+"""The street network as one transparent PNG, for maps of whole cities.
+
+Drawn as GeoJSON, a city of 150,000 street nodes makes a page of tens of
+megabytes that a browser opens slowly. Above a size threshold the streets are
+instead drawn into one PNG in Web Mercator (the projection Leaflet stretches
+image overlays in, so the picture lines up with the vector layers) and shown
+with ``L.imageOverlay`` from a ``data:`` URI: still no network access.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pyproj
+import shapely
+
+from .network import WalkNetwork
+
+__all__ = ["street_png", "STREET_VECTOR_LIMIT"]
+
+#: Up to this many edge vertices the streets are drawn as vectors.
+STREET_VECTOR_LIMIT = 60_000
+
+
+def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, int, int] = (110, 110, 110, 170)
+               ) -> tuple[str, list[list[float]]]:
+    """Rasterise the network's edges into a PNG ``data:`` URI.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    max_px : int
+        Pixels along the longer side.
+    rgba : tuple
+        Street colour; everything else is transparent.
+
+    Returns
+    -------
+    uri : str
+        ``data:image/png;base64,…``
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees, for ``folium.raster_layers.ImageOverlay``.
+    """
+    from PIL import Image
+
+    geoms = np.asarray(network.edges.geometry.values)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    to_merc = pyproj.Transformer.from_crs(network.crs, 3857, always_xy=True)
+    mx, my = to_merc.transform(xy[:, 0], xy[:, 1])
+    x0, x1, y0, y1 = mx.min(), mx.max(), my.min(), my.max()
+    size = max(x1 - x0, y1 - y0, 1.0)
+    px = size / max_px
+    w = int(np.ceil((x1 - x0) / px)) + 1
+    h = int(np.ceil((y1 - y0) / px)) + 1
+    seg = np.flatnonzero(idx[1:] == idx[:-1])  # consecutive vertices of one edge
+    ax, ay, bx, by = mx[seg], my[seg], mx[seg + 1], my[seg + 1]
+    n = np.ceil(np.hypot(bx - ax, by - ay) / (px / 2)).astype(np.int64) + 1
+    rep = np.repeat(np.arange(len(seg)), n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    f = k / np.maximum(n[rep] - 1, 1)
+    sx = ax[rep] + (bx[rep] - ax[rep]) * f
+    sy = ay[rep] + (by[rep] - ay[rep]) * f
+    col = np.clip(((sx - x0) / px).astype(np.int64), 0, w - 1)
+    row = np.clip(((y1 - sy) / px).astype(np.int64), 0, h - 1)
+    mask = np.zeros((h, w), dtype=np.uint8)
+    mask[row, col] = 1
+    img = Image.fromarray(mask, mode="L").convert("P")
+    img.putpalette([0, 0, 0, *rgba[:3]] + [0, 0, 0] * 254)
+    img.info["transparency"] = bytes([0, rgba[3]] + [0] * 254)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True, transparency=bytes([0, rgba[3]] + [0] * 254))
+    to_ll = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
+    # pixel edges, not centres: the image spans [x0, x0 + w px] × [y1 - h px, y1]
+    west, north = to_ll.transform(x0, y1)
+    east, south = to_ll.transform(x0 + w * px, y1 - h * px)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return uri, [[south, west], [north, east]]
