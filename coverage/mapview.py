@@ -52,6 +52,11 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, tolerance_m: float = 2.0, crs=None) 
     return g[~g.geometry.is_empty]
 
 
+def _web_json(gdf: gpd.GeoDataFrame) -> str:
+    """GeoJSON text without per-feature bounding boxes (folium's default adds one to every feature)."""
+    return gdf.to_json(show_bbox=False, drop_id=False, ensure_ascii=False, to_wgs84=True)
+
+
 def _fmt_share(x: float | None) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.1%}"
 
@@ -122,7 +127,7 @@ def plan_map(
         fg = folium.FeatureGroup(name=t("layer_streets", lang), show=True)
         if int(shapely.get_num_coordinates(e.geometry.values).sum()) <= STREET_VECTOR_LIMIT:
             streets = simplify_for_web(e[["geometry"]], 3.0)  # no names: they make the page large
-            folium.GeoJson(streets, style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
+            folium.GeoJson(_web_json(streets), style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
                            interactive=False).add_to(fg)
         else:
             # a whole city as vectors makes pages of tens of MB: draw it as one image instead
@@ -142,7 +147,7 @@ def plan_map(
         c = escape_properties(simplify_for_web(c, 2.0), ["name", "subdistrict"])
         fg = folium.FeatureGroup(name=t("layer_communities", lang), show=True)
         folium.GeoJson(
-            c, style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555", "weight": 0.8,
+            _web_json(c), style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555", "weight": 0.8,
                                          "fillOpacity": 0.55},
             highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
             tooltip=folium.GeoJsonTooltip(["name", "subdistrict", "population_txt", "radius_share_txt",
@@ -163,7 +168,7 @@ def plan_map(
                                                2.0), ["name"])
         fg = folium.FeatureGroup(name=t("layer_subdistricts", lang), show=True)
         folium.GeoJson(
-            s, style_function=lambda f: {"fill": False, "color": "#08306b" if f["properties"]["passes"] else "#a50f15",
+            _web_json(s), style_function=lambda f: {"fill": False, "color": "#08306b" if f["properties"]["passes"] else "#a50f15",
                                          "weight": 3, "dashArray": None if f["properties"]["passes"] else "6 4"},
             tooltip=folium.GeoJsonTooltip(["name", "verdict", "centre_txt", "station_txt"],
                                           aliases=[t("subdistrict", lang), t("all_rules", lang), t("centres", lang),
@@ -178,7 +183,7 @@ def plan_map(
             g = simplify_for_web(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[union], crs=iso.crs), 5.0)
             colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
             fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes), show=int(minutes) == 15)
-            folium.GeoJson(g, style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 1,
+            folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 1,
                                                                   "fillOpacity": 0.35}, interactive=False).add_to(fg)
             fg.add_to(m)
 
@@ -194,7 +199,7 @@ def plan_map(
             agg["geometry"] = shapely.set_precision(agg.geometry.values, 1e-6)
             # one GeoJson layer, not thousands of folium elements: pages render and load fast
             folium.GeoJson(
-                agg[["r", "label", "geometry"]],
+                _web_json(agg[["r", "label", "geometry"]]),
                 marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_color="#e31a1c", fill_opacity=0.6),
                 style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": "#e31a1c", "weight": 0,
                                           "fillOpacity": 0.6},
