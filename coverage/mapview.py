@@ -62,10 +62,16 @@ def _fmt_share(x: float | None) -> str:
 
 
 def _aggregate_points(points: gpd.GeoDataFrame, cell_m: float, max_points: int) -> gpd.GeoDataFrame:
-    """Sum population on a grid when there are too many points to draw one by one."""
+    """Sum population on a grid when there are too many points to draw one by one.
+
+    The cell starts at ``cell_m`` and doubles until at most ``max_points`` cells
+    remain, so a whole city stays a light page.
+    """
     if len(points) <= max_points:
         return points[["population", "geometry"]]
     xy = shapely.get_coordinates(points.geometry.values)
+    while len(np.unique(np.floor(xy / cell_m).astype(np.int64), axis=0)) > max_points:
+        cell_m *= 2
     key = np.floor(xy / cell_m).astype(np.int64)
     df = pd.DataFrame({"kx": key[:, 0], "ky": key[:, 1], "population": points["population"].to_numpy(),
                        "x": xy[:, 0] * points["population"].to_numpy(), "y": xy[:, 1] * points["population"].to_numpy()})

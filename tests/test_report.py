@@ -123,3 +123,21 @@ def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch)
     monkeypatch.setattr(mapview, "STREET_VECTOR_LIMIT", 10)
     html = to_standalone_html(mapview.plan_map(run_plan(study)))
     assert "data:image/png;base64" in html and assert_offline(html) == []
+
+
+def test_uncovered_people_are_binned_to_a_bounded_number_of_points():
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from coverage.mapview import _aggregate_points
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 20_000, size=(20_000, 2)) + [600_000, 4_390_000]
+    pts = gpd.GeoDataFrame({"population": rng.integers(1, 50, len(xy)).astype(float)},
+                           geometry=shapely.points(xy), crs=32648)
+    agg = _aggregate_points(pts, 100.0, 500)
+    assert len(agg) <= 500
+    assert agg["population"].sum() == pytest.approx(pts["population"].sum())
+    small = pts.iloc[:300]
+    assert len(_aggregate_points(small, 100.0, 500)) == 300   # few points: drawn one by one
