@@ -94,6 +94,7 @@ def community_table(study: StudyArea, cov: CoverageResult) -> pd.DataFrame:
         same_sub = (cov.demand["subdistrict"] == sub) | (cov.demand["subdistrict"].isna() & pd.isna(sub))
         d = cov.demand[(cov.demand["community"] == name) & same_sub]
         pop = float(d["population"].sum())
+
         def sh(col: str) -> float | None:
             return float((d["population"] * d[col]).sum() / pop) if pop > 0 else None
         fin = np.isfinite(d["dist_network"])
