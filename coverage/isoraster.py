@@ -41,6 +41,10 @@ class SegmentTable:
         Segment ends (metric CRS), in the edge's u → v direction.
     s0, s1 : ndarray of float
         Distance along the edge from ``u`` to the segment's start and end.
+    u, v, length : ndarray
+        The segment's edge ends and edge length.
+    start : ndarray of int
+        ``start[e]:start[e + 1]`` are the segments of edge ``e`` (segments are in edge order).
     """
 
     edge: np.ndarray
@@ -50,6 +54,10 @@ class SegmentTable:
     y1: np.ndarray
     s0: np.ndarray
     s1: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    start: np.ndarray
 
 
 def segment_table(network: WalkNetwork) -> SegmentTable:
@@ -69,7 +77,10 @@ def segment_table(network: WalkNetwork) -> SegmentTable:
     s1 = csum - before
     s0 = s1 - seg_len
     # geometry lengths and the edges' stored lengths agree (network_from_edges sets length from geometry)
-    return SegmentTable(edge, x0, y0, x1, y1, s0, s1)
+    e = network.edges
+    start = np.searchsorted(edge, np.arange(len(e) + 1))
+    return SegmentTable(edge, x0, y0, x1, y1, s0, s1, e["u"].to_numpy()[edge], e["v"].to_numpy()[edge],
+                        e["length"].to_numpy()[edge], start)
 
 
 def _portion_samples(seg: SegmentTable, sel: np.ndarray, p0: np.ndarray, p1: np.ndarray, step: float) -> np.ndarray:
@@ -112,10 +123,18 @@ def reached_samples(network: WalkNetwork, seg: SegmentTable, node_dist: np.ndarr
     -------
     ndarray, shape (k, 2)
     """
+    # only the segments of edges with a reached end (the search was bounded): a small share of the city
     e = network.edges
-    u = e["u"].to_numpy()[seg.edge]
-    v = e["v"].to_numpy()[seg.edge]
-    L = e["length"].to_numpy()[seg.edge]
+    reached = np.isfinite(node_dist[e["u"].to_numpy()]) | np.isfinite(node_dist[e["v"].to_numpy()])
+    if source is not None:
+        reached[source.edge[source_index]] = True
+    edges = np.flatnonzero(reached)
+    counts = seg.start[edges + 1] - seg.start[edges]
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.repeat(seg.start[edges], counts) + within
+    seg = SegmentTable(*(getattr(seg, f)[idx] for f in ("edge", "x0", "y0", "x1", "y1", "s0", "s1", "u", "v",
+                                                        "length")), seg.start)
+    u, v, L = seg.u, seg.v, seg.length
     with np.errstate(invalid="ignore"):
         reach_u = np.where(np.isfinite(node_dist[u]), limit - node_dist[u], -1.0)
         reach_v = np.where(np.isfinite(node_dist[v]), limit - node_dist[v], -1.0)
