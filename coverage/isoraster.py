@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from .network import Snap, WalkNetwork
 
-__all__ = ["SegmentTable", "segment_table", "reached_samples", "trace_polygon"]
+__all__ = ["SegmentTable", "segment_table", "sample_lines", "reached_samples", "trace_polygon"]
 
 
 @dataclass(frozen=True)
@@ -83,23 +83,26 @@ def segment_table(network: WalkNetwork) -> SegmentTable:
                         e["length"].to_numpy()[edge], start)
 
 
+def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
+    """Points from (ax, ay) to (bx, by) on each straight piece, at most ``step`` apart, ends included."""
+    if not len(ax):
+        return np.zeros((0, 2))
+    n = np.ceil(np.hypot(bx - ax, by - ay) / step).astype(np.int64) + 1
+    rep = np.repeat(np.arange(len(ax)), n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    frac = k / np.maximum(n[rep] - 1, 1)
+    return np.column_stack([ax[rep] + (bx[rep] - ax[rep]) * frac, ay[rep] + (by[rep] - ay[rep]) * frac])
+
+
 def _portion_samples(seg: SegmentTable, sel: np.ndarray, p0: np.ndarray, p1: np.ndarray, step: float) -> np.ndarray:
     """Points every ``step`` metres along the part [p0, p1] (edge positions) of selected segments."""
-    if not len(sel):
-        return np.zeros((0, 2))
-    s0, s1 = seg.s0[sel], seg.s1[sel]
-    L = np.maximum(s1 - s0, 1e-9)
+    s0 = seg.s0[sel]
+    L = np.maximum(seg.s1[sel] - s0, 1e-9)
     t0 = (p0 - s0) / L
     t1 = (p1 - s0) / L
-    n = np.ceil((p1 - p0) / step).astype(np.int64) + 1
-    rep = np.repeat(np.arange(len(sel)), n)
-    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    frac = np.where(n[rep] > 1, k / np.maximum(n[rep] - 1, 1), 0.0)
-    t = t0[rep] + (t1[rep] - t0[rep]) * frac
-    i = sel[rep]
-    x = seg.x0[i] + (seg.x1[i] - seg.x0[i]) * t
-    y = seg.y0[i] + (seg.y1[i] - seg.y0[i]) * t
-    return np.column_stack([x, y])
+    dx, dy = seg.x1[sel] - seg.x0[sel], seg.y1[sel] - seg.y0[sel]
+    return sample_lines(seg.x0[sel] + dx * t0, seg.y0[sel] + dy * t0, seg.x0[sel] + dx * t1, seg.y0[sel] + dy * t1,
+                        step)
 
 
 def reached_samples(network: WalkNetwork, seg: SegmentTable, node_dist: np.ndarray, limit: float,

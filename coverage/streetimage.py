@@ -16,6 +16,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from .isoraster import sample_lines
 from .network import WalkNetwork
 
 __all__ = ["street_png", "STREET_VECTOR_LIMIT"]
@@ -55,13 +56,8 @@ def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, i
     w = int(np.ceil((x1 - x0) / px)) + 1
     h = int(np.ceil((y1 - y0) / px)) + 1
     seg = np.flatnonzero(idx[1:] == idx[:-1])  # consecutive vertices of one edge
-    ax, ay, bx, by = mx[seg], my[seg], mx[seg + 1], my[seg + 1]
-    n = np.ceil(np.hypot(bx - ax, by - ay) / (px / 2)).astype(np.int64) + 1
-    rep = np.repeat(np.arange(len(seg)), n)
-    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    f = k / np.maximum(n[rep] - 1, 1)
-    sx = ax[rep] + (bx[rep] - ax[rep]) * f
-    sy = ay[rep] + (by[rep] - ay[rep]) * f
+    pts = sample_lines(mx[seg], my[seg], mx[seg + 1], my[seg + 1], px / 2)
+    sx, sy = pts[:, 0], pts[:, 1]
     col = np.clip(((sx - x0) / px).astype(np.int64), 0, w - 1)
     row = np.clip(((y1 - sy) / px).astype(np.int64), 0, h - 1)
     mask = np.zeros((h, w), dtype=np.uint8)

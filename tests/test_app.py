@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from toycity import lonlat, points, polygons, write_osm
+from toycity import lonlat, points, polygons, street_grid, write_osm
 
 from coverage.access import CoverageParams
 from coverage.appstate import (
@@ -68,15 +68,7 @@ FACILITIES = [
 
 def write_toy(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    nodes, ways, ids = {}, [], {}
-    for x in range(0, 2001, 200):
-        for y in range(0, 1001, 200):
-            ids[(x, y)] = len(nodes) + 1
-            nodes[ids[(x, y)]] = (x, y)
-    for y in range(0, 1001, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential"}))
-    for x in range(0, 2001, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential"}))
+    nodes, ways = street_grid()
     write_osm(folder / "streets.osm", nodes, ways)
     polygons([{"name": "甲街道", "code": "150302901", "bounds": (-100, -100, 1100, 1100)},
               {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]

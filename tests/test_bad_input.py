@@ -498,16 +498,25 @@ def test_facility_rows_outside_degrees_in_csv_say_projected(toy, tmp_path, capsy
     assert code == 2 and "not degrees" in err and "facilities.csv" in err
 
 
-def test_zipped_shapefile_error_names_the_archive(toy, tmp_path, capsys):
+def _zip_communities(toy: Path, tmp_path: Path, drop_prj: bool = False, prefix: str = "",
+                     junk: dict[str, bytes] | None = None) -> None:
+    """Replace the communities layer by a zipped Shapefile (optionally without .prj, in a folder, with junk)."""
     g = _read(toy, "communities")
     (toy / "communities.geojson").unlink()
     shp = tmp_path / "shp"
     shp.mkdir()
     g.to_file(shp / "communities.shp", encoding="utf-8")
-    (shp / "communities.prj").unlink()
+    if drop_prj:
+        (shp / "communities.prj").unlink()
     with zipfile.ZipFile(toy / "communities.zip", "w") as z:
         for p in sorted(shp.iterdir()):
-            z.write(p, p.name)
+            z.write(p, prefix + p.name)
+        for name, data in (junk or {}).items():
+            z.writestr(name, data)
+
+
+def test_zipped_shapefile_error_names_the_archive(toy, tmp_path, capsys):
+    _zip_communities(toy, tmp_path, drop_prj=True)
     code, err, _ = plan(toy, tmp_path / "out", capsys)
     assert code == 2
     assert "communities.zip › communities.shp" in err and "communities.prj is missing" in err
@@ -517,15 +526,7 @@ def test_zipped_shapefile_error_names_the_archive(toy, tmp_path, capsys):
 def test_zipped_shapefile_reads_and_leaves_nothing_behind(toy, tmp_path, capsys):
     import tempfile
 
-    g = _read(toy, "communities")
-    (toy / "communities.geojson").unlink()
-    shp = tmp_path / "shp"
-    shp.mkdir()
-    g.to_file(shp / "communities.shp", encoding="utf-8")
-    with zipfile.ZipFile(toy / "communities.zip", "w") as z:
-        for p in sorted(shp.iterdir()):
-            z.write(p, "社区/" + p.name)
-        z.writestr("__MACOSX/社区/._communities.shp", b"junk")
+    _zip_communities(toy, tmp_path, prefix="社区/", junk={"__MACOSX/社区/._communities.shp": b"junk"})
     before = set(Path(tempfile.gettempdir()).glob("coverage_zip_*"))
     code, err, s = plan(toy, tmp_path / "out", capsys)
     assert code == 0, err

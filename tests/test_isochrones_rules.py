@@ -13,7 +13,7 @@ from coverage.isochrones import isochrones, reached_lines
 from coverage.network import read_osm_xml
 from coverage.rules import check_rules, stations_required
 
-from toycity import ORIGIN, UTM, points, write_osm
+from toycity import ORIGIN, UTM, points, street_grid, write_osm
 
 
 def test_isochrone_cuts_partial_edges_at_the_limit(tmp_path):
@@ -50,17 +50,7 @@ def test_isochrone_is_not_a_convex_hull(tmp_path):
 
 def test_raster_outline_matches_the_exact_buffer(tmp_path):
     """The grid-traced outline is the exact buffer of the reached lines, to within about one cell."""
-    nodes, ways, ids = {}, [], {}
-    nid = 1
-    for x in range(0, 1601, 200):
-        for y in range(0, 1601, 200):
-            nodes[nid] = (x, y)
-            ids[(x, y)] = nid
-            nid += 1
-    for y in range(0, 1601, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 1601, 200)], {"highway": "residential"}))
-    for x in range(0, 1601, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1601, 200)], {"highway": "residential"}))
+    nodes, ways = street_grid(width=1600, height=1600)
     net = read_osm_xml(write_osm(tmp_path / "g.osm", nodes, ways), crs=UTM)
     fac = points([{"x": 730, "y": 800, "name": "站", "kind": "station"}], crs=UTM)   # mid-edge
     cell = 5.0

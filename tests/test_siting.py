@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from toycity import ORIGIN, UTM, points, polygons, write_osm
+from toycity import ORIGIN, UTM, points, polygons, street_grid, write_osm
 
 from coverage.access import CoverageParams, network_distance
 from coverage.cli import main
@@ -398,15 +398,7 @@ def toy_folder(tmp_path):
     """Two subdistricts on a 200 m grid; 乙街道 has four communities, no centre, one station."""
     folder = tmp_path / "toy"
     folder.mkdir()
-    nodes, ways, ids = {}, [], {}
-    for x in range(0, 2001, 200):
-        for y in range(0, 1001, 200):
-            ids[(x, y)] = len(ids) + 1
-            nodes[ids[(x, y)]] = (x, y)
-    for y in range(0, 1001, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential", "name": f"纬{y}路"}))
-    for x in range(0, 2001, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential", "name": f"经{x}路"}))
+    nodes, ways = street_grid()
     write_osm(folder / "streets.osm", nodes, ways)
     polygons([{"name": "甲街道", "code": "150302901", "bounds": (-100, -100, 1100, 1100)},
               {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]

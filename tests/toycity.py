@@ -80,19 +80,22 @@ SUBDISTRICTS = [{"name": "甲街道", "code": "150302901", "bounds": (-100, -100
                 {"name": "乙街道", "code": "150302902", "bounds": (1100, -100, 2100, 1100)}]
 
 
-def street_grid(extra_nodes: dict | None = None, extra_ways: list | None = None):
-    """Nodes and ways of the toy city's 200 m grid (x 0–2000, y 0–1000)."""
+def street_grid(extra_nodes: dict | None = None, extra_ways: list | None = None, width: int = 2000,
+                height: int = 1000, spacing: int = 200):
+    """Nodes and ways of a complete street grid (default: the toy city's 200 m grid, x 0–2000, y 0–1000)."""
     nodes, ways, ids = {}, [], {}
     nid = 1
-    for x in range(0, 2001, 200):
-        for y in range(0, 1001, 200):
+    for x in range(0, width + 1, spacing):
+        for y in range(0, height + 1, spacing):
             nodes[nid] = (x, y)
             ids[(x, y)] = nid
             nid += 1
-    for y in range(0, 1001, 200):
-        ways.append(([ids[(x, y)] for x in range(0, 2001, 200)], {"highway": "residential", "name": f"纬{y}路"}))
-    for x in range(0, 2001, 200):
-        ways.append(([ids[(x, y)] for y in range(0, 1001, 200)], {"highway": "residential", "name": f"经{x}路"}))
+    for y in range(0, height + 1, spacing):
+        ways.append(([ids[(x, y)] for x in range(0, width + 1, spacing)],
+                     {"highway": "residential", "name": f"纬{y}路"}))
+    for x in range(0, width + 1, spacing):
+        ways.append(([ids[(x, y)] for y in range(0, height + 1, spacing)],
+                     {"highway": "residential", "name": f"经{x}路"}))
     nodes.update(extra_nodes or {})
     ways += extra_ways or []
     return nodes, ways
