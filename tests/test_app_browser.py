@@ -2,8 +2,9 @@
 
 Every request not to 127.0.0.1 (or a ``data:``/``blob:`` URI) is blocked, as on
 an intranet with no internet. The map (an st_folium iframe holding a Leaflet
-container with drawn layers) and the rules table must render; a screenshot is
-saved to ``docs/screenshots/app.png``. Skips when /usr/bin/chromium or the
+container with drawn layers) and the rules table must render; screenshots go to
+pytest's temporary folder, or to ``docs/screenshots/`` (the README's pictures)
+when ``COVERAGE_UPDATE_SCREENSHOTS=1`` is set, so a test run never edits tracked files. Skips when /usr/bin/chromium or the
 playwright package is missing (``playwright install`` cannot download here).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import socket
 import subprocess
 import sys
@@ -24,8 +26,10 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "app.png"
-SCENARIO_SHOT = ROOT / "docs" / "screenshots" / "app_scenario.png"
+SHOTS = ROOT / "docs" / "screenshots" if os.environ.get("COVERAGE_UPDATE_SCREENSHOTS") == "1" else \
+    Path(tempfile.mkdtemp(prefix="coverage_shots_"))
+SCREENSHOT = SHOTS / "app.png"
+SCENARIO_SHOT = SHOTS / "app_scenario.png"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
