@@ -41,7 +41,7 @@ import shapely
 
 from .access import CoverageParams
 from .errors import LayerReadError
-from .i18n import t
+from .i18n import lookup, t
 from .i18n_app import APP_STRINGS
 from .io import LAYER_STEMS, STREET_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, find_layer_files
 from .safety import MAX_UPLOAD_BYTES, check_size, check_xml_safe, safe_extract_zip
@@ -60,14 +60,9 @@ __all__ = [
 
 def tr(key: str, lang: str = "zh", **fmt: object) -> str:
     """Translate an app key (:mod:`coverage.i18n_app`), falling back to :func:`coverage.i18n.t`."""
-    pair = APP_STRINGS.get(key)
-    if pair is None:
+    if key not in APP_STRINGS:
         return t(key, lang, **fmt)
-    text = pair[0] if lang == "zh" else pair[1]
-    try:
-        return text.format(**fmt) if fmt else text
-    except (KeyError, ValueError, IndexError):
-        return text
+    return lookup(APP_STRINGS, key, lang, **fmt)
 
 
 REQUIRED_LAYERS = ("streets", "subdistricts", "communities", "facilities")

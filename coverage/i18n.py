@@ -7,7 +7,7 @@ must read in both languages at once (report tables, CSV headers).
 
 from __future__ import annotations
 
-__all__ = ["STRINGS", "t", "both", "LANGS"]
+__all__ = ["STRINGS", "t", "lookup", "both", "LANGS"]
 
 LANGS = ("zh", "en")
 
@@ -97,14 +97,24 @@ def t(key: str, lang: str = "zh", default: str | None = None, **fmt: object) -> 
     -------
     str
     """
-    pair = STRINGS.get(key)
+    return lookup(STRINGS, key, lang, default, **fmt)
+
+
+def lookup(table: dict[str, tuple[str, str]], key: str, lang: str = "zh", default: str | None = None,
+           **fmt: object) -> str:
+    """Translate ``key`` from a ``{key: (中文, English)}`` table (what :func:`t` does with :data:`STRINGS`).
+
+    Unknown keys give ``default`` (or the key itself); a template whose
+    placeholders the arguments do not fill is returned unformatted.
+    """
+    pair = table.get(key)
     if pair is None:
         text = default if default is not None else key
     else:
         text = pair[0] if lang == "zh" else pair[1]
     try:
         return text.format(**fmt) if fmt else text
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, IndexError):
         return text
 
 
