@@ -205,25 +205,18 @@ class JoinReport:
             label = item["name"] or item["code"]
             lines.append(f"表第 {item['row']} 行“{label}”未匹配到社区{hint_zh}。"
                          f" / Table row {item['row']} '{label}' matched no community{hint_en}.")
-        if self.unmatched_communities:
-            names = "、".join(self.unmatched_communities[:30])
-            lines.append(f"以下社区在人口表中没有对应行：{names} / Communities without a table row: "
-                         f"{', '.join(self.unmatched_communities[:30])}")
-        if self.duplicates_table:
-            lines.append(f"人口表中重复（未关联）：{'、'.join(self.duplicates_table)} / Repeated in the table "
-                         f"(not joined): {', '.join(self.duplicates_table)}")
-        if self.duplicates_communities:
-            lines.append(f"社区图层中重名（未关联）：{'、'.join(self.duplicates_communities)} / Repeated in the "
-                         f"community layer (not joined): {', '.join(self.duplicates_communities)}")
-        if self.codes_not_found:
-            lines.append(f"以下代码不在社区图层中，已改按名称匹配：{'、'.join(self.codes_not_found)} / Codes not in the "
-                         f"community layer, tried by name instead: {', '.join(self.codes_not_found)}")
-        if self.blank_population:
-            lines.append(f"人口为空的行（未关联）：{'、'.join(self.blank_population)} / Rows with an empty population "
-                         f"(not joined): {', '.join(self.blank_population)}")
-        if self.total_rows:
-            lines.append(f"已忽略合计行：{'、'.join(self.total_rows)} / Total rows ignored: "
-                         f"{', '.join(self.total_rows)}")
+        listed = [
+            (self.unmatched_communities[:30], "以下社区在人口表中没有对应行", "Communities without a table row"),
+            (self.duplicates_table, "人口表中重复（未关联）", "Repeated in the table (not joined)"),
+            (self.duplicates_communities, "社区图层中重名（未关联）", "Repeated in the community layer (not joined)"),
+            (self.codes_not_found, "以下代码不在社区图层中，已改按名称匹配",
+             "Codes not in the community layer, tried by name instead"),
+            (self.blank_population, "人口为空的行（未关联）", "Rows with an empty population (not joined)"),
+            (self.total_rows, "已忽略合计行", "Total rows ignored"),
+        ]
+        for items, zh, en in listed:
+            if items:
+                lines.append(f"{zh}：{'、'.join(items)} / {en}: {', '.join(items)}")
         return "\n".join(lines)
 
 
