@@ -48,7 +48,7 @@ import pyproj
 import shapely
 
 from .errors import CRSError, LayerReadError, MissingColumnError, ValueInputError
-from .io import Skipped
+from .io import Skipped, _match_column
 from .population import Demand, demand_from_street_nodes
 
 __all__ = [
@@ -133,11 +133,7 @@ def _check_options(other: dict[str, Any]) -> None:
 
 def _column(df: pd.DataFrame, aliases: tuple[str, ...]) -> str | None:
     """First column whose (lower-cased, stripped) name is one of ``aliases``."""
-    low = {str(c).strip().lower(): c for c in df.columns if c != "geometry"}
-    for a in aliases:
-        if a in low:
-            return low[a]
-    return None
+    return _match_column([c for c in df.columns if c != "geometry"], aliases)
 
 
 def _numeric(df: pd.DataFrame, col: str, layer: str, path: str | None, what: str) -> np.ndarray:
