@@ -193,12 +193,16 @@ class CoverageResult:
     facilities : GeoDataFrame
         Counted facilities with ``snap_offset_m``, ``off_network``, ``island`` flags.
     params : CoverageParams
+    demand_snap : Snap
+        The demand points snapped onto the network (row for row), for callers such
+        as siting that walk from the same points.
     skipped : list of Skipped
     """
 
     demand: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     params: CoverageParams
+    demand_snap: Snap
     skipped: list[Skipped] = field(default_factory=list)
 
     def totals(self) -> dict:
@@ -314,4 +318,4 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
                                population=float(d.loc[off, "population"].sum()),
                                message=f"demand points farther than {params.max_snap_m:.0f} m from any walkable "
                                        "street: counted as not covered on foot"))
-    return CoverageResult(d, fac, params, skipped)
+    return CoverageResult(d, fac, params, dsnap, skipped)

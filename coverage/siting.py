@@ -992,7 +992,7 @@ def propose_sites(
     dem = result.coverage.demand
     w = dem["population"].to_numpy(dtype=float)
     covered = dem["covered_radius" if site_for == "radius" else "covered_walk"].to_numpy(dtype=bool)
-    dsnap = snap_points(net, shapely.get_coordinates(dem.geometry.values))
+    dsnap = result.coverage.demand_snap  # the coverage pass already snapped these very points
     on_net = dsnap.offset <= params.max_snap_m
     active = on_net & ~covered & (w > 0)
     reach = reach_matrix(net, dsnap, cands, threshold, active=active)
