@@ -9,6 +9,7 @@ their isochrones. Every text that came from user data is HTML-escaped.
 
 from __future__ import annotations
 
+import html as html_lib
 from typing import Sequence
 
 import folium
@@ -216,8 +217,6 @@ def plan_map(
     if "facilities" in show:
         f = study.facilities.to_crs(4326)
         fg = folium.FeatureGroup(name=t("layer_facilities", lang), show=True)
-        import html as html_lib
-
         for _, r in f.iterrows():
             colour = KIND_COLOURS.get(r["kind"], KIND_COLOURS["other"])
             label = (f"<b>{html_lib.escape(str(r['name']))}</b><br>{html_lib.escape(t('kind_' + r['kind'], lang, default=str(r['kind'])))}"

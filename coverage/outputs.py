@@ -107,6 +107,7 @@ def write_outputs(result: PlanResult, out: str | Path, report: bool = True) -> d
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoJSON (RFC 7946, WGS84) with 7-decimal coordinates; works for empty layers too."""
-    path.write_text(gdf.to_json(drop_id=True, to_wgs84=True, ensure_ascii=False), encoding="utf-8") \
-        if len(gdf) else path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    """GeoJSON (RFC 7946, WGS84); an empty layer is written as an empty FeatureCollection."""
+    text = gdf.to_json(drop_id=True, to_wgs84=True, ensure_ascii=False) if len(gdf) else \
+        '{"type": "FeatureCollection", "features": []}'
+    path.write_text(text, encoding="utf-8")

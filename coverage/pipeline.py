@@ -8,6 +8,7 @@ the content of ``summary.json``.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -220,10 +221,6 @@ def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def jsonable(obj: object) -> object:
     """Replace NaN/inf/NA by None and numpy scalars by Python ones, recursively (strict JSON)."""
-    import math
-
-    import numpy as np
-
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

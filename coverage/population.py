@@ -74,8 +74,8 @@ class Demand:
 def assign_areas(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Attach ``community`` and ``subdistrict`` to points from the community polygons containing them.
 
-    Points in no community get the subdistrict of... none: both stay ``None``
-    and they count only in the overall totals.
+    Points in no community keep ``None`` in both columns and count only in the
+    overall totals.
     """
     pts = points.drop(columns=["community", "subdistrict"], errors="ignore")
     j = gpd.sjoin(pts[["geometry"]], communities[["name", "subdistrict", "geometry"]], how="left",
