@@ -30,14 +30,14 @@ from .access import CoverageParams, source_matrix
 from .isoraster import reached_samples, segment_table, trace_polygon
 from .network import Snap, WalkNetwork, snap_points
 
-__all__ = ["reached_lines", "isochrones", "DEFAULT_MINUTES"]
+__all__ = ["reached_intervals", "reached_lines", "isochrones", "DEFAULT_MINUTES"]
 
 DEFAULT_MINUTES = (5, 10, 15)
 
 
-def reached_lines(network: WalkNetwork, node_dist: np.ndarray, limit: float, source: Snap | None = None,
-                  source_index: int = 0) -> list[shapely.LineString]:
-    """The parts of the network within ``limit`` metres.
+def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float, source: Snap | None = None,
+                      source_index: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stretches of edges within ``limit`` metres, as positions along each edge.
 
     Parameters
     ----------
@@ -47,41 +47,49 @@ def reached_lines(network: WalkNetwork, node_dist: np.ndarray, limit: float, sou
     limit : float
         Metres.
     source : Snap, optional
-        The snapped source(s); the source's own edge is cut around it.
+        The snapped source(s); the source's own edge is reached around it.
     source_index : int
         Which entry of ``source`` this search started from.
 
     Returns
     -------
-    list of LineString
+    edge, start, end : ndarray
+        Edge rows and the reached stretch ``[start, end]`` in metres from the
+        edge's ``u``. A fully reached edge gives one stretch ``[0, length]``; a
+        half-reached one a stretch from each reached end.
     """
     e = network.edges
-    u = e["u"].to_numpy()
-    v = e["v"].to_numpy()
     L = e["length"].to_numpy()
-    du, dv = node_dist[u], node_dist[v]
-    reach_u = np.clip(limit - du, 0, None)  # how far along the edge from u
-    reach_v = np.clip(limit - dv, 0, None)
-    reach_u[~np.isfinite(du)] = 0
-    reach_v[~np.isfinite(dv)] = 0
+    du, dv = node_dist[e["u"].to_numpy()], node_dist[e["v"].to_numpy()]
+    reach_u = np.where(np.isfinite(du), np.clip(limit - du, 0, None), 0.0)  # how far along the edge from u
+    reach_v = np.where(np.isfinite(dv), np.clip(limit - dv, 0, None), 0.0)
     touched = (reach_u > 0) | (reach_v > 0)
     full = touched & (reach_u + reach_v >= L)
-    geoms = e.geometry.values
-    lines: list = list(geoms[full])
-    for i in np.flatnonzero(touched & ~full):
-        if reach_u[i] > 0:
-            lines.append(substring(geoms[i], 0, reach_u[i]))
-        if reach_v[i] > 0:
-            lines.append(substring(geoms[i], L[i] - reach_v[i], L[i]))
+    from_u = np.flatnonzero(touched & ~full & (reach_u > 0))
+    from_v = np.flatnonzero(touched & ~full & (reach_v > 0))
+    whole = np.flatnonzero(full)
+    edge = [whole, from_u, from_v]
+    start = [np.zeros(len(whole)), np.zeros(len(from_u)), L[from_v] - reach_v[from_v]]
+    end = [L[whole], reach_u[from_u], L[from_v]]
     if source is not None:
         j = source_index
         budget = limit - source.offset[j]
-        if budget > 0:
-            g = geoms[source.edge[j]]
-            a = max(0.0, source.along[j] - budget)
-            b = min(source.length[j], source.along[j] + budget)
-            if b > a:
-                lines.append(substring(g, a, b))
+        a = max(0.0, source.along[j] - budget)
+        b = min(source.length[j], source.along[j] + budget)
+        if budget > 0 and b > a:
+            edge.append(np.array([source.edge[j]]))
+            start.append(np.array([a]))
+            end.append(np.array([b]))
+    return np.concatenate(edge).astype(np.int64), np.concatenate(start), np.concatenate(end)
+
+
+def reached_lines(network: WalkNetwork, node_dist: np.ndarray, limit: float, source: Snap | None = None,
+                  source_index: int = 0) -> list[shapely.LineString]:
+    """The parts of the network within ``limit`` metres, as lines (see :func:`reached_intervals`)."""
+    edge, start, end = reached_intervals(network, node_dist, limit, source, source_index)
+    geoms = network.edges.geometry.values
+    L = network.edges["length"].to_numpy()
+    lines = [geoms[i] if a <= 0 and b >= L[i] else substring(geoms[i], a, b) for i, a, b in zip(edge, start, end)]
     return [ln for ln in lines if ln is not None and not ln.is_empty and ln.length > 0]
 
 
@@ -167,7 +175,8 @@ def isochrones(
         for k, fi in enumerate(idx):
             for m, lim in zip(minutes, limits):
                 if seg is not None:
-                    pts = reached_samples(network, seg, dist[k, :n], lim, sub, k, step=cell_m / 2)
+                    pts = reached_samples(seg, *reached_intervals(network, dist[k, :n], lim, sub, k),
+                                          step=cell_m / 2)
                     poly = trace_polygon(pts, buffer_m, fill_holes_m2, cell_m)
                 else:
                     poly = _polygon(reached_lines(network, dist[k, :n], lim, sub, k), buffer_m, fill_holes_m2)

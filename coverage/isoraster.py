@@ -24,7 +24,7 @@ from rasterio import features
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from .network import Snap, WalkNetwork
+from .network import WalkNetwork
 
 __all__ = ["SegmentTable", "segment_table", "sample_lines", "reached_samples", "trace_polygon"]
 
@@ -41,8 +41,6 @@ class SegmentTable:
         Segment ends (metric CRS), in the edge's u → v direction.
     s0, s1 : ndarray of float
         Distance along the edge from ``u`` to the segment's start and end.
-    u, v, length : ndarray
-        The segment's edge ends and edge length.
     start : ndarray of int
         ``start[e]:start[e + 1]`` are the segments of edge ``e`` (segments are in edge order).
     """
@@ -54,9 +52,6 @@ class SegmentTable:
     y1: np.ndarray
     s0: np.ndarray
     s1: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    length: np.ndarray
     start: np.ndarray
 
 
@@ -77,10 +72,8 @@ def segment_table(network: WalkNetwork) -> SegmentTable:
     s1 = csum - before
     s0 = s1 - seg_len
     # geometry lengths and the edges' stored lengths agree (network_from_edges sets length from geometry)
-    e = network.edges
-    start = np.searchsorted(edge, np.arange(len(e) + 1))
-    return SegmentTable(edge, x0, y0, x1, y1, s0, s1, e["u"].to_numpy()[edge], e["v"].to_numpy()[edge],
-                        e["length"].to_numpy()[edge], start)
+    start = np.searchsorted(edge, np.arange(len(network.edges) + 1))
+    return SegmentTable(edge, x0, y0, x1, y1, s0, s1, start)
 
 
 def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
@@ -105,20 +98,15 @@ def _portion_samples(seg: SegmentTable, sel: np.ndarray, p0: np.ndarray, p1: np.
                         step)
 
 
-def reached_samples(network: WalkNetwork, seg: SegmentTable, node_dist: np.ndarray, limit: float,
-                    source: Snap | None, source_index: int, step: float) -> np.ndarray:
-    """Sample points on every part of the network within ``limit`` metres of a source.
+def reached_samples(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end: np.ndarray, step: float
+                    ) -> np.ndarray:
+    """Sample points on reached stretches of edges (from :func:`coverage.isochrones.reached_intervals`).
 
     Parameters
     ----------
-    network : WalkNetwork
     seg : SegmentTable
-    node_dist : ndarray
-        Distance to every node (``inf`` where not reached).
-    limit : float
-    source : Snap, optional
-        The snapped sources; the source's own edge is reached around it.
-    source_index : int
+    edge, start, end : ndarray
+        Edge rows and the reached stretch of each, in metres from the edge's ``u``.
     step : float
         Sampling interval in metres.
 
@@ -126,37 +114,15 @@ def reached_samples(network: WalkNetwork, seg: SegmentTable, node_dist: np.ndarr
     -------
     ndarray, shape (k, 2)
     """
-    # only the segments of edges with a reached end (the search was bounded): a small share of the city
-    e = network.edges
-    reached = np.isfinite(node_dist[e["u"].to_numpy()]) | np.isfinite(node_dist[e["v"].to_numpy()])
-    if source is not None:
-        reached[source.edge[source_index]] = True
-    edges = np.flatnonzero(reached)
-    counts = seg.start[edges + 1] - seg.start[edges]
+    # pair each stretch with the segments of its edge, keep the overlaps
+    counts = seg.start[edge + 1] - seg.start[edge]
+    which = np.repeat(np.arange(len(edge)), counts)
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    idx = np.repeat(seg.start[edges], counts) + within
-    seg = SegmentTable(*(getattr(seg, f)[idx] for f in ("edge", "x0", "y0", "x1", "y1", "s0", "s1", "u", "v",
-                                                        "length")), seg.start)
-    u, v, L = seg.u, seg.v, seg.length
-    with np.errstate(invalid="ignore"):
-        reach_u = np.where(np.isfinite(node_dist[u]), limit - node_dist[u], -1.0)
-        reach_v = np.where(np.isfinite(node_dist[v]), limit - node_dist[v], -1.0)
-    parts = []
-    # from u: positions [s0, min(s1, reach_u)]
-    sel = np.flatnonzero(reach_u > seg.s0)
-    parts.append(_portion_samples(seg, sel, seg.s0[sel], np.minimum(seg.s1[sel], reach_u[sel]), step))
-    # from v: positions [max(s0, L - reach_v), s1]
-    start_v = L - reach_v
-    sel = np.flatnonzero((reach_v >= 0) & (start_v < seg.s1))
-    parts.append(_portion_samples(seg, sel, np.maximum(seg.s0[sel], start_v[sel]), seg.s1[sel], step))
-    if source is not None:
-        budget = limit - source.offset[source_index]
-        if budget > 0:
-            a = source.along[source_index] - budget
-            b = source.along[source_index] + budget
-            sel = np.flatnonzero((seg.edge == source.edge[source_index]) & (seg.s1 > a) & (seg.s0 < b))
-            parts.append(_portion_samples(seg, sel, np.maximum(seg.s0[sel], a), np.minimum(seg.s1[sel], b), step))
-    return np.concatenate(parts) if parts else np.zeros((0, 2))
+    idx = seg.start[edge][which] + within
+    lo = np.maximum(seg.s0[idx], start[which])
+    hi = np.minimum(seg.s1[idx], end[which])
+    keep = hi > lo
+    return _portion_samples(seg, idx[keep], lo[keep], hi[keep], step)
 
 
 def trace_polygon(samples: np.ndarray, buffer_m: float, fill_holes_m2: float, cell_m: float = 5.0
