@@ -206,6 +206,30 @@ class WalkNetwork:
         return rank[labels]
 
     @cached_property
+    def geometry_slack(self) -> tuple[float, float]:
+        """``(ratio, delta)`` bounding straight-line distance by network distance.
+
+        ``ratio`` is the largest chord / length of an edge (1 for straight and curved
+        streets; larger only where a line layer's node moved off its geometry), and
+        ``delta`` the largest gap between a node and its edges' geometry ends. Then any
+        path of length ``D`` between nodes ``a`` and ``b`` has ``|ab| <= ratio * D``,
+        and points snapped onto edges obey ``|pq| <= ratio * d(p, q) + 2 delta``.
+        Computed once per network (siting bounds every reach search with it).
+        """
+        e = self.edges
+        u = e["u"].to_numpy()
+        v = e["v"].to_numpy()
+        chord = np.hypot(self.node_x[u] - self.node_x[v], self.node_y[u] - self.node_y[v])
+        length = np.maximum(e["length"].to_numpy(dtype=float), 1e-6)
+        ratio = float(max(1.0, np.max(chord / length))) if len(e) else 1.0
+        geoms = np.asarray(e.geometry.values)  # plain array: shapely on the GeometryArray goes through pandas
+        start = shapely.get_coordinates(shapely.get_point(geoms, 0))
+        end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+        gap = np.maximum(np.hypot(start[:, 0] - self.node_x[u], start[:, 1] - self.node_y[u]),
+                         np.hypot(end[:, 0] - self.node_x[v], end[:, 1] - self.node_y[v]))
+        return ratio * (1 + 1e-9), float(gap.max()) if len(gap) else 0.0
+
+    @cached_property
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over edge geometries."""
         return shapely.STRtree(self.edges.geometry.values)

@@ -289,29 +289,6 @@ def exclude_candidates(candidates: CandidateSet, exclusions: gpd.GeoDataFrame | 
 # --------------------------------------------------------------------------
 
 
-def _geometry_slack(network: WalkNetwork) -> tuple[float, float]:
-    """``(ratio, delta)`` bounding straight-line distance by network distance.
-
-    ``ratio`` is the largest chord / length of an edge (1 for straight and curved
-    streets; larger only where a line layer's node moved off its geometry), and
-    ``delta`` the largest gap between a node and its edges' geometry ends. Then any
-    path of length ``D`` between nodes ``a`` and ``b`` has ``|ab| <= ratio * D``,
-    and points snapped onto edges obey ``|pq| <= ratio * d(p, q) + 2 delta``.
-    """
-    e = network.edges
-    u = e["u"].to_numpy()
-    v = e["v"].to_numpy()
-    chord = np.hypot(network.node_x[u] - network.node_x[v], network.node_y[u] - network.node_y[v])
-    length = np.maximum(e["length"].to_numpy(dtype=float), 1e-6)
-    ratio = float(max(1.0, np.max(chord / length))) if len(e) else 1.0
-    geoms = e.geometry.values
-    start = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    end = shapely.get_coordinates(shapely.get_point(geoms, -1))
-    gap = np.maximum(np.hypot(start[:, 0] - network.node_x[u], start[:, 1] - network.node_y[u]),
-                     np.hypot(end[:, 0] - network.node_x[v], end[:, 1] - network.node_y[v]))
-    return ratio * (1 + 1e-9), float(gap.max()) if len(gap) else 0.0
-
-
 def _segments(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(owner, position)`` expanding each ``arange(start, start + count)``, vectorised."""
     owner = np.repeat(np.arange(len(counts)), counts)
@@ -405,7 +382,7 @@ def reach_matrix(
     keep = c_cost <= lim
     c_j, c_node, c_cost = c_j[keep], c_node[keep], c_cost[keep]
 
-    ratio, _ = _geometry_slack(network)
+    ratio, _ = network.geometry_slack
     A = network.matrix
     nx_, ny_ = network.node_x, network.node_y
     # tile of each candidate: by its first anchor node
@@ -592,7 +569,7 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
       of the subdistrict (8 Dijkstras; the walking distance is a metric) — on a
       street grid, corner landmarks make it the exact Manhattan distance;
     * straight line: ``(|p_i p_j| - 2 delta) / ratio`` plus both off-street legs
-      (see :func:`_geometry_slack`).
+      (see :attr:`coverage.network.WalkNetwork.geometry_slack`).
     """
     k = len(candidates)
     w = np.asarray(weights, dtype=float)
@@ -603,7 +580,7 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
     c_comp = comp[candidates.u]
     w_comp = np.bincount(t_comp, weights=w, minlength=int(comp.max()) + 1)
     unreach = float(w.sum()) - w_comp[c_comp]
-    ratio, delta = _geometry_slack(network)
+    ratio, delta = network.geometry_slack
     marks = _landmarks(network, np.unique(np.concatenate([targets.u, candidates.u])))
     a = _distances_from(network, marks, targets)  # (landmarks, residents)
     b = _distances_from(network, marks, _as_snap(candidates))  # (landmarks, candidates)

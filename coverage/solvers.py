@@ -702,38 +702,15 @@ def _new_highs() -> object:
     return h
 
 
-def _run_highs(
-    *,
-    sense_max: bool,
-    cost: np.ndarray,
-    upper: np.ndarray,
-    integer: np.ndarray,
-    rows: sp.csr_matrix,
-    row_lower: np.ndarray,
-    row_upper: np.ndarray,
-    n_x: int,
-    time_limit: float,
-    mip_rel_gap: float,
-) -> _MipOutcome:
-    """Pass a column-wise model to HiGHS in one call, solve, read the real status.
-
-    No MIP start is passed: HiGHS 1.16 maps a user start into its presolved
-    space and, when that mapped start is the best solution it ends with, returns
-    the ORIGINAL start vector next to the objective of the better presolved one
-    (seen on random geometric set covers: 179 sites returned, 171 reported). The
-    greedy solution stays the caller's fallback instead. Every vector HiGHS
-    returns is checked against its rows and its claimed objective, and dropped
-    (``x`` None) if it fails.
-    """
+def _highs_model(a: sp.csc_matrix, sense_max: bool, cost: np.ndarray, upper: np.ndarray, integer: np.ndarray,
+                 row_lower: np.ndarray, row_upper: np.ndarray, time_limit: float) -> object:
+    """A silent HiGHS instance holding the column-wise model (``integer`` all zero: its LP relaxation)."""
     import highspy
 
-    a = sp.csc_matrix(rows, dtype=np.float64)
-    a.sort_indices()
     n_col, n_row = a.shape[1], a.shape[0]
     h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(max(time_limit, 1e-3)))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", _SEED % 2**31)
     status = h.passModel(
         n_col,
@@ -750,10 +727,71 @@ def _run_highs(
         a.indptr.astype(np.int32),
         a.indices.astype(np.int32),
         a.data,
-        integer.astype(np.int32),
+        np.asarray(integer).astype(np.int32),
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the covering model")
+    return h
+
+
+def _finite_or_nan(v: float) -> float:
+    return float(v) if np.isfinite(v) and abs(v) < 1e30 else math.nan
+
+
+def _run_highs(
+    *,
+    sense_max: bool,
+    cost: np.ndarray,
+    upper: np.ndarray,
+    integer: np.ndarray,
+    rows: sp.csr_matrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    n_x: int,
+    time_limit: float,
+    mip_rel_gap: float,
+) -> _MipOutcome:
+    """Solve a covering model with HiGHS: its LP relaxation first, then the MIP if needed.
+
+    The LP relaxation is solved by interior point with crossover (a vertex). Covering
+    LPs are often integral (maximal covering on real networks usually is); an
+    integral LP optimum is the MIP optimum, proven, without presolve or branch and
+    bound (measured: 0.2 s instead of 1.0 s on a 1,751 × 470 maximal covering). When
+    it is fractional, its objective is a valid bound, kept if the MIP stops before
+    its root. The LP may use at most a third of the time limit.
+
+    No MIP start is passed: HiGHS 1.16 maps a user start into its presolved
+    space and, when that mapped start is the best solution it ends with, returns
+    the ORIGINAL start vector next to the objective of the better presolved one
+    (seen on random geometric set covers: 179 sites returned, 171 reported). The
+    greedy solution stays the caller's fallback instead. Every vector HiGHS
+    returns is checked against its rows and its claimed objective, and dropped
+    (``x`` None) if it fails.
+    """
+    import highspy
+
+    deadline = time.perf_counter() + time_limit
+    a = sp.csc_matrix(rows, dtype=np.float64)
+    a.sort_indices()
+    cost = np.asarray(cost, dtype=np.float64)
+    is_int = np.asarray(integer, dtype=bool)
+
+    lp = _highs_model(a, sense_max, cost, upper, np.zeros(a.shape[1]), row_lower, row_upper, time_limit / 3)
+    lp.setOptionValue("solver", "ipm")
+    lp.run()
+    lp_bound = math.nan
+    if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        lp_obj = float(lp.getInfo().objective_function_value)
+        values = np.asarray(lp.getSolution().col_value, dtype=np.float64)
+        rounded = values.copy()
+        rounded[is_int] = np.round(values[is_int])
+        if np.all(np.abs(values[is_int] - rounded[is_int]) <= 1e-6) and _consistent(
+                rounded, a, cost, row_lower, row_upper, integer, lp_obj):
+            return _MipOutcome("optimal", rounded[:n_x] > 0.5, lp_obj, lp_obj)
+        lp_bound = lp_obj
+
+    h = _highs_model(a, sense_max, cost, upper, integer, row_lower, row_upper, deadline - time.perf_counter())
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.run()
     ms = h.getModelStatus()
     name = _STATUS_NAMES.get(ms.name, ms.name.removeprefix("k").lower())
@@ -764,12 +802,11 @@ def _run_highs(
     x = None
     if has_solution:
         values = np.asarray(h.getSolution().col_value, dtype=np.float64)
-        if _consistent(values, a, np.asarray(cost, dtype=np.float64), row_lower, row_upper, integer,
-                       float(info.objective_function_value)):
+        if _consistent(values, a, cost, row_lower, row_upper, integer, float(info.objective_function_value)):
             x = values[:n_x] > 0.5
-    bound = float(info.mip_dual_bound)
-    if not np.isfinite(bound) or abs(bound) >= 1e30:
-        bound = math.nan
+    bound = _finite_or_nan(info.mip_dual_bound)
+    if math.isnan(bound) or (not math.isnan(lp_bound) and (lp_bound < bound if sense_max else lp_bound > bound)):
+        bound = lp_bound
     return _MipOutcome(name, x, float(info.objective_function_value), bound)
 
 
