@@ -11,8 +11,8 @@ Sources are searched in batches with :func:`scipy.sparse.csgraph.dijkstra`
 bounded by the largest limit, so memory stays ``batch × nodes``.
 
 Two ways to draw the outline, the same shape: ``method="raster"`` (default)
-traces the reached edges on a 5 m grid (:mod:`coverage.isoraster`, within about
-one cell of the exact buffer, several times faster on real OSM data);
+contours the distance to the reached edges on a 10 m grid (:mod:`coverage.isoraster`,
+mean outline offset about 1 m from the exact buffer, 5-10× faster);
 ``method="vector"`` buffers and unions the reached lines exactly in GEOS.
 """
 
@@ -58,9 +58,13 @@ def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float,
         edge's ``u``. A fully reached edge gives one stretch ``[0, length]``; a
         half-reached one a stretch from each reached end.
     """
+    # only edges with an end nearer than the limit can be reached: a bounded search touches a
+    # few thousand of a city's edges, so look at those instead of every edge
+    inc = network.node_edges
+    cand = np.unique(inc[np.flatnonzero(node_dist < limit)].indices)
     e = network.edges
-    L = e["length"].to_numpy()
-    du, dv = node_dist[e["u"].to_numpy()], node_dist[e["v"].to_numpy()]
+    L = e["length"].to_numpy()[cand]
+    du, dv = node_dist[e["u"].to_numpy()[cand]], node_dist[e["v"].to_numpy()[cand]]
     reach_u = np.where(np.isfinite(du), np.clip(limit - du, 0, None), 0.0)  # how far along the edge from u
     reach_v = np.where(np.isfinite(dv), np.clip(limit - dv, 0, None), 0.0)
     touched = (reach_u > 0) | (reach_v > 0)
@@ -68,7 +72,7 @@ def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float,
     from_u = np.flatnonzero(touched & ~full & (reach_u > 0))
     from_v = np.flatnonzero(touched & ~full & (reach_v > 0))
     whole = np.flatnonzero(full)
-    edge = [whole, from_u, from_v]
+    edge = [cand[whole], cand[from_u], cand[from_v]]
     start = [np.zeros(len(whole)), np.zeros(len(from_u)), L[from_v] - reach_v[from_v]]
     end = [L[whole], reach_u[from_u], L[from_v]]
     if source is not None:
@@ -123,7 +127,7 @@ def isochrones(
     batch: int = 64,
     progress: Callable[[int, int], None] | None = None,
     method: str = "raster",
-    cell_m: float = 5.0,
+    cell_m: float = 10.0,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons of each facility for each walking time.
 
@@ -146,10 +150,10 @@ def isochrones(
     progress : callable, optional
         Called as ``progress(done, total)``.
     method : {"raster", "vector"}
-        Trace the outline on a grid of ``cell_m`` metres (fast, default) or
+        Contour the outline on a grid of ``cell_m`` metres (fast, default) or
         buffer and union the reached lines exactly.
     cell_m : float
-        Grid cell for ``method="raster"``.
+        Grid spacing for ``method="raster"`` (10 m: mean outline offset ~1 m; 5 m: ~0.6 m).
 
     Returns
     -------

@@ -3,12 +3,22 @@
 Buffering every reached street segment and unioning the buffers in GEOS costs
 tens of milliseconds per polygon on real OSM data (thousands of short
 segments). The same shape — the reached parts of the edges, cut at the limit,
-widened by the buffer distance — is traced here on a grid of ``cell_m``
-metres: the reached parts are sampled every half cell and marked, a Euclidean
-distance transform widens them by the buffer, small enclosed holes are filled,
-and the cells are turned back into polygons. The outline is within about one
-cell of the exact buffer; coverage figures never depend on it (they come from
-network distances).
+widened by the buffer distance — is traced here on a grid of ``cell_m`` metres:
+
+1. the reached parts are sampled every half cell; each sample is kept at its
+   nearest grid point (with its exact position);
+2. a Euclidean feature transform gives every grid point its nearest street grid
+   point, and the field is the exact distance to that point's sample — the
+   distance to the street to within a fraction of a cell;
+3. marching squares (``contourpy``) draw the field's ``buffer`` level with
+   sub-cell interpolation, as polygons with holes; holes up to the fill area
+   are dropped by their shoelace area.
+
+Measured against the exact GEOS buffer (``method="vector"``), mean outline
+offset (symmetric difference / perimeter) at 10 m cells: 1.2 m on a jittered
+grid city, 1.5 m on Helsinki's OSM streets (5 m cells: 0.7 m); a pixel
+staircase traced at 5 m was 1.8 m and twice as slow. Coverage figures never
+depend on the outline (they come from network distances).
 
 All arrays are built once per network (:class:`SegmentTable`) and per search
 with numpy; no Python loop over edges.
@@ -18,10 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import contourpy
 import numpy as np
 import shapely
-from rasterio import features
-from rasterio.transform import from_origin
 from scipy import ndimage
 
 from .network import WalkNetwork
@@ -125,7 +134,7 @@ def reached_samples(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end:
     return _portion_samples(seg, idx[keep], lo[keep], hi[keep], step)
 
 
-def trace_polygon(samples: np.ndarray, buffer_m: float, fill_holes_m2: float, cell_m: float = 5.0
+def trace_polygon(samples: np.ndarray, buffer_m: float, fill_holes_m2: float, cell_m: float = 10.0
                   ) -> shapely.Geometry:
     """Widen sampled street points by ``buffer_m`` on a grid and return the outline polygon.
 
@@ -134,44 +143,63 @@ def trace_polygon(samples: np.ndarray, buffer_m: float, fill_holes_m2: float, ce
     samples : ndarray, shape (k, 2)
         Points on the reached streets, at most half a cell apart.
     buffer_m : float
-        How far from the reached streets the area extends.
+        How far from the reached streets the area extends (> 0).
     fill_holes_m2 : float
         Enclosed holes up to this area are filled.
     cell_m : float
-        Grid cell size in metres.
+        Grid spacing in metres.
 
     Returns
     -------
     shapely Polygon or MultiPolygon (empty when there are no samples)
     """
-    if len(samples) == 0:
+    if len(samples) == 0 or buffer_m <= 0:
         return shapely.Polygon()
-    pad = buffer_m + 2 * cell_m
+    pad = buffer_m + 2 * cell_m  # the frame stays outside the outline, so every ring closes
     x0 = samples[:, 0].min() - pad
-    y1 = samples[:, 1].max() + pad
+    y0 = samples[:, 1].min() - pad
     w = int(np.ceil((samples[:, 0].max() + pad - x0) / cell_m)) + 1
-    h = int(np.ceil((y1 - (samples[:, 1].min() - pad)) / cell_m)) + 1
-    col = ((samples[:, 0] - x0) / cell_m).astype(np.int64)
-    row = ((y1 - samples[:, 1]) / cell_m).astype(np.int64)
+    h = int(np.ceil((samples[:, 1].max() + pad - y0) / cell_m)) + 1
+    col = np.rint((samples[:, 0] - x0) / cell_m).astype(np.int64)
+    row = np.rint((samples[:, 1] - y0) / cell_m).astype(np.int64)
+    # several samples share a grid point: keep the one nearest to it (written last), so that the
+    # ends of reached stretches, which decide the rounded caps, are the ones kept where they fall
+    off = np.hypot(samples[:, 0] - (x0 + col * cell_m), samples[:, 1] - (y0 + row * cell_m))
+    order = np.argsort(-off)
+    samples, col, row = samples[order], col[order], row[order]
     street = np.zeros((h, w), dtype=bool)
     street[row, col] = True
-    # distances run from the centres of marked cells, which lie up to ~0.7 cell off the street; the
-    # nearest such centre is on average nearer than the street, which widens the outline by about a
-    # quarter cell (measured on grids against the exact GEOS buffer): compensate
-    area = ndimage.distance_transform_edt(~street) * cell_m <= buffer_m - cell_m / 4
-    if fill_holes_m2 > 0:
-        holes = ndimage.binary_fill_holes(area) & ~area
-        labels, n = ndimage.label(holes)
-        if n:
-            sizes = np.bincount(labels.ravel(), minlength=n + 1) * cell_m * cell_m
-            small = sizes <= fill_holes_m2
-            small[0] = False
-            area |= small[labels]
-    transform = from_origin(x0, y1, cell_m, cell_m)
-    polys = [shapely.geometry.shape(g) for g, val in
-             features.shapes(area.astype(np.uint8), mask=area, transform=transform, connectivity=8) if val == 1]
+    sx = np.zeros((h, w))
+    sy = np.zeros((h, w))
+    sx[row, col] = samples[:, 0]
+    sy[row, col] = samples[:, 1]
+    near_r, near_c = ndimage.distance_transform_edt(~street, return_distances=False, return_indices=True)
+    gx = x0 + np.arange(w) * cell_m
+    gy = y0 + np.arange(h) * cell_m
+    near = near_r.ravel() * w + near_c.ravel()
+    field = np.hypot(gx[None, :] - sx.ravel()[near].reshape(h, w), gy[:, None] - sy.ravel()[near].reshape(h, w))
+    gen = contourpy.contour_generator(gx, gy, field, fill_type=contourpy.FillType.OuterOffset)
+    points, offsets = gen.filled(-1.0, float(buffer_m))
+    polys = [_polygon_with_big_holes(xy, off, fill_holes_m2) for xy, off in zip(points, offsets)]
     if not polys:
         return shapely.Polygon()
-    geom = polys[0] if len(polys) == 1 else shapely.union_all(polys)
-    # pixel staircases → straight edges, within half a cell
-    return shapely.simplify(geom, cell_m / 2, preserve_topology=True)
+    # a piece inside a filled hole overlaps its parent now: union, never a MultiPolygon of overlaps
+    return polys[0] if len(polys) == 1 else shapely.union_all(polys)
+
+
+def _ring_areas(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Shoelace area of each closed ring ``xy[offsets[k]:offsets[k + 1]]``."""
+    cross = xy[:-1, 0] * xy[1:, 1] - xy[1:, 0] * xy[:-1, 1]
+    cross = np.append(cross, 0.0)
+    cross[offsets[1:] - 1] = 0.0  # no term across the seam between rings
+    return 0.5 * np.abs(np.add.reduceat(cross, offsets[:-1]))
+
+
+def _polygon_with_big_holes(xy: np.ndarray, offsets: np.ndarray, fill_holes_m2: float) -> shapely.Polygon:
+    """One contourpy polygon (outer ring first) keeping only holes larger than ``fill_holes_m2``."""
+    shell = xy[offsets[0]:offsets[1]]
+    if len(offsets) <= 2:
+        return shapely.Polygon(shell)
+    areas = _ring_areas(xy, offsets)
+    keep = [k for k in range(1, len(offsets) - 1) if areas[k] > fill_holes_m2]
+    return shapely.Polygon(shell, [xy[offsets[k]:offsets[k + 1]] for k in keep])

@@ -230,6 +230,17 @@ class WalkNetwork:
         return ratio * (1 + 1e-9), float(gap.max()) if len(gap) else 0.0
 
     @cached_property
+    def node_edges(self) -> sparse.csr_matrix:
+        """Node × edge incidence (CSR): row ``i`` lists the edges that end at node ``i``."""
+        e = self.edges
+        m = len(e)
+        rows = np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()])
+        cols = np.tile(np.arange(m), 2)
+        inc = sparse.csr_matrix((np.ones(2 * m, dtype=np.int8), (rows, cols)), shape=(self.n_nodes, m))
+        inc.sum_duplicates()  # a self-loop is listed once
+        return inc
+
+    @cached_property
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over edge geometries."""
         return shapely.STRtree(self.edges.geometry.values)
