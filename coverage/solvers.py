@@ -754,9 +754,10 @@ def _run_highs(
     """Solve a covering model with HiGHS: its LP relaxation first, then the MIP if needed.
 
     The LP relaxation is solved by interior point with crossover (a vertex). Covering
-    LPs are often integral (maximal covering on real networks usually is); an
-    integral LP optimum is the MIP optimum, proven, without presolve or branch and
-    bound (measured: 0.2 s instead of 1.0 s on a 1,751 × 470 maximal covering). When
+    LPs are often integral (the maximal coverings of ``benchmarks/bench_siting.py``
+    were); an integral LP optimum is the MIP optimum, proven, without presolve or
+    branch and bound (measured: 0.2 s instead of 1.0 s on a 1,751 × 470 maximal
+    covering). When
     it is fractional, its objective is a valid bound, kept if the MIP stops before
     its root. The LP may use at most a third of the time limit.
 
