@@ -163,21 +163,18 @@ def trace_polygon(samples: np.ndarray, buffer_m: float, fill_holes_m2: float, ce
     col = np.rint((samples[:, 0] - x0) / cell_m).astype(np.int64)
     row = np.rint((samples[:, 1] - y0) / cell_m).astype(np.int64)
     # several samples share a grid point: keep the one nearest to it (written last), so that the
-    # ends of reached stretches, which decide the rounded caps, are the ones kept where they fall
+    # ends of reached stretches, which decide the rounded caps, are the ones kept where they fall;
+    # a stable sort of 8-bit keys is a radix sort in numpy (a float argsort cost ~15 % of the tracer)
     off = np.hypot(samples[:, 0] - (x0 + col * cell_m), samples[:, 1] - (y0 + row * cell_m))
-    order = np.argsort(-off)
-    samples, col, row = samples[order], col[order], row[order]
-    street = np.zeros((h, w), dtype=bool)
-    street[row, col] = True
-    sx = np.zeros((h, w))
-    sy = np.zeros((h, w))
-    sx[row, col] = samples[:, 0]
-    sy[row, col] = samples[:, 1]
-    near_r, near_c = ndimage.distance_transform_edt(~street, return_distances=False, return_indices=True)
+    key = (255 - np.minimum(off / cell_m * 360, 255)).astype(np.uint8)  # off <= 0.71 cell
+    order = np.argsort(key, kind="stable")
+    owner = np.full((h, w), -1, dtype=np.int64)
+    owner[row[order], col[order]] = order  # the sample kept at each grid point
+    near_r, near_c = ndimage.distance_transform_edt(owner < 0, return_distances=False, return_indices=True)
+    kept = owner.ravel()[near_r.ravel() * w + near_c.ravel()].reshape(h, w)
     gx = x0 + np.arange(w) * cell_m
     gy = y0 + np.arange(h) * cell_m
-    near = near_r.ravel() * w + near_c.ravel()
-    field = np.hypot(gx[None, :] - sx.ravel()[near].reshape(h, w), gy[:, None] - sy.ravel()[near].reshape(h, w))
+    field = np.hypot(gx[None, :] - samples[kept, 0], gy[:, None] - samples[kept, 1])
     gen = contourpy.contour_generator(gx, gy, field, fill_type=contourpy.FillType.OuterOffset)
     points, offsets = gen.filled(-1.0, float(buffer_m))
     polys = [_polygon_with_big_holes(xy, off, fill_holes_m2) for xy, off in zip(points, offsets)]
