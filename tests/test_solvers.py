@@ -140,6 +140,18 @@ def test_line_of_villages_greedy_is_valid_and_bounded():
     assert res.status in ("greedy", "optimal")
     assert res.covered_share == 1.0
     assert res.bound <= math.ceil(n / (2 * r + 1)) <= res.objective
+    # villages 0, 5, 10, ... share no candidate: the packing bound is the optimum itself
+    assert solvers._packing_bound(sp.csr_matrix(line_reach(n, r))) == math.ceil(n / (2 * r + 1)) == res.bound
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_packing_bound_never_exceeds_the_optimum(seed):
+    reach, w = sparse_geometric_instance(seed, n_dem=300, n_cand=400)
+    best = milp_optimum(reach.toarray(), w, np.zeros(w.size, bool), None)
+    packed = solvers._packing_bound(reach)
+    assert 0 < packed <= best
+    g = SetCovering(reach, w).solve(solver="greedy")
+    assert packed <= g.bound <= best <= g.objective
 
 
 def test_grid_two_dominant_candidates():
