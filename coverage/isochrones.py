@@ -27,6 +27,7 @@ from scipy.sparse import csgraph
 from shapely.ops import substring
 
 from .access import CoverageParams, source_matrix
+from .errors import ValueInputError
 from .isoraster import reached_samples, segment_table, trace_polygon
 from .network import Snap, WalkNetwork, snap_points
 
@@ -162,7 +163,6 @@ def isochrones(
         ``distance_m``, ``area_km2``, polygon geometry, in the metric CRS.
     """
     if method not in ("raster", "vector"):
-        from .errors import ValueInputError
         raise ValueInputError(f"isochrone method must be 'raster' or 'vector', got {method!r}")
     seg = segment_table(network) if method == "raster" else None
     xy = shapely.get_coordinates(facilities.geometry.values)

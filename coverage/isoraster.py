@@ -15,9 +15,9 @@ widened by the buffer distance — is traced here on a grid of ``cell_m`` metres
    are dropped by their shoelace area.
 
 Measured against the exact GEOS buffer (``method="vector"``), mean outline
-offset (symmetric difference / perimeter) at 10 m cells: 1.2 m on a jittered
-grid city, 1.5 m on Helsinki's OSM streets (5 m cells: 0.7 m); a pixel
-staircase traced at 5 m was 1.8 m and twice as slow. Coverage figures never
+offset (symmetric difference / perimeter) at 10 m cells: 1.1 m on a jittered
+grid city, 1.2 m on Helsinki's OSM streets (5 m cells: 0.6 m); a pixel
+staircase traced at 5 m was 1.8–1.9 m and about 2.5× slower. Coverage figures never
 depend on the outline (they come from network distances).
 
 All arrays are built once per network (:class:`SegmentTable`) and per search

@@ -64,9 +64,8 @@ def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, i
     mask[row, col] = 1
     img = Image.fromarray(mask, mode="L").convert("P")
     img.putpalette([0, 0, 0, *rgba[:3]] + [0, 0, 0] * 254)
-    img.info["transparency"] = bytes([0, rgba[3]] + [0] * 254)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True, transparency=bytes([0, rgba[3]] + [0] * 254))
+    img.save(buf, format="PNG", optimize=True, transparency=bytes([0, rgba[3]] + [0] * 254))  # alpha per palette entry
     to_ll = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
     # pixel edges, not centres: the image spans [x0, x0 + w px] × [y1 - h px, y1]
     west, north = to_ll.transform(x0, y1)
