@@ -36,6 +36,7 @@ from scipy.sparse import csgraph
 
 from .crs import choose_metric_crs, describe_crs
 from .errors import CRSError, LayerReadError, NetworkError
+from .ranges import concat_ranges
 
 __all__ = [
     "WALK_EXCLUDE",
@@ -239,6 +240,18 @@ class WalkNetwork:
         inc = sparse.csr_matrix((np.ones(2 * m, dtype=np.int8), (rows, cols)), shape=(self.n_nodes, m))
         inc.sum_duplicates()  # a self-loop is listed once
         return inc
+
+    @cached_property
+    def edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(u, v, length)`` of every edge as plain arrays (per-search loops skip pandas)."""
+        e = self.edges
+        return e["u"].to_numpy(), e["v"].to_numpy(), e["length"].to_numpy(dtype=float)
+
+    def edges_at(self, nodes: np.ndarray) -> np.ndarray:
+        """Rows of the edges that end at any of ``nodes`` (sorted, unique)."""
+        inc = self.node_edges
+        lo = inc.indptr[nodes]
+        return np.unique(inc.indices[concat_ranges(lo, inc.indptr[np.asarray(nodes) + 1] - lo)])
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:

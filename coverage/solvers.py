@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coverage.errors import ValueInputError
+from coverage.ranges import concat_ranges
 
 __all__ = [
     "MaximalCovering",
@@ -244,15 +245,6 @@ class ReducedProblem:
         }
 
 
-def _segment_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + l)`` for each (start, length) pair, vectorised."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(total, dtype=np.int64) - offsets + np.repeat(starts.astype(np.int64), lengths)
-
-
 def _merge_identical_rows(b: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Merge rows with the same candidate set, summing their weights.
 
@@ -286,8 +278,8 @@ def _merge_identical_rows(b: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matri
     rep = np.empty(m, dtype=np.int64)
     rep[order] = rep_sorted
     # exact check: every row equals its representative, entry by entry
-    pos = _segment_positions(starts, lens)
-    pos_rep = _segment_positions(b.indptr[rep], lens)
+    pos = concat_ranges(starts, lens)
+    pos_rep = concat_ranges(b.indptr[rep], lens)
     mismatch = b.indices[pos] != b.indices[pos_rep]
     if mismatch.any():
         row_of_pos = np.repeat(np.arange(m), lens)
@@ -323,7 +315,7 @@ def _subset_pairs(b: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     pivot = bc.indices[order[bc.indptr[nonempty]]]
     lens = rowsize[pivot]
     j = np.repeat(nonempty, lens).astype(np.int64)
-    k = b.indices[_segment_positions(b.indptr[pivot], lens)].astype(np.int64)
+    k = b.indices[concat_ranges(b.indptr[pivot], lens)].astype(np.int64)
     keep = (k != j) & ((colsize[k] > colsize[j]) | ((colsize[k] == colsize[j]) & (k < j)))
     j, k = j[keep], k[keep]
     if j.size == 0:
@@ -351,7 +343,7 @@ def _subset_pairs(b: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         if hi <= lo:
             continue
         jj, kk, ll = j[lo:hi], k[lo:hi], qlen[lo:hi]
-        rows = bc.indices[_segment_positions(bc.indptr[jj], ll)].astype(np.int64)
+        rows = bc.indices[concat_ranges(bc.indptr[jj], ll)].astype(np.int64)
         q = rows * n + np.repeat(kk, ll)
         at = np.searchsorted(keys, q)
         hit = keys[np.minimum(at, keys.size - 1)] == q
@@ -519,7 +511,7 @@ class _Greedy:
         self.covered_weight += float(self.w[new].sum())
         self.n_uncovered -= new.size
         lens = self.rowlen[new]
-        cols = self.b.indices[_segment_positions(self.b.indptr[new], lens)]
+        cols = self.b.indices[concat_ranges(self.b.indptr[new], lens)]
         self.gain -= np.bincount(cols, weights=np.repeat(self.value[new], lens), minlength=self.gain.size)
 
     def best(self, eligible: np.ndarray | None = None) -> tuple[int, float]:

@@ -48,7 +48,7 @@ def test_isochrone_is_not_a_convex_hull(tmp_path):
         assert poly.area < 0.5 * poly.convex_hull.area
 
 
-@pytest.mark.parametrize("cell", [5.0, 10.0])
+@pytest.mark.parametrize("cell", [5.0, 12.5])
 def test_raster_outline_matches_the_exact_buffer(tmp_path, cell):
     """The contoured outline is the exact buffer of the reached lines, to within a cell (~1 m on average)."""
     nodes, ways = street_grid(width=1600, height=1600)
@@ -67,13 +67,24 @@ def test_raster_outline_matches_the_exact_buffer(tmp_path, cell):
     assert five.contains(at(1000, 800)) and not five.contains(at(1200, 860))
 
 
+def test_raster_outline_of_one_oblique_street_is_the_capsule():
+    """The field is the exact distance to the street piece: only marching squares' interpolation is left."""
+    from coverage.isoraster import trace_polygon
+
+    traced = trace_polygon(np.array([[0.0, 0.0, 300.0, 170.0]]), 40, 0, 12.5)
+    capsule = shapely.LineString([(0, 0), (300, 170)]).buffer(40, quad_segs=64)
+    assert traced.area == pytest.approx(capsule.area, rel=0.005)
+    assert traced.hausdorff_distance(capsule) < 1.0                          # < a tenth of a cell
+    assert traced.symmetric_difference(capsule).area / capsule.length < 0.2  # mean offset, metres
+
+
 def test_raster_fills_small_holes_and_keeps_big_ones():
     """A ring of street around a 100 m block fills; around a 400 m block the hole stays."""
-    from coverage.isoraster import sample_lines, trace_polygon
+    from coverage.isoraster import trace_polygon
 
-    def ring(side):
+    def ring(side):  # four straight pieces x0, y0, x1, y1
         c = np.array([(0, 0), (side, 0), (side, side), (0, side), (0, 0)], dtype=float)
-        return sample_lines(c[:-1, 0], c[:-1, 1], c[1:, 0], c[1:, 1], 2.5)
+        return np.column_stack([c[:-1], c[1:]])
 
     small = trace_polygon(ring(100), 20, 40_000, 10)
     big = trace_polygon(ring(400), 20, 40_000, 10)
@@ -81,7 +92,7 @@ def test_raster_fills_small_holes_and_keeps_big_ones():
     assert len(big.interiors) == 1
     hole = shapely.Polygon(big.interiors[0])
     assert hole.area == pytest.approx(360 * 360, rel=0.02)   # the block shrunk by the 20 m buffer
-    assert trace_polygon(np.zeros((0, 2)), 20, 0, 10).is_empty
+    assert trace_polygon(np.zeros((0, 4)), 20, 0, 10).is_empty
 
 
 def test_reached_lines_total_length(tmp_path):
