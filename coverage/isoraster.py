@@ -91,13 +91,19 @@ def segment_table(network: WalkNetwork) -> SegmentTable:
 
 def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
     """Points from (ax, ay) to (bx, by) on each straight piece, at most ``step`` apart, ends included."""
+    return _samples(ax, ay, bx, by, step)[0]
+
+
+def _samples(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_lines` and the piece each point lies on."""
     if not len(ax):
-        return np.zeros((0, 2))
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
     n = np.ceil(np.hypot(bx - ax, by - ay) / step).astype(np.int64) + 1
-    rep = np.repeat(np.arange(len(ax)), n)
-    k = concat_ranges(np.zeros(len(n), dtype=np.int64), n)  # position within each piece
-    frac = k / np.maximum(n[rep] - 1, 1)
-    return np.column_stack([ax[rep] + (bx[rep] - ax[rep]) * frac, ay[rep] + (by[rep] - ay[rep]) * frac])
+    piece = np.repeat(np.arange(len(ax)), n)
+    frac = concat_ranges(np.zeros(len(n), dtype=np.int64), n) / np.maximum(n[piece] - 1, 1)
+    xy = np.column_stack([ax[piece] + (bx[piece] - ax[piece]) * frac, ay[piece] + (by[piece] - ay[piece]) * frac])
+    return xy, piece
 
 
 def reached_pieces(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -154,11 +160,8 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     ax, ay, bx, by = pieces.T
     # marks every cell along each piece name the piece that passes near each grid point (the field
     # below is measured to the piece itself, so denser marks gave no better outline)
-    n = np.ceil(np.hypot(bx - ax, by - ay) / cell_m).astype(np.int64) + 1
-    piece = np.repeat(np.arange(len(ax)), n)
-    frac = concat_ranges(np.zeros(len(n), dtype=np.int64), n) / np.maximum(n[piece] - 1, 1)
-    sx = ax[piece] + (bx[piece] - ax[piece]) * frac
-    sy = ay[piece] + (by[piece] - ay[piece]) * frac
+    marks, piece = _samples(ax, ay, bx, by, cell_m)
+    sx, sy = marks[:, 0], marks[:, 1]
     pad = buffer_m + 2 * cell_m  # the frame stays outside the outline, so every ring closes
     x0, y0 = sx.min() - pad, sy.min() - pad
     w = int(np.ceil((sx.max() + pad - x0) / cell_m)) + 1
