@@ -3,7 +3,8 @@
 Ours: :func:`coverage.access.measure_coverage` (every resident snapped onto its
 street, one multi-source Dijkstra for the 500 m and 15-minute verdicts) and
 :func:`coverage.isochrones.isochrones` (5/10/15-minute polygons built from the
-reached street edges, cut at the limit, buffered 40 m, small holes filled).
+reached street edges, cut at the limit, buffered 40 m, small holes filled),
+timed with its default threads and again with one thread.
 
 The analyst's loop, on the same network and facilities (each facility on a
 street node so that both start from the same place), graph building not timed:
@@ -46,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic_city import City, helsinki_city, synthetic_city
 
 from coverage.access import CoverageParams, measure_coverage, source_matrix
-from coverage.isochrones import isochrones
+from coverage.isochrones import default_workers, isochrones
 from coverage.network import snap_points
 
 MINUTES = (5.0, 10.0, 15.0)
@@ -120,8 +121,12 @@ def run_city(name: str, city: City, n_fac: int, sample: int, seed: int) -> tuple
     cov = measure_coverage(net, fac, demand, params)
     t_cov = time.perf_counter() - t0
     t1 = time.perf_counter()
-    iso = isochrones(net, fac, MINUTES, params)
+    iso = isochrones(net, fac, MINUTES, params)  # default threads (the machine's cores, at most 4)
     t_iso = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    iso_1 = isochrones(net, fac, MINUTES, params, workers=1)
+    t_iso_1 = time.perf_counter() - t1
+    same_1 = all(a.equals(b) for a, b in zip(iso.geometry, iso_1.geometry))
 
     # the analyst
     t2 = time.perf_counter()
@@ -164,8 +169,11 @@ def run_city(name: str, city: City, n_fac: int, sample: int, seed: int) -> tuple
     rows = [
         (f"| {name} | {len(fac_nodes)} | distances + coverage ({len(demand):,} residents) | {t_cov:.2f} s | "
          f"{t_a:.2f} s (incl. hulls) | — | — |"),
-        (f"| {name} | {len(fac_nodes)} | isochrone polygons ({n_iso} = {len(fac_nodes)} × 3 times) | {t_iso:.2f} s | "
-         f"(hulls, in A) | ≈ {t_b:.1f} s ({len(b_fac)} timed) | B/ours {t_b / t_iso:.1f}× |"),
+        (f"| {name} | {len(fac_nodes)} | isochrone polygons ({n_iso} = {len(fac_nodes)} × 3 times), "
+         f"{default_workers()} threads | {t_iso:.2f} s | (hulls, in A) | ≈ {t_b:.1f} s ({len(b_fac)} timed) | "
+         f"B/ours {t_b / t_iso:.1f}× |"),
+        (f"| {name} | {len(fac_nodes)} | the same polygons, 1 thread | {t_iso_1:.2f} s | (hulls, in A) | "
+         f"≈ {t_b:.1f} s | B/ours {t_b / t_iso_1:.1f}× |"),
         (f"| {name} | {len(fac_nodes)} | **total** | **{ours_total:.2f} s** | **{t_a:.2f} s** | "
          f"**≈ {t_b + t_a:.1f} s** (B + A's coverage) | A/ours {t_a / ours_total:.2f}×, "
          f"(A+B)/ours {(t_a + t_b) / ours_total:.1f}× |"),
@@ -175,6 +183,7 @@ def run_city(name: str, city: City, n_fac: int, sample: int, seed: int) -> tuple
         (f"{name}: reached node sets, ours vs A, {n_iso} (facility, time) pairs: "
          f"{n_iso - mismatched} identical, {mismatched} differ ({sym_diff} nodes in total)"),
         f"{name}: nodes A reaches that lie outside our isochrone polygon: {outside}",
+        f"{name}: polygons drawn with {default_workers()} threads identical to 1 thread: {same_1}",
         f"{name}: union of A's 15-minute sets == nodes measure_coverage finds within the walk: {union_ok}",
         (f"{name}: population whose 500 m verdict differs between edge snapping (ours) and nearest node (A): "
          f"{diff_r:,.0f} of {pop.sum():,.0f} ({diff_r / pop.sum():.1%})"),

@@ -18,6 +18,8 @@ mean outline offset about 1 m from the exact buffer, 8× (grid city) to 50× (He
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
 import geopandas as gpd
@@ -28,7 +30,7 @@ from shapely.ops import substring
 
 from .access import CoverageParams, source_matrix
 from .errors import ValueInputError
-from .isoraster import reached_pieces, segment_table, trace_polygon
+from .isoraster import reached_pieces, trace_polygon
 from .network import Snap, WalkNetwork, snap_points
 
 __all__ = ["reached_intervals", "reached_lines", "isochrones", "DEFAULT_MINUTES"]
@@ -117,6 +119,11 @@ def _fill_holes(poly: shapely.Geometry, max_area: float) -> shapely.Geometry:
     return shapely.union_all(out) if len(out) > 1 else out[0]
 
 
+def default_workers() -> int:
+    """Threads for outline drawing: the machine's cores, at most 4 (more gave nothing on 2-4 cores)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def isochrones(
     network: WalkNetwork,
     facilities: gpd.GeoDataFrame,
@@ -128,6 +135,7 @@ def isochrones(
     progress: Callable[[int, int], None] | None = None,
     method: str = "raster",
     cell_m: float = 12.5,
+    workers: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons of each facility for each walking time.
 
@@ -155,6 +163,10 @@ def isochrones(
     cell_m : float
         Grid spacing for ``method="raster"`` (12.5 m: mean outline offset ~1 m; 10 m: ~0.8 m;
         5 m: ~0.4 m).
+    workers : int, optional
+        Threads drawing outlines (default: the machine's cores, at most 4). The grid
+        work (feature transform, numpy arithmetic, GEOS) runs outside the GIL: 1.4× on
+        2 cores. The polygons do not depend on it.
 
     Returns
     -------
@@ -164,7 +176,7 @@ def isochrones(
     """
     if method not in ("raster", "vector"):
         raise ValueInputError(f"isochrone method must be 'raster' or 'vector', got {method!r}")
-    seg = segment_table(network) if method == "raster" else None
+    seg = network.segments if method == "raster" else None
     xy = shapely.get_coordinates(facilities.geometry.values)
     snaps = snap_points(network, xy)
     ok = np.flatnonzero(snaps.offset <= params.max_snap_m)
@@ -173,18 +185,29 @@ def isochrones(
     n = network.n_nodes
     names = facilities["name"].to_numpy()
     kinds = facilities["kind"].to_numpy() if "kind" in facilities.columns else [None] * len(facilities)
-    for start in range(0, len(ok), batch):
-        idx = ok[start:start + batch]
-        sub = snaps.subset(idx)
-        A = source_matrix(network, sub)
-        dist = csgraph.dijkstra(A, directed=True, indices=n + np.arange(len(idx)), limit=max(limits))
-        for k, fi in enumerate(idx):
-            for m, lim in zip(minutes, limits):
+    n_workers = default_workers() if workers is None else int(workers)
+    if n_workers < 1:
+        raise ValueInputError(f"workers must be at least 1, got {workers!r}")
+    _ = (network.edge_arrays, network.node_edges, network.segments)  # build the caches before threads share them
+    pool = ThreadPoolExecutor(n_workers) if n_workers > 1 else None
+    try:
+        for start in range(0, len(ok), batch):
+            idx = ok[start:start + batch]
+            sub = snaps.subset(idx)
+            A = source_matrix(network, sub)
+            dist = csgraph.dijkstra(A, directed=True, indices=n + np.arange(len(idx)), limit=max(limits))
+
+            def draw(job: tuple[int, float], dist: np.ndarray = dist, sub: Snap = sub) -> shapely.Geometry:
+                k, lim = job
                 if seg is not None:
                     pieces = reached_pieces(seg, *reached_intervals(network, dist[k, :n], lim, sub, k))
-                    poly = trace_polygon(pieces, buffer_m, fill_holes_m2, cell_m)
-                else:
-                    poly = _polygon(reached_lines(network, dist[k, :n], lim, sub, k), buffer_m, fill_holes_m2)
+                    return trace_polygon(pieces, buffer_m, fill_holes_m2, cell_m)
+                return _polygon(reached_lines(network, dist[k, :n], lim, sub, k), buffer_m, fill_holes_m2)
+
+            jobs = [(k, lim) for k in range(len(idx)) for lim in limits]
+            polys = list(pool.map(draw, jobs)) if pool is not None else [draw(j) for j in jobs]
+            for (k, lim), m, poly in zip(jobs, list(minutes) * len(idx), polys):
+                fi = idx[k]
                 rows.append({
                     "facility": int(fi),
                     "name": names[fi],
@@ -194,7 +217,10 @@ def isochrones(
                     "area_km2": round(poly.area / 1e6, 6),
                     "geometry": poly,
                 })
-        if progress is not None:
-            progress(min(start + batch, len(ok)), len(ok))
+            if progress is not None:
+                progress(min(start + batch, len(ok)), len(ok))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return gpd.GeoDataFrame(rows, columns=["facility", "name", "kind", "minutes", "distance_m", "area_km2",
                                            "geometry"], geometry="geometry", crs=network.crs)

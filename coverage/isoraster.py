@@ -23,70 +23,21 @@ measured to the nearest sample point, needed 10 m cells for 1.1 / 1.2 m), 0.7 /
 0.85 m at 10 m, 0.4 m at 5 m. Coverage figures never depend on the outline (they
 come from network distances).
 
-All arrays are built once per network (:class:`SegmentTable`) and per search
-with numpy; no Python loop over edges.
+The edges' straight segments are built once per network (``WalkNetwork.segments``);
+everything per search is numpy, with no Python loop over edges.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import contourpy
 import numpy as np
 import shapely
 from scipy import ndimage
 
-from .network import WalkNetwork
+from .network import SegmentTable
 from .ranges import concat_ranges
 
-__all__ = ["SegmentTable", "segment_table", "sample_lines", "reached_pieces", "trace_polygon"]
-
-
-@dataclass(frozen=True)
-class SegmentTable:
-    """Every straight segment of every edge, with its position along the edge.
-
-    Attributes
-    ----------
-    edge : ndarray of int
-        Edge row of each segment.
-    x0, y0, x1, y1 : ndarray of float
-        Segment ends (metric CRS), in the edge's u → v direction.
-    s0, s1 : ndarray of float
-        Distance along the edge from ``u`` to the segment's start and end.
-    start : ndarray of int
-        ``start[e]:start[e + 1]`` are the segments of edge ``e`` (segments are in edge order).
-    """
-
-    edge: np.ndarray
-    x0: np.ndarray
-    y0: np.ndarray
-    x1: np.ndarray
-    y1: np.ndarray
-    s0: np.ndarray
-    s1: np.ndarray
-    start: np.ndarray
-
-
-def segment_table(network: WalkNetwork) -> SegmentTable:
-    """Split the network's edge geometries into straight segments (vectorised)."""
-    geoms = np.asarray(network.edges.geometry.values)
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    same = idx[1:] == idx[:-1]  # consecutive coordinates of one edge form a segment
-    a = np.flatnonzero(same)
-    x0, y0, x1, y1 = xy[a, 0], xy[a, 1], xy[a + 1, 0], xy[a + 1, 1]
-    seg_len = np.hypot(x1 - x0, y1 - y0)
-    edge = idx[a]
-    # cumulative length along each edge: global cumsum minus the cumsum at the edge's first segment
-    csum = np.cumsum(seg_len)
-    first = np.r_[True, edge[1:] != edge[:-1]]
-    start_of_run = np.maximum.accumulate(np.where(first, np.arange(len(edge)), 0))
-    before = csum[start_of_run] - seg_len[start_of_run]
-    s1 = csum - before
-    s0 = s1 - seg_len
-    # geometry lengths and the edges' stored lengths agree (network_from_edges sets length from geometry)
-    start = np.searchsorted(edge, np.arange(len(network.edges) + 1))
-    return SegmentTable(edge, x0, y0, x1, y1, s0, s1, start)
+__all__ = ["sample_lines", "reached_pieces", "trace_polygon"]
 
 
 def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
@@ -162,7 +113,7 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     # below is measured to the piece itself, so denser marks gave no better outline)
     marks, piece = _samples(ax, ay, bx, by, cell_m)
     sx, sy = marks[:, 0], marks[:, 1]
-    pad = buffer_m + 2 * cell_m  # the frame stays outside the outline, so every ring closes
+    pad = buffer_m + 1.5 * cell_m  # the frame's field exceeds the buffer, so every ring closes inside it
     x0, y0 = sx.min() - pad, sy.min() - pad
     w = int(np.ceil((sx.max() + pad - x0) / cell_m)) + 1
     h = int(np.ceil((sy.max() + pad - y0) / cell_m)) + 1

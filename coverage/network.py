@@ -42,6 +42,8 @@ __all__ = [
     "WALK_EXCLUDE",
     "WalkNetwork",
     "Snap",
+    "SegmentTable",
+    "edge_segments",
     "walk_mask",
     "walk_graph",
     "network_from_osmnx",
@@ -155,6 +157,53 @@ class Snap:
         return Snap(*(getattr(self, f)[mask] for f in ("edge", "u", "v", "along", "length", "offset", "x", "y")))
 
 
+@dataclass(frozen=True)
+class SegmentTable:
+    """Every straight segment of every edge, with its position along the edge.
+
+    Attributes
+    ----------
+    edge : ndarray of int
+        Edge row of each segment.
+    x0, y0, x1, y1 : ndarray of float
+        Segment ends (metric CRS), in the edge's u → v direction.
+    s0, s1 : ndarray of float
+        Distance along the edge from ``u`` to the segment's start and end.
+    start : ndarray of int
+        ``start[e]:start[e + 1]`` are the segments of edge ``e`` (segments are in edge order).
+    """
+
+    edge: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    s0: np.ndarray
+    s1: np.ndarray
+    start: np.ndarray
+
+
+def edge_segments(edges: gpd.GeoDataFrame) -> SegmentTable:
+    """Split edge geometries into straight segments (vectorised)."""
+    geoms = np.asarray(edges.geometry.values)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    same = idx[1:] == idx[:-1]  # consecutive coordinates of one edge form a segment
+    a = np.flatnonzero(same)
+    x0, y0, x1, y1 = xy[a, 0], xy[a, 1], xy[a + 1, 0], xy[a + 1, 1]
+    seg_len = np.hypot(x1 - x0, y1 - y0)
+    edge = idx[a]
+    # cumulative length along each edge: global cumsum minus the cumsum at the edge's first segment
+    csum = np.cumsum(seg_len)
+    first = np.r_[True, edge[1:] != edge[:-1]]
+    start_of_run = np.maximum.accumulate(np.where(first, np.arange(len(edge)), 0))
+    before = csum[start_of_run] - seg_len[start_of_run]
+    s1 = csum - before
+    s0 = s1 - seg_len
+    # geometry lengths and the edges' stored lengths agree (network_from_edges sets length from geometry)
+    start = np.searchsorted(edge, np.arange(len(edges) + 1))
+    return SegmentTable(edge, x0, y0, x1, y1, s0, s1, start)
+
+
 @dataclass
 class WalkNetwork:
     """Walkable streets of a study area, ready for shortest paths.
@@ -252,6 +301,11 @@ class WalkNetwork:
         inc = self.node_edges
         lo = inc.indptr[nodes]
         return np.unique(inc.indices[concat_ranges(lo, inc.indptr[np.asarray(nodes) + 1] - lo)])
+
+    @cached_property
+    def segments(self) -> SegmentTable:
+        """Every straight segment of every edge (isochrone outlines, street images)."""
+        return edge_segments(self.edges)
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:

@@ -14,7 +14,6 @@ import io
 
 import numpy as np
 import pyproj
-import shapely
 
 from .isoraster import sample_lines
 from .network import WalkNetwork
@@ -46,17 +45,17 @@ def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, i
     """
     from PIL import Image
 
-    geoms = np.asarray(network.edges.geometry.values)
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    seg = network.segments
     to_merc = pyproj.Transformer.from_crs(network.crs, 3857, always_xy=True)
-    mx, my = to_merc.transform(xy[:, 0], xy[:, 1])
-    x0, x1, y0, y1 = mx.min(), mx.max(), my.min(), my.max()
+    ax, ay = to_merc.transform(seg.x0, seg.y0)
+    bx, by = to_merc.transform(seg.x1, seg.y1)
+    x0, x1 = min(ax.min(), bx.min()), max(ax.max(), bx.max())
+    y0, y1 = min(ay.min(), by.min()), max(ay.max(), by.max())
     size = max(x1 - x0, y1 - y0, 1.0)
     px = size / max_px
     w = int(np.ceil((x1 - x0) / px)) + 1
     h = int(np.ceil((y1 - y0) / px)) + 1
-    seg = np.flatnonzero(idx[1:] == idx[:-1])  # consecutive vertices of one edge
-    pts = sample_lines(mx[seg], my[seg], mx[seg + 1], my[seg + 1], px / 2)
+    pts = sample_lines(ax, ay, bx, by, px / 2)
     sx, sy = pts[:, 0], pts[:, 1]
     col = np.clip(((sx - x0) / px).astype(np.int64), 0, w - 1)
     row = np.clip(((y1 - sy) / px).astype(np.int64), 0, h - 1)

@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from coverage.access import CoverageParams
+from coverage.errors import ValueInputError
 from coverage.isochrones import isochrones, reached_lines
 from coverage.network import read_osm_xml
 from coverage.rules import check_rules, stations_required
@@ -65,6 +66,18 @@ def test_raster_outline_matches_the_exact_buffer(tmp_path, cell):
     at = lambda x, y: shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
     five = traced.geometry.iloc[0]
     assert five.contains(at(1000, 800)) and not five.contains(at(1200, 860))
+
+
+def test_threads_draw_the_same_polygons(tmp_path):
+    nodes, ways = street_grid(width=1200, height=1200)
+    net = read_osm_xml(write_osm(tmp_path / "g.osm", nodes, ways), crs=UTM)
+    fac = points([{"x": 130 + 200 * i, "y": 500, "name": f"站{i}", "kind": "station"} for i in range(5)], crs=UTM)
+    one = isochrones(net, fac, workers=1)
+    three = isochrones(net, fac, workers=3, batch=2)   # batches and threads interleave
+    assert one.drop(columns="geometry").equals(three.drop(columns="geometry"))
+    assert all(a.equals(b) for a, b in zip(one.geometry, three.geometry))
+    with pytest.raises(ValueInputError, match="workers"):
+        isochrones(net, fac, workers=0)
 
 
 def test_raster_outline_of_one_oblique_street_is_the_capsule():

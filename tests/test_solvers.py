@@ -8,6 +8,7 @@ by an independent MIP (scipy.optimize.milp) on the UNREDUCED matrix.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -403,6 +404,49 @@ def test_optimum_where_greedy_is_worse_matches_independent_milp(seed):
     m = MaximalCovering(reach, w, p=20).solve()
     assert m.objective == pytest.approx(milp_optimum(dense, w, none, 20))
     assert m.objective == covered_weight(dense, w, none, m.selected)
+
+
+def _lp_optimum(reach: sp.csr_matrix) -> float:
+    from scipy.optimize import linprog
+
+    n = reach.shape[1]
+    res = linprog(np.ones(n), A_ub=-sp.csr_matrix(reach, dtype=float), b_ub=-np.ones(reach.shape[0]),
+                  bounds=(0, 1), method="highs")
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lagrangian_bound_is_valid_and_close_to_the_lp(seed):
+    reach, w = sparse_geometric_instance(seed, n_dem=400, n_cand=600)
+    reach = reach[np.asarray(reach.sum(axis=1)).ravel() > 0]  # rows some candidate reaches
+    best = milp_optimum(reach.toarray(), np.ones(reach.shape[0]), np.zeros(reach.shape[0], bool), None)
+    lp = _lp_optimum(reach)
+    lag = solvers._lagrangian_bound(reach, best + 5, time.perf_counter() + 30)
+    assert lag <= lp + 1e-6 <= best + 1e-6      # a relaxation: never above the LP, so never above the optimum
+    assert lag >= 0.97 * lp                      # and close to it
+    start = solvers._lagrangian_bound(reach, best + 5, time.perf_counter() + 30, max_iter=0)
+    assert 0 < start < lag                       # the dual-feasible start, improved by the steps
+
+
+def test_lagrangian_bound_proves_a_line_of_villages():
+    # villages 0..39, candidates reach 2 either side: LP and optimum coincide at 8
+    lag = solvers._lagrangian_bound(sp.csr_matrix(line_reach(40, 2)), 8, time.perf_counter() + 30)
+    assert math.ceil(lag - 1e-6) == 8
+
+
+def test_large_full_cover_path_uses_the_lagrangian_bound(monkeypatch):
+    # the path taken above _LAGRANGE_NNZ entries, forced on a small instance: same optimum, valid bound
+    reach, w = sparse_geometric_instance(1, n_dem=400, n_cand=600)
+    keep = np.asarray(reach.sum(axis=1)).ravel() > 0
+    reach, w = reach[keep], w[keep]
+    best = milp_optimum(reach.toarray(), w, np.zeros(w.size, bool), None)
+    calls = []
+    real = solvers._lagrangian_bound
+    monkeypatch.setattr(solvers, "_LAGRANGE_NNZ", 0)
+    monkeypatch.setattr(solvers, "_lagrangian_bound", lambda *a, **k: calls.append(1) or real(*a, **k))
+    res = SetCovering(reach, w).solve()
+    assert calls and res.status == "optimal" and res.objective == best
+    assert res.covered_share == pytest.approx(1.0)
 
 
 def test_inconsistent_solver_vectors_are_rejected():
