@@ -39,7 +39,8 @@ DEFAULT_MINUTES = (5, 10, 15)
 
 
 def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float, source: Snap | None = None,
-                      source_index: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      source_index: int = 0, edges: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stretches of edges within ``limit`` metres, as positions along each edge.
 
     Parameters
@@ -53,6 +54,10 @@ def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float,
         The snapped source(s); the source's own edge is reached around it.
     source_index : int
         Which entry of ``source`` this search started from.
+    edges : ndarray, optional
+        Edge rows to look at: any superset of the edges with an end nearer than
+        ``limit`` (default: exactly those). One search drawn at several times
+        passes the set of its longest time.
 
     Returns
     -------
@@ -63,7 +68,7 @@ def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float,
     """
     # only edges with an end nearer than the limit can be reached: a bounded search touches a
     # few thousand of a city's edges, so look at those instead of every edge
-    cand = network.edges_at(np.flatnonzero(node_dist < limit))
+    cand = network.edges_at(np.flatnonzero(node_dist < limit)) if edges is None else edges
     eu, ev, length = network.edge_arrays
     L = length[cand]
     du, dv = node_dist[eu[cand]], node_dist[ev[cand]]
@@ -197,26 +202,28 @@ def isochrones(
             A = source_matrix(network, sub)
             dist = csgraph.dijkstra(A, directed=True, indices=n + np.arange(len(idx)), limit=max(limits))
 
-            def draw(job: tuple[int, float], dist: np.ndarray = dist, sub: Snap = sub) -> shapely.Geometry:
-                k, lim = job
-                if seg is not None:
-                    pieces = reached_pieces(seg, *reached_intervals(network, dist[k, :n], lim, sub, k))
-                    return trace_polygon(pieces, buffer_m, fill_holes_m2, cell_m)
-                return _polygon(reached_lines(network, dist[k, :n], lim, sub, k), buffer_m, fill_holes_m2)
+            def draw(k: int, dist: np.ndarray = dist, sub: Snap = sub) -> list[shapely.Geometry]:
+                """The outlines of search ``k`` at every time."""
+                near = dist[k, :n]
+                if seg is None:
+                    return [_polygon(reached_lines(network, near, lim, sub, k), buffer_m, fill_holes_m2)
+                            for lim in limits]
+                edges = network.edges_at(np.flatnonzero(near < max(limits)))  # shared by the shorter times
+                return [trace_polygon(reached_pieces(seg, *reached_intervals(network, near, lim, sub, k, edges)),
+                                      buffer_m, fill_holes_m2, cell_m) for lim in limits]
 
-            jobs = [(k, lim) for k in range(len(idx)) for lim in limits]
-            polys = list(pool.map(draw, jobs)) if pool is not None else [draw(j) for j in jobs]
-            for (k, lim), m, poly in zip(jobs, list(minutes) * len(idx), polys):
-                fi = idx[k]
-                rows.append({
-                    "facility": int(fi),
-                    "name": names[fi],
-                    "kind": kinds[fi],
-                    "minutes": m,
-                    "distance_m": round(lim, 3),
-                    "area_km2": round(poly.area / 1e6, 6),
-                    "geometry": poly,
-                })
+            drawn = list(pool.map(draw, range(len(idx)))) if pool is not None else [draw(k) for k in range(len(idx))]
+            for fi, polys in zip(idx, drawn):
+                for m, lim, poly in zip(minutes, limits, polys):
+                    rows.append({
+                        "facility": int(fi),
+                        "name": names[fi],
+                        "kind": kinds[fi],
+                        "minutes": m,
+                        "distance_m": round(lim, 3),
+                        "area_km2": round(poly.area / 1e6, 6),
+                        "geometry": poly,
+                    })
             if progress is not None:
                 progress(min(start + batch, len(ok)), len(ok))
     finally:
