@@ -166,7 +166,7 @@ def isochrones(
         Contour the outline on a grid of ``cell_m`` metres (fast, default) or
         buffer and union the reached lines exactly.
     cell_m : float
-        Grid spacing for ``method="raster"`` (12.5 m: mean outline offset ~1 m; 10 m: ~0.8 m;
+        Grid spacing for ``method="raster"`` (12.5 m: mean outline offset 1.0-1.3 m; 10 m: 0.7-0.9 m;
         5 m: ~0.4 m).
     workers : int, optional
         Threads drawing outlines (default: the machine's cores, at most 4). The grid

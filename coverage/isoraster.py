@@ -17,10 +17,10 @@ Because the field is an exact distance to a street piece, the only error left
 is the linear interpolation across a cell: on one oblique street the outline is
 the exact capsule to 0.1 m on average at 12.5 m cells. Measured against the GEOS
 buffer of ``method="vector"`` (100 polygons' worth of 5/10/15-minute outlines,
-mean symmetric difference / perimeter): 1.0 m on a jittered grid city and 1.2 m
+mean symmetric difference / perimeter): 1.0 m on a jittered grid city and 1.3 m
 on Helsinki's OSM streets at 12.5 m cells (the default; the earlier tracer, which
-measured to the nearest sample point, needed 10 m cells for 1.1 / 1.2 m), 0.7 /
-0.85 m at 10 m, 0.4 m at 5 m. Coverage figures never depend on the outline (they
+measured to the nearest sample point, gave 1.1 / 1.2 m at 10 m cells and took
+~1.7× longer), 0.7 / 0.9 m at 10 m, 0.4 m at 5 m. Coverage figures never depend on the outline (they
 come from network distances).
 
 The edges' straight segments are built once per network (``WalkNetwork.segments``);
