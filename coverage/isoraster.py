@@ -35,26 +35,14 @@ import shapely
 from scipy import ndimage
 
 from .network import SegmentTable
-from .ranges import concat_ranges
+from .ranges import concat_ranges, sample_pieces
 
 __all__ = ["sample_lines", "reached_pieces", "trace_polygon"]
 
 
 def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
     """Points from (ax, ay) to (bx, by) on each straight piece, at most ``step`` apart, ends included."""
-    return _samples(ax, ay, bx, by, step)[0]
-
-
-def _samples(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sample_lines` and the piece each point lies on."""
-    if not len(ax):
-        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    n = np.ceil(np.hypot(bx - ax, by - ay) / step).astype(np.int64) + 1
-    piece = np.repeat(np.arange(len(ax)), n)
-    frac = concat_ranges(np.zeros(len(n), dtype=np.int64), n) / np.maximum(n[piece] - 1, 1)
-    xy = np.column_stack([ax[piece] + (bx[piece] - ax[piece]) * frac, ay[piece] + (by[piece] - ay[piece]) * frac])
-    return xy, piece
+    return sample_pieces(ax, ay, bx, by, step)[0]
 
 
 def reached_pieces(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -111,7 +99,7 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     ax, ay, bx, by = pieces.T
     # marks every cell along each piece name the piece that passes near each grid point (the field
     # below is measured to the piece itself, so denser marks gave no better outline)
-    marks, piece = _samples(ax, ay, bx, by, cell_m)
+    marks, piece = sample_pieces(ax, ay, bx, by, cell_m)
     sx, sy = marks[:, 0], marks[:, 1]
     pad = buffer_m + 1.5 * cell_m  # the frame's field exceeds the buffer, so every ring closes inside it
     x0, y0 = sx.min() - pad, sy.min() - pad

@@ -33,10 +33,11 @@ import pyproj
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from .crs import choose_metric_crs, describe_crs
 from .errors import CRSError, LayerReadError, NetworkError
-from .ranges import concat_ranges
+from .ranges import concat_ranges, sample_pieces
 
 __all__ = [
     "WALK_EXCLUDE",
@@ -306,6 +307,17 @@ class WalkNetwork:
     def segments(self) -> SegmentTable:
         """Every straight segment of every edge (isochrone outlines, street images)."""
         return edge_segments(self.edges)
+
+    @cached_property
+    def segment_samples(self) -> tuple[cKDTree, np.ndarray]:
+        """KD-tree of points every ``SNAP_STEP_M`` along every segment, and each point's segment.
+
+        Snapping many points: the nearest samples name the candidate segments (see
+        :func:`snap_points`); GEOS's nearest-edge query costs ~10 µs a point on a city.
+        """
+        seg = self.segments
+        xy, which = sample_pieces(seg.x0, seg.y0, seg.x1, seg.y1, SNAP_STEP_M)
+        return cKDTree(xy), which
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:
@@ -626,6 +638,43 @@ def network_from_lines(lines: gpd.GeoDataFrame, crs: pyproj.CRS | None = None, s
     return net
 
 
+#: Spacing of the samples along segments that index many-point snapping (metres).
+SNAP_STEP_M = 20.0
+#: Nearest samples looked at per point (with 20 m: 99.8 % of a jittered grid city's residents and 78 % of
+#: Helsinki's proven at once; 2.2× / 2× faster than GEOS alone, the rest go to GEOS).
+SNAP_NEIGHBOURS = 16
+#: From this many points on, snapping goes through the samples (the index costs 0.2 s on a 93k-edge city).
+SNAP_KDTREE_FROM = 5_000
+
+
+def _snap_by_samples(network: WalkNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest segment of each point from the sampled-segment KD-tree, exact where provable.
+
+    The ``SNAP_NEIGHBOURS`` nearest samples name candidate segments; the exact
+    point-segment distance picks the best. It is provably the nearest when the
+    farthest of those samples is at least ``best + SNAP_STEP_M / 2`` away (any
+    segment not named has all its samples that far, so its distance is at least
+    ``best``). Returns segment, distance, position along the segment (0-1) and a
+    mask of the points proven; the rest go to GEOS.
+    """
+    tree, which = network.segment_samples
+    seg = network.segments
+    k = min(SNAP_NEIGHBOURS, len(which))
+    dk, ik = tree.query(xy, k=k)
+    dk, ik = dk.reshape(len(xy), k), ik.reshape(len(xy), k)
+    cand = which[ik]
+    ax, ay = seg.x0[cand], seg.y0[cand]
+    dx, dy = seg.x1[cand] - ax, seg.y1[cand] - ay
+    ex, ey = xy[:, :1] - ax, xy[:, 1:] - ay
+    t = np.clip((ex * dx + ey * dy) / np.maximum(dx * dx + dy * dy, 1e-300), 0.0, 1.0)
+    d = np.hypot(ex - t * dx, ey - t * dy)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(xy))
+    dist = d[rows, best]
+    proven = (dk[:, -1] >= dist + SNAP_STEP_M / 2) | (k == len(which))  # every sample looked at
+    return cand[rows, best], dist, t[rows, best], proven
+
+
 def snap_points(network: WalkNetwork, xy: np.ndarray) -> Snap:
     """Snap points onto the nearest walkable edge.
 
@@ -647,23 +696,43 @@ def snap_points(network: WalkNetwork, xy: np.ndarray) -> Snap:
         e = np.zeros(0, dtype=np.int64)
         f = np.zeros(0)
         return Snap(e, e, e, f, f, f, f, f)
-    idx, dist = network.edge_tree.query_nearest(pts, return_distance=True, all_matches=False)
-    # query_nearest returns (input index, tree index) pairs ordered by input
-    order = np.argsort(idx[0], kind="stable")
-    src, edge = idx[0][order], idx[1][order]
-    dist = dist[order]
-    if not np.array_equal(src, np.arange(len(pts))):
+    if len(network.edges) == 0:
         raise NetworkError("some points could not be snapped to any street (empty network?)")
-    geoms = network.edges.geometry.values[edge]
-    along = shapely.line_locate_point(geoms, pts)
-    snapped = shapely.get_coordinates(shapely.line_interpolate_point(geoms, along))
-    e = network.edges
+    edge = np.zeros(len(pts), dtype=np.int64)
+    dist = np.zeros(len(pts))
+    along = np.zeros(len(pts))
+    snapped = np.zeros((len(pts), 2))
+    geos = np.arange(len(pts))
+    if len(pts) >= SNAP_KDTREE_FROM:
+        # many points: nearest segment from the sample index (exact, proven per point), GEOS for the rest
+        parts = [_snap_by_samples(network, xy[i:i + 100_000]) for i in range(0, len(xy), 100_000)]  # bounded memory
+        s, d, t, proven = (np.concatenate(col) for col in zip(*parts))
+        seg = network.segments
+        ok = np.flatnonzero(proven)
+        s, t = s[ok], t[ok]
+        edge[ok], dist[ok] = seg.edge[s], d[ok]
+        along[ok] = seg.s0[s] + t * (seg.s1[s] - seg.s0[s])
+        snapped[ok, 0] = seg.x0[s] + t * (seg.x1[s] - seg.x0[s])
+        snapped[ok, 1] = seg.y0[s] + t * (seg.y1[s] - seg.y0[s])
+        geos = np.flatnonzero(~proven)
+    if len(geos):
+        idx, d = network.edge_tree.query_nearest(pts[geos], return_distance=True, all_matches=False)
+        # query_nearest returns (input index, tree index) pairs ordered by input
+        order = np.argsort(idx[0], kind="stable")
+        src, e_near = idx[0][order], idx[1][order]
+        if not np.array_equal(src, np.arange(len(geos))):
+            raise NetworkError("some points could not be snapped to any street (empty network?)")
+        geoms = network.edges.geometry.values[e_near]
+        edge[geos], dist[geos] = e_near, d[order]
+        along[geos] = shapely.line_locate_point(geoms, pts[geos])
+        snapped[geos] = shapely.get_coordinates(shapely.line_interpolate_point(geoms, along[geos]))
+    eu, ev, length = network.edge_arrays
     return Snap(
-        edge=edge.astype(np.int64),
-        u=e["u"].to_numpy()[edge],
-        v=e["v"].to_numpy()[edge],
+        edge=edge,
+        u=eu[edge],
+        v=ev[edge],
         along=along,
-        length=e["length"].to_numpy()[edge],
+        length=length[edge],
         offset=dist,
         x=snapped[:, 0],
         y=snapped[:, 1],

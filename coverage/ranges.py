@@ -1,10 +1,10 @@
-"""Vectorised index ranges: the one numpy idiom that sparse rows, edge segments and samples all need."""
+"""Vectorised index ranges, and points along straight pieces built on them (no Python loops)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["concat_ranges"]
+__all__ = ["concat_ranges", "sample_pieces"]
 
 
 def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -30,3 +30,22 @@ def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return np.arange(total, dtype=np.int64) - offsets + np.repeat(np.asarray(starts, dtype=np.int64), lengths)
+
+
+def sample_pieces(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Points from (ax, ay) to (bx, by) on each straight piece, at most ``step`` apart, ends included.
+
+    Returns
+    -------
+    xy : ndarray, shape (k, 2)
+    piece : ndarray of int64
+        The piece each point lies on.
+    """
+    if not len(ax):
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    n = np.ceil(np.hypot(bx - ax, by - ay) / step).astype(np.int64) + 1
+    piece = np.repeat(np.arange(len(ax)), n)
+    frac = concat_ranges(np.zeros(len(n), dtype=np.int64), n) / np.maximum(n[piece] - 1, 1)
+    xy = np.column_stack([ax[piece] + (bx[piece] - ax[piece]) * frac, ay[piece] + (by[piece] - ay[piece]) * frac])
+    return xy, piece

@@ -46,6 +46,35 @@ def test_snapping_counts_offset_and_along_edge_legs(tmp_path):
     assert e[0] == pytest.approx(np.hypot(600, 30), abs=1e-6)
 
 
+def test_many_point_snapping_equals_the_geos_nearest_edge(tmp_path, monkeypatch):
+    """The sample-index path (many points) gives GEOS's distances exactly; edges differ only at ties."""
+    import coverage.network as netmod
+    from toycity import street_grid
+
+    nodes, ways = street_grid(width=1600, height=1200)
+    nodes.update({9001: (300.0, 310.0), 9002: (420.0, 370.0), 9003: (390.0, 500.0)})  # a bent footway
+    ways = list(ways) + [([9001, 9002, 9003], {"highway": "footway"})]
+    net = read_osm_xml(write_osm(tmp_path / "g.osm", nodes, ways), crs=UTM)
+    rng = np.random.default_rng(4)
+    xy = np.vstack([rng.uniform(-50, 1650, (3000, 2)),                      # near the grid
+                    rng.uniform(-2000, 3600, (300, 2)),                     # far outside it
+                    np.column_stack([rng.uniform(0, 1600, 200), np.full(200, 400.0)])])  # on a street
+    xy = to_abs(xy)
+    monkeypatch.setattr(netmod, "SNAP_KDTREE_FROM", 10**9)
+    geos = snap_points(net, xy)
+    monkeypatch.setattr(netmod, "SNAP_KDTREE_FROM", 1)
+    fast = snap_points(net, xy)
+    assert netmod._snap_by_samples(net, xy)[3].mean() > 0.5          # the sample path does the bulk
+    np.testing.assert_allclose(fast.offset, geos.offset, atol=1e-6)
+    same = fast.edge == geos.edge
+    assert same.mean() > 0.95
+    for f in ("along", "x", "y"):
+        np.testing.assert_allclose(getattr(fast, f)[same], getattr(geos, f)[same], atol=1e-6)
+    # at a tie the other edge is just as near: the snapped point is the same place
+    np.testing.assert_allclose(np.c_[fast.x, fast.y][~same], np.c_[geos.x, geos.y][~same], atol=1e-6)
+    assert (fast.u == net.edges["u"].to_numpy()[fast.edge]).all()
+
+
 def test_same_edge_walks_directly_not_via_junctions(tmp_path):
     net = read_osm_xml(straight_street(tmp_path), crs=UTM)
     src = snap_points(net, to_abs([[50, 0]]))
