@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
-from .network import SegmentTable
+from .network import SegmentTable, segment_foot
 from .ranges import concat_ranges, sample_pieces
 
 __all__ = ["sample_lines", "reached_pieces", "trace_polygon"]
@@ -69,10 +69,7 @@ def reached_pieces(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end: 
     idx, lo, hi = idx[keep], lo[keep], hi[keep]
     s0 = seg.s0[idx]
     L = np.maximum(seg.s1[idx] - s0, 1e-9)
-    t0, t1 = (lo - s0) / L, (hi - s0) / L
-    dx, dy = seg.x1[idx] - seg.x0[idx], seg.y1[idx] - seg.y0[idx]
-    return np.column_stack([seg.x0[idx] + dx * t0, seg.y0[idx] + dy * t0, seg.x0[idx] + dx * t1,
-                            seg.y0[idx] + dy * t1])
+    return np.column_stack([*seg.at(idx, (lo - s0) / L), *seg.at(idx, (hi - s0) / L)])
 
 
 def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cell_m: float = 12.5
@@ -114,17 +111,7 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     gx = x0 + np.arange(w) * cell_m
     gy = y0 + np.arange(h) * cell_m
     X, Y = np.tile(gx, h), np.repeat(gy, w)
-    dx, dy = bx - ax, by - ay
-    inv = 1.0 / np.maximum(dx * dx + dy * dy, 1e-12)
-    dxk, dyk = dx[k], dy[k]
-    ex, ey = X - ax[k], Y - ay[k]
-    t = ex * dxk  # position of the foot along the piece, clipped to it (in place: the grid is the big array)
-    t += ey * dyk
-    t *= inv[k]
-    np.clip(t, 0.0, 1.0, out=t)
-    ex -= t * dxk
-    ey -= t * dyk
-    field = np.hypot(ex, ey, out=ex).reshape(h, w)
+    field = segment_foot(X, Y, ax[k], ay[k], (bx - ax)[k], (by - ay)[k])[1].reshape(h, w)
     # the generator class directly: the field has no NaN, so contour_generator's mask pass is skipped
     gen = contourpy.SerialContourGenerator(X.reshape(h, w), Y.reshape(h, w), field, None, corner_mask=True,
                                            line_type=contourpy.LineType.Separate,

@@ -45,6 +45,7 @@ __all__ = [
     "Snap",
     "SegmentTable",
     "edge_segments",
+    "segment_foot",
     "walk_mask",
     "walk_graph",
     "network_from_osmnx",
@@ -183,6 +184,27 @@ class SegmentTable:
     s1: np.ndarray
     start: np.ndarray
 
+    def at(self, idx: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates at fraction ``t`` (0 = start, 1 = end) along segments ``idx``."""
+        return self.x0[idx] + t * (self.x1[idx] - self.x0[idx]), self.y0[idx] + t * (self.y1[idx] - self.y0[idx])
+
+
+def segment_foot(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, dx: np.ndarray, dy: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest point of segments ``(ax, ay) + t (dx, dy)``, ``t`` in [0, 1], to points ``(px, py)``.
+
+    Arrays broadcast together. Returns ``t`` of the foot and the distance. Works in
+    place on its own temporaries: callers pass grid- or city-sized arrays.
+    """
+    ex, ey = px - ax, py - ay
+    t = ex * dx
+    t += ey * dy
+    t /= np.maximum(dx * dx + dy * dy, 1e-300)
+    np.clip(t, 0.0, 1.0, out=t)
+    ex -= t * dx
+    ey -= t * dy
+    return t, np.hypot(ex, ey, out=ex)
+
 
 def edge_segments(edges: gpd.GeoDataFrame) -> SegmentTable:
     """Split edge geometries into straight segments (vectorised)."""
@@ -283,9 +305,9 @@ class WalkNetwork:
     @cached_property
     def node_edges(self) -> sparse.csr_matrix:
         """Node × edge incidence (CSR): row ``i`` lists the edges that end at node ``i``."""
-        e = self.edges
-        m = len(e)
-        rows = np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()])
+        u, v, _ = self.edge_arrays
+        m = len(u)
+        rows = np.concatenate([u, v])
         cols = np.tile(np.arange(m), 2)
         inc = sparse.csr_matrix((np.ones(2 * m, dtype=np.int8), (rows, cols)), shape=(self.n_nodes, m))
         inc.sum_duplicates()  # a self-loop is listed once
@@ -664,10 +686,7 @@ def _snap_by_samples(network: WalkNetwork, xy: np.ndarray) -> tuple[np.ndarray, 
     dk, ik = dk.reshape(len(xy), k), ik.reshape(len(xy), k)
     cand = which[ik]
     ax, ay = seg.x0[cand], seg.y0[cand]
-    dx, dy = seg.x1[cand] - ax, seg.y1[cand] - ay
-    ex, ey = xy[:, :1] - ax, xy[:, 1:] - ay
-    t = np.clip((ex * dx + ey * dy) / np.maximum(dx * dx + dy * dy, 1e-300), 0.0, 1.0)
-    d = np.hypot(ex - t * dx, ey - t * dy)
+    t, d = segment_foot(xy[:, :1], xy[:, 1:], ax, ay, seg.x1[cand] - ax, seg.y1[cand] - ay)
     best = np.argmin(d, axis=1)
     rows = np.arange(len(xy))
     dist = d[rows, best]
@@ -712,8 +731,7 @@ def snap_points(network: WalkNetwork, xy: np.ndarray) -> Snap:
         s, t = s[ok], t[ok]
         edge[ok], dist[ok] = seg.edge[s], d[ok]
         along[ok] = seg.s0[s] + t * (seg.s1[s] - seg.s0[s])
-        snapped[ok, 0] = seg.x0[s] + t * (seg.x1[s] - seg.x0[s])
-        snapped[ok, 1] = seg.y0[s] + t * (seg.y1[s] - seg.y0[s])
+        snapped[ok, 0], snapped[ok, 1] = seg.at(s, t)
         geos = np.flatnonzero(~proven)
     if len(geos):
         idx, d = network.edge_tree.query_nearest(pts[geos], return_distance=True, all_matches=False)
