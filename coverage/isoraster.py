@@ -102,18 +102,19 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     x0, y0 = sx.min() - pad, sy.min() - pad
     w = int(np.ceil((sx.max() + pad - x0) / cell_m)) + 1
     h = int(np.ceil((sy.max() + pad - y0) / cell_m)) + 1
-    owner = np.full((h, w), -1, dtype=np.int64)
-    owner[np.rint((sy - y0) / cell_m).astype(np.int64), np.rint((sx - x0) / cell_m).astype(np.int64)] = piece
+    owner = np.full((h, w), -1, dtype=np.int32)
+    owner[np.rint((sy - y0) / cell_m).astype(np.intp), np.rint((sx - x0) / cell_m).astype(np.intp)] = piece
     # every grid point takes the piece of its nearest marked point; the field is the exact distance to
     # that piece, so the marching-squares level below is the buffer outline to within interpolation
     near_r, near_c = ndimage.distance_transform_edt(owner < 0, return_distances=False, return_indices=True)
-    k = owner.ravel()[near_r.ravel() * w + near_c.ravel()]
+    k = owner[near_r, near_c]
     gx = x0 + np.arange(w) * cell_m
     gy = y0 + np.arange(h) * cell_m
-    X, Y = np.tile(gx, h), np.repeat(gy, w)
-    field = segment_foot(X, Y, ax[k], ay[k], (bx - ax)[k], (by - ay)[k])[1].reshape(h, w)
-    # the generator class directly: the field has no NaN, so contour_generator's mask pass is skipped
-    gen = contourpy.SerialContourGenerator(X.reshape(h, w), Y.reshape(h, w), field, None, corner_mask=True,
+    field = segment_foot(gx, gy[:, None], ax[k], ay[k], (bx - ax)[k], (by - ay)[k])[1]  # grid axes broadcast
+    # the generator class directly: the field has no NaN, so contour_generator's mask pass is skipped;
+    # read-only broadcast views serve as the coordinate arrays (no h × w copies)
+    gen = contourpy.SerialContourGenerator(np.broadcast_to(gx, (h, w)), np.broadcast_to(gy[:, None], (h, w)),
+                                           field, None, corner_mask=True,
                                            line_type=contourpy.LineType.Separate,
                                            fill_type=contourpy.FillType.OuterOffset, quad_as_tri=False,
                                            z_interp=contourpy.ZInterp.Linear)
