@@ -947,6 +947,31 @@ class _CoveringModel:
         pr = self.problem
         return self._share(pr.total_weight - pr.unreachable_weight)
 
+    def _finish(self, selected: np.ndarray, objective: float, covered: float, status: str, bound: float,
+                mip_rel_gap: float, t0: float, target_met: bool | None, notes: list[str]) -> SolveResult:
+        """Report the gap, store and return the result (the same for both models)."""
+        gap = _report_gap(status, objective, bound, mip_rel_gap)
+        if gap == 0.0:
+            status = "optimal"
+        pr = self.problem
+        self.result = SolveResult(
+            selected=selected,
+            objective=objective,
+            covered_weight=covered,
+            covered_share=self._share(covered),
+            status=status,
+            gap=gap,
+            bound=bound,
+            solve_seconds=time.perf_counter() - t0,
+            n_demand_reduced=pr.n_demand_reduced,
+            n_candidates_reduced=pr.n_candidates_reduced,
+            unreachable_weight=pr.unreachable_weight,
+            target_met=target_met,
+            achievable_share=self._achievable_share,
+            message="; ".join(notes),
+        )
+        return self.result
+
 
 class SetCovering(_CoveringModel):
     """Location set covering (LSCP): fewest new sites reaching a coverage target.
@@ -1059,27 +1084,8 @@ class SetCovering(_CoveringModel):
         objective = float(selected.size)
         bound = bound + n_forced if not math.isnan(bound) else bound
         covered = self._covered_weight(selected)
-        gap = _report_gap(status, objective, bound, mip_rel_gap)
-        if gap == 0.0:
-            status = "optimal"
         target_met = covered >= self.target_share * pr.total_weight - 1e-6 * max(pr.total_weight, 1.0)
-        self.result = SolveResult(
-            selected=selected,
-            objective=objective,
-            covered_weight=covered,
-            covered_share=self._share(covered),
-            status=status,
-            gap=gap,
-            bound=bound,
-            solve_seconds=time.perf_counter() - t0,
-            n_demand_reduced=pr.n_demand_reduced,
-            n_candidates_reduced=pr.n_candidates_reduced,
-            unreachable_weight=pr.unreachable_weight,
-            target_met=bool(target_met),
-            achievable_share=self._achievable_share,
-            message="; ".join(notes),
-        )
-        return self.result
+        return self._finish(selected, objective, covered, status, bound, mip_rel_gap, t0, bool(target_met), notes)
 
     def _cheap_bound(self, required: float, full: bool, n_raw_greedy: int) -> float:
         """Lower bound on the site count without an LP.
@@ -1403,26 +1409,7 @@ class MaximalCovering(_CoveringModel):
         covered = self._covered_weight(selected)
         objective = covered - pr.existing_weight
         bound = bound_new + pr.forced_weight
-        gap = _report_gap(status, objective, bound, mip_rel_gap)
-        if gap == 0.0:
-            status = "optimal"
-        self.result = SolveResult(
-            selected=selected,
-            objective=objective,
-            covered_weight=covered,
-            covered_share=self._share(covered),
-            status=status,
-            gap=gap,
-            bound=bound,
-            solve_seconds=time.perf_counter() - t0,
-            n_demand_reduced=pr.n_demand_reduced,
-            n_candidates_reduced=pr.n_candidates_reduced,
-            unreachable_weight=pr.unreachable_weight,
-            target_met=None,
-            achievable_share=self._achievable_share,
-            message="; ".join(notes),
-        )
-        return self.result
+        return self._finish(selected, objective, covered, status, bound, mip_rel_gap, t0, None, notes)
 
     def _cheap_bound(self, greedy_val: float, n_raw: int, p_new: int) -> float:
         """Upper bound on newly covered reduced weight without an LP.
