@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "read_table_points",
     "find_layer_files",
     "normalise_columns",
+    "code_text",
     "validate_geometries",
     "classify_kind",
     "read_meta",
@@ -120,6 +122,23 @@ def _match_column(columns: list[str], aliases: tuple[str, ...]) -> str | None:
         if a in low:
             return low[a]
     return None
+
+
+def code_text(value: object) -> str | None:
+    """A statistical code (统计用区划代码) as text, whatever the file stored.
+
+    Codes must stay text: their leading digits matter, and Excel stores them as
+    floats (``1.50302001002e11``) or as text with a trailing ``.0``. Full-width
+    digits and spaces are repaired (NFKC, spaces dropped). Blank gives None.
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text or None
 
 
 def normalise_columns(df: pd.DataFrame, wanted: tuple[str, ...] = ("name", "kind", "code", "subdistrict",

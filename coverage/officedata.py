@@ -32,7 +32,7 @@ import shapely
 
 from .chinese_crs import OffsetDiagnosis, detect_offset
 from .errors import LayerReadError, MissingColumnError, ValueInputError
-from .io import COLUMN_ALIASES
+from .io import COLUMN_ALIASES, code_text
 from .network import WalkNetwork
 
 __all__ = [
@@ -100,18 +100,6 @@ def name_key(name: object) -> str:
 def _loose_key(key: str) -> str:
     stripped = _LOOSE_ENDINGS.sub("", key)
     return stripped or key
-
-
-def _code_key(value: object) -> str | None:
-    """Statistical codes as text: Excel floats (1.50302001002e11) and spaces repaired."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    return text or None
 
 
 def _suggest(key: str, candidates: list[str], n: int = 3) -> list[str]:
@@ -398,9 +386,9 @@ def join_population_table(
         drop=True)
     pop = _parse_population(df[pop_col], rows, path)
 
-    t_codes = [_code_key(v) for v in df[t_code]] if use_code else [None] * len(df)
+    t_codes = [code_text(v) for v in df[t_code]] if use_code else [None] * len(df)
     t_names = [name_key(v) for v in names_raw]
-    c_codes = [_code_key(v) for v in communities["code"]] if "code" in communities.columns else [None] * len(
+    c_codes = [code_text(v) for v in communities["code"]] if "code" in communities.columns else [None] * len(
         communities)
     c_names = [name_key(v) for v in communities["name"]]
     # names repeated across subdistricts (两个“新华社区”) are told apart by the subdistrict when both sides have it
@@ -570,7 +558,7 @@ def _layer_units(layer: gpd.GeoDataFrame | pd.DataFrame | None) -> list[tuple[st
     if "name" not in layer.columns:
         raise MissingColumnError(f"a layer compared with the official codes needs a name column; columns: "
                                  f"{list(layer.columns)}")
-    codes = [_code_key(v) for v in layer["code"].tolist()] if "code" in layer.columns else [None] * len(layer)
+    codes = [code_text(v) for v in layer["code"].tolist()] if "code" in layer.columns else [None] * len(layer)
     return [(str(n), c) for n, c in zip(layer["name"].tolist(), codes)]
 
 

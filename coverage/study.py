@@ -25,7 +25,7 @@ import shapely
 
 from .crs import choose_metric_crs, describe_crs
 from .errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
-from .io import Skipped, classify_kind, find_layer_files, read_layer, read_meta, validate_geometries
+from .io import Skipped, classify_kind, code_text, find_layer_files, read_layer, read_meta, validate_geometries
 from .network import WalkNetwork, walk_graph
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
@@ -133,20 +133,10 @@ def _clean_names(gdf: gpd.GeoDataFrame, layer: str, path: str | None) -> gpd.Geo
     gdf = gdf.copy()
     gdf["name"] = names.astype(str)
     if "code" in gdf.columns:
-        gdf["code"] = gdf["code"].map(_code_text)
+        gdf["code"] = gdf["code"].map(code_text)
     else:
         gdf["code"] = None
     return gdf
-
-
-def _code_text(value: object) -> str | None:
-    """Statistical codes must stay text (leading digits matter; Excel may store them as floats)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
 
 
 def _population_column(gdf: gpd.GeoDataFrame, layer: str, path: str | None, required: bool) -> gpd.GeoDataFrame:
@@ -207,13 +197,15 @@ def _assign_subdistricts(communities: gpd.GeoDataFrame, subdistricts: gpd.GeoDat
     given = communities["subdistrict"] if "subdistrict" in communities.columns else pd.Series(None, index=communities.index)
     resolved = []
     for i, value in enumerate(given.tolist()):
-        text = _code_text(value)
+        # a subdistrict's name, or its code (as text, whatever the file stored)
+        text = None if value is None or pd.isna(value) else str(value).strip() or None
+        code = code_text(value)
         if text is None:
             resolved.append(None)
         elif text in names:
             resolved.append(text)
-        elif text in code_to_name:
-            resolved.append(code_to_name[text])
+        elif code in code_to_name:
+            resolved.append(code_to_name[code])
         else:
             close = difflib.get_close_matches(text, list(names), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(close)}?" if close else f" Known: {', '.join(sorted(names))}."

@@ -387,6 +387,21 @@ def test_clean_toy_city_lists_no_partition_problem(toy, tmp_path, capsys):
     assert not reasons & {"communities_overlap", "communities_gap", "unknown_kind", "invalid_geometry_repaired"}
 
 
+def test_subdistrict_codes_resolve_in_any_spreadsheet_form(toy, tmp_path, capsys):
+    """A community's subdistrict given by code, as Excel and WPS leave codes, resolves by the code.
+
+    乙二社区 lies inside 乙街道 but names 甲街道's code: only the code lookup can put it there.
+    """
+    g = _read(toy, "communities")
+    forms = {"甲一社区": "150302901.0", "甲二社区": "１５０３０２９０１", "乙一社区": 150302902.0, "乙二社区": "150302 901"}
+    g["subdistrict"] = pd.Series([forms[n] for n in g["name"]], index=g.index, dtype=object)
+    g.to_file(toy / "communities.geojson")
+    code, err, s = plan(toy, tmp_path / "out", capsys)
+    assert code == 0, err
+    got = {c["name"]: c["subdistrict"] for c in s["communities"]}
+    assert got == {"甲一社区": "甲街道", "甲二社区": "甲街道", "乙一社区": "乙街道", "乙二社区": "甲街道"}
+
+
 def test_skipped_records_reach_the_report(toy, tmp_path, capsys):
     unknown_kinds(toy)
     overlaps_and_gaps(toy)

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from coverage.chinese_crs import gauss_kruger_zone_crs, gcj02_to_wgs84, wgs84_to_gcj02
 from coverage.errors import MissingColumnError, ValueInputError
-from coverage.io import read_layer
+from coverage.io import code_text, read_layer
 from coverage.network import network_from_lines
 from coverage.officedata import check_against_reference, check_offset, join_population_table, name_key
 
@@ -261,3 +261,11 @@ def test_check_offset_flags_gcj02_facilities_and_passes_true_ones():
     assert "gcj02" in diag.message
     # works from a metric-CRS layer too
     assert check_offset(shifted.to_crs(UTM), net).likely_system == "gcj02"
+
+
+@pytest.mark.parametrize("raw, text", [
+    (150302001002.0, "150302001002"), ("150302001002.0", "150302001002"), ("１５０３０２００１", "150302001"),
+    (" 150302 001 ", "150302001"), (150302001, "150302001"), ("0150", "0150"), ("", None), (None, None),
+    (float("nan"), None), (pd.NA, None)])
+def test_code_text_repairs_spreadsheet_codes(raw, text):
+    assert code_text(raw) == text
