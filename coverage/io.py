@@ -37,6 +37,7 @@ __all__ = [
     "find_layer_files",
     "normalise_columns",
     "code_text",
+    "population_numbers",
     "validate_geometries",
     "classify_kind",
     "read_meta",
@@ -139,6 +140,37 @@ def code_text(value: object) -> str | None:
     if re.fullmatch(r"\d+\.0+", text):
         text = text.split(".")[0]
     return text or None
+
+
+def population_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Head counts from cells as people type them, and which cells are not numbers.
+
+    Numbers pass as they are; text is read after NFKC (full-width digits and
+    commas), with a trailing 人 dropped and thousands separators between digit
+    groups removed (``"12,345"``, ``"12 345"``, ``"１２，３４５人"``).
+
+    Parameters
+    ----------
+    raw : pandas.Series
+        The population column as read.
+
+    Returns
+    -------
+    values : ndarray of float
+        NaN for blank cells and for cells that are not numbers.
+    not_number : ndarray of bool
+        Cells with text that is not a number (callers name the first one's row).
+        Negative and infinite values are returned as they are, for the caller to refuse.
+    """
+    num = pd.to_numeric(raw, errors="coerce")
+    text = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                      else unicodedata.normalize("NFKC", str(v)).strip() for v in raw.tolist()],
+                     index=raw.index, dtype="string")
+    cleaned = (text.str.replace(r"\s*人$", "", regex=True)
+               .str.replace(r"(?<=\d)[,\s](?=\d{3}(\D|$))", "", regex=True))
+    num = num.where(num.notna(), pd.to_numeric(cleaned, errors="coerce"))
+    not_number = (num.isna() & text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
+    return num.to_numpy(dtype=float), not_number
 
 
 def normalise_columns(df: pd.DataFrame, wanted: tuple[str, ...] = ("name", "kind", "code", "subdistrict",

@@ -32,7 +32,7 @@ import shapely
 
 from .chinese_crs import OffsetDiagnosis, detect_offset
 from .errors import LayerReadError, MissingColumnError, ValueInputError
-from .io import COLUMN_ALIASES, code_text
+from .io import COLUMN_ALIASES, code_text, population_numbers
 from .network import WalkNetwork
 
 __all__ = [
@@ -272,23 +272,14 @@ def _find_column(df: pd.DataFrame, target: str, given: str | None, path: object)
 
 def _parse_population(values: pd.Series, rows: np.ndarray, path: object) -> pd.Series:
     """Numbers such as '12,345', '１２３４５' or '12345人'; blanks give NaN; anything else raises."""
-    out = np.full(len(values), np.nan)
-    for i, raw in enumerate(values.tolist()):
-        if raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)):
-            continue
-        text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "").replace(" ", "")
-        text = re.sub(r"人$", "", text)
-        if text == "":
-            continue
-        try:
-            num = float(text)
-        except ValueError:
-            raise ValueInputError(f"population {raw!r} is not a number; write digits only (e.g. 12345)",
-                                  path=path, row=int(rows[i])) from None
-        if not np.isfinite(num) or num < 0:
-            raise ValueInputError(f"population {raw!r} must be zero or positive", path=path, row=int(rows[i]))
-        out[i] = num
-    return pd.Series(out, index=values.index)
+    num, not_number = population_numbers(values)
+    bad = not_number | ~(np.isfinite(num) | np.isnan(num)) | (num < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raw = values.iloc[i]
+        what = "is not a number; write digits only (e.g. 12345)" if not_number[i] else "must be zero or positive"
+        raise ValueInputError(f"population {raw!r} {what}", path=path, row=int(rows[i]))
+    return pd.Series(num, index=values.index)
 
 
 def _unique_map(keys: list[str | None]) -> tuple[dict[str, int], set[str]]:

@@ -25,7 +25,7 @@ import shapely
 
 from .crs import choose_metric_crs, describe_crs
 from .errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
-from .io import Skipped, classify_kind, code_text, find_layer_files, read_layer, read_meta, validate_geometries
+from .io import Skipped, classify_kind, code_text, population_numbers, find_layer_files, read_layer, read_meta, validate_geometries
 from .network import WalkNetwork, walk_graph
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
@@ -150,19 +150,13 @@ def _population_column(gdf: gpd.GeoDataFrame, layer: str, path: str | None, requ
     if isinstance(raw, pd.DataFrame):
         raise MissingColumnError(f"the {layer} layer has two population columns ({list(raw.columns)}, e.g. "
                                  "population and 人口); keep one", path=path)
-    text = raw.astype("string").str.strip()
-    # "12,345" and "12 345" are thousands separators, not errors
-    cleaned = text.str.replace(r"(?<=\d)[,，\s](?=\d{3}(\D|$))", "", regex=True)
-    num = pd.to_numeric(raw, errors="coerce")
-    num = num.where(num.notna(), pd.to_numeric(cleaned, errors="coerce"))
-    nonnum = num.isna() & raw.notna() & (text.fillna("") != "")
+    values, nonnum = population_numbers(raw)
     if nonnum.any():
-        i = int(np.flatnonzero(nonnum.to_numpy())[0])
+        i = int(np.flatnonzero(nonnum)[0])
         row = gdf.index[i]
         raise ValueInputError(f"population {raw.iloc[i]!r}{_named(gdf, i)} is not a number "
                               f"({int(nonnum.sum())} such row(s)); write digits only (e.g. 5230), or leave the cell "
                               "empty if unknown", path=path, row=row)
-    values = num.to_numpy(dtype=float)
     infinite = np.isinf(values)
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from coverage.chinese_crs import gauss_kruger_zone_crs, gcj02_to_wgs84, wgs84_to_gcj02
 from coverage.errors import MissingColumnError, ValueInputError
-from coverage.io import code_text, read_layer
+from coverage.io import code_text, population_numbers, read_layer
 from coverage.network import network_from_lines
 from coverage.officedata import check_against_reference, check_offset, join_population_table, name_key
 
@@ -269,3 +269,13 @@ def test_check_offset_flags_gcj02_facilities_and_passes_true_ones():
     (float("nan"), None), (pd.NA, None)])
 def test_code_text_repairs_spreadsheet_codes(raw, text):
     assert code_text(raw) == text
+
+
+def test_population_numbers_read_cells_as_people_type_them():
+    raw = pd.Series(["12,345", "１２，３４５人", "12 345", 5, None, "", "abc", "-3", "1,2", 7.5, pd.NA, "1,234,567"],
+                    dtype=object)
+    values, not_number = population_numbers(raw)
+    expect = [12345, 12345, 12345, 5, np.nan, np.nan, np.nan, -3, np.nan, 7.5, np.nan, 1234567]
+    np.testing.assert_array_equal(values, np.array(expect, dtype=float))
+    # "abc" and "1,2" (a comma that separates no thousands) are not numbers; blanks are just unknown
+    assert np.flatnonzero(not_number).tolist() == [6, 8]
