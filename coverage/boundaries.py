@@ -18,6 +18,7 @@ import shapely
 
 from .crs import choose_metric_crs
 from .errors import CRSError, GeometryError, ValueInputError
+from .population import first_containing
 
 __all__ = ["APPROXIMATE_NOTE", "APPROXIMATE_NOTE_ZH", "communities_from_points"]
 
@@ -42,15 +43,7 @@ def _point_label(points: gpd.GeoDataFrame, i: int) -> str:
 
 def _assign(points: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame) -> np.ndarray:
     """Position of the subdistrict containing each point; refuse points outside all of them."""
-    tree = shapely.STRtree(subdistricts.geometry.values)
-    pt_idx, sub_idx = tree.query(points.geometry.values, predicate="intersects")
-    owner = np.full(len(points), -1, dtype=np.int64)
-    # a point on a shared border intersects both: the first subdistrict (in layer order) wins
-    order = np.lexsort((sub_idx, pt_idx))
-    pt_idx, sub_idx = pt_idx[order], sub_idx[order]
-    first = np.ones(len(pt_idx), dtype=bool)
-    first[1:] = pt_idx[1:] != pt_idx[:-1]
-    owner[pt_idx[first]] = sub_idx[first]
+    owner = first_containing(points.geometry.values, subdistricts.geometry.values)  # a border point: the first
     outside = np.flatnonzero(owner < 0)
     if len(outside):
         labels = [_point_label(points, int(i)) for i in outside[:10]]

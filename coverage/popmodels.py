@@ -49,7 +49,7 @@ import shapely
 
 from .errors import CRSError, LayerReadError, MissingColumnError, ValueInputError
 from .io import Skipped, _match_column
-from .population import Demand, demand_from_street_nodes
+from .population import Demand, demand_from_street_nodes, first_containing
 
 __all__ = [
     "DEFAULT_FLOOR_AREA_PER_PERSON",
@@ -165,20 +165,6 @@ def _to_metric(layer: gpd.GeoDataFrame | str | Path, study, kind: str, expect: s
         raise CRSError(f"the {kind} layer has no CRS; set one (EPSG:4326 for lon/lat)", path=path)
     gdf, skipped = validate_geometries(layer, kind, expect, path=path)
     return gdf.to_crs(study.crs), skipped, path
-
-
-def _community_of(geoms: np.ndarray, communities: gpd.GeoDataFrame) -> np.ndarray:
-    """Position of the community containing each point (first one if several), -1 if none."""
-    out = np.full(len(geoms), -1, dtype=np.int64)
-    if len(geoms) == 0:
-        return out
-    tree = shapely.STRtree(communities.geometry.values)
-    pi, ci = tree.query(geoms, predicate="intersects")
-    order = np.lexsort((ci, pi))
-    pi, ci = pi[order], ci[order]
-    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.array([], dtype=bool)
-    out[pi[first]] = ci[first]
-    return out
 
 
 def _key(name: object, subdistrict: object) -> tuple:
@@ -516,7 +502,7 @@ def demand_from_buildings(study, *, buildings: gpd.GeoDataFrame | str | Path | N
     area = shapely.area(geoms)
     floor = area * levels[res]
     rep = shapely.point_on_surface(geoms)
-    cidx = _community_of(rep, study.communities)
+    cidx = first_containing(rep, study.communities.geometry.values)
     outside = cidx < 0
     if outside.any():
         skipped.append(Skipped("buildings", "outside_all_communities", int(outside.sum()), action="dropped",
@@ -751,7 +737,7 @@ def demand_from_compounds(study, *, compounds: gpd.GeoDataFrame | str | Path | N
                                items=names[missing].tolist(),
                                message="compound with neither population nor households: left out"))
     rep = shapely.point_on_surface(comp.geometry.values)
-    cidx_c = _community_of(rep, study.communities)
+    cidx_c = first_containing(rep, study.communities.geometry.values)
     ent, sk, ent_src = _entrances_by_compound(study, comp, entrances, entrance_max_m, path)
     skipped += sk
     geoms, weight, cidx, origin, cname = [], [], [], [], []
@@ -884,7 +870,7 @@ def demand_from_raster(study, *, raster: str | Path | None = None, rescale: bool
                               f"place and CRS ({src_crs})?", path=path)
     v = values[rows[inside], cols[inside]]
     geoms = shapely.points(mx[inside], my[inside])
-    cidx = _community_of(geoms, study.communities)
+    cidx = first_containing(geoms, study.communities.geometry.values)
     pts = gpd.GeoDataFrame({"weight": v, "_cidx": cidx, "origin": "cell"}, geometry=geoms, crs=study.crs)
     has_totals = bool(study.communities["population"].notna().any())
     do_rescale = has_totals if rescale is None else bool(rescale)

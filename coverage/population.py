@@ -27,6 +27,7 @@ from .io import Skipped
 from .network import WalkNetwork
 
 __all__ = ["Demand", "build_demand", "demand_from_points", "demand_from_street_nodes", "assign_areas",
+           "first_containing",
            "POPULATION_MODELS"]
 
 POPULATION_MODELS = ("auto", "points", "polygons", "buildings", "compounds", "raster", "street_nodes")
@@ -71,20 +72,48 @@ class Demand:
         return float(self.points["population"].sum())
 
 
+def first_containing(points: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """Position of the first area (in layer order) that contains or touches each point, -1 if none.
+
+    A point on a shared border, or in an overlap, belongs to the first area, the
+    rule every count in the tool follows (overlaps are listed to the user).
+
+    Parameters
+    ----------
+    points, areas : array of shapely geometries
+        In the same CRS.
+
+    Returns
+    -------
+    ndarray of int
+    """
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(points) == 0 or len(areas) == 0:
+        return out
+    pi, ai = shapely.STRtree(areas).query(points, predicate="intersects")
+    order = np.lexsort((ai, pi))
+    pi, ai = pi[order], ai[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
+    out[pi[first]] = ai[first]
+    return out
+
+
 def assign_areas(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Attach ``community`` and ``subdistrict`` to points from the community polygons containing them.
 
     Points in no community keep ``None`` in both columns and count only in the
-    overall totals.
+    overall totals; a point in two overlapping communities goes to the first
+    (:func:`first_containing`).
     """
-    pts = points.drop(columns=["community", "subdistrict"], errors="ignore")
-    j = gpd.sjoin(pts[["geometry"]], communities[["name", "subdistrict", "geometry"]], how="left",
-                  predicate="intersects")
-    j = j[~j.index.duplicated(keep="first")]
-    pts = pts.copy()
-    pts["community"] = j["name"].reindex(pts.index).astype(object).where(j["name"].reindex(pts.index).notna(), None)
-    pts["subdistrict"] = j["subdistrict"].reindex(pts.index).astype(object).where(
-        j["subdistrict"].reindex(pts.index).notna(), None)
+    pts = points.drop(columns=["community", "subdistrict"], errors="ignore").copy()
+    idx = first_containing(pts.geometry.values, communities.geometry.values)
+    inside = idx >= 0
+    for column, source in (("community", "name"), ("subdistrict", "subdistrict")):
+        values = np.full(len(pts), None, dtype=object)
+        if source in communities.columns:
+            src = communities[source].to_numpy(dtype=object)[idx[inside]]
+            values[inside] = [None if pd.isna(v) else v for v in src]
+        pts[column] = pd.Series(values, index=pts.index, dtype=object)  # None stays None
     return pts
 
 

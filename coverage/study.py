@@ -25,7 +25,8 @@ import shapely
 
 from .crs import choose_metric_crs, describe_crs
 from .errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
-from .io import Skipped, classify_kind, code_text, population_numbers, find_layer_files, read_layer, read_meta, validate_geometries
+from .io import (Skipped, classify_kind, code_text, find_layer_files, population_numbers, read_layer, read_meta,
+                 validate_geometries)
 from .network import WalkNetwork, walk_graph
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -18,6 +19,7 @@ from toycity import ORIGIN, UTM, lonlat, points, polygons, write_osm
 from coverage.errors import CoverageInputError, MissingColumnError, ValueInputError
 from coverage.network import read_osm_xml
 from coverage.pipeline import run_plan
+from coverage.population import assign_areas, first_containing
 from coverage.popmodels import (
     DEFAULT_LEVELS,
     MODELS,
@@ -457,3 +459,15 @@ def test_moving_people_into_a_tower_by_the_centre_raises_coverage(tmp_path):
                                   "scale": pytest.approx(pm["communities"][0]["scale"])}]
     assert pm["note_zh"] and pm["note_en"]
     json.dumps(s1)
+
+
+def test_points_go_to_the_first_area_in_layer_order():
+    a, b = shapely.box(0, 0, 10, 10), shapely.box(5, 0, 20, 10)  # overlap x in [5, 10]
+    pts = shapely.points([(2, 5), (7, 5), (10, 5), (15, 5), (30, 5)])  # in a, overlap, on b-inside border, b, none
+    assert first_containing(pts, np.array([a, b])).tolist() == [0, 0, 0, 1, -1]
+    assert first_containing(pts, np.array([b, a])).tolist() == [1, 0, 0, 0, -1]
+    assert first_containing(pts[:0], np.array([a])).tolist() == []
+    comms = gpd.GeoDataFrame({"name": ["甲", "乙"], "subdistrict": ["S", None]}, geometry=[b, a], crs="EPSG:3857")
+    got = assign_areas(gpd.GeoDataFrame(geometry=pts, crs="EPSG:3857"), comms)
+    assert got["community"].tolist() == ["乙", "甲", "甲", "甲", None]
+    assert got["subdistrict"].tolist() == [None, "S", "S", "S", None]
