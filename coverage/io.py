@@ -162,15 +162,18 @@ def population_numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         Cells with text that is not a number (callers name the first one's row).
         Negative and infinite values are returned as they are, for the caller to refuse.
     """
-    num = pd.to_numeric(raw, errors="coerce")
-    text = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                      else unicodedata.normalize("NFKC", str(v)).strip() for v in raw.tolist()],
-                     index=raw.index, dtype="string")
-    cleaned = (text.str.replace(r"\s*人$", "", regex=True)
-               .str.replace(r"(?<=\d)[,\s](?=\d{3}(\D|$))", "", regex=True))
-    num = num.where(num.notna(), pd.to_numeric(cleaned, errors="coerce"))
-    not_number = (num.isna() & text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
-    return num.to_numpy(dtype=float), not_number
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
+    not_number = np.zeros(len(raw), dtype=bool)
+    todo = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy())  # text cells only: numbers pass as they are
+    if len(todo):
+        text = pd.Series([unicodedata.normalize("NFKC", str(v)).strip() for v in raw.iloc[todo].tolist()],
+                         dtype="string")
+        cleaned = (text.str.replace(r"\s*人$", "", regex=True)
+                   .str.replace(r"(?<=\d)[,\s](?=\d{3}(\D|$))", "", regex=True))
+        parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+        values[todo] = parsed
+        not_number[todo] = np.isnan(parsed) & (text != "").to_numpy(dtype=bool)
+    return values, not_number
 
 
 def normalise_columns(df: pd.DataFrame, wanted: tuple[str, ...] = ("name", "kind", "code", "subdistrict",
