@@ -107,10 +107,13 @@ def trace_polygon(pieces: np.ndarray, buffer_m: float, fill_holes_m2: float, cel
     # every grid point takes the piece of its nearest marked point; the field is the exact distance to
     # that piece, so the marching-squares level below is the buffer outline to within interpolation
     near_r, near_c = ndimage.distance_transform_edt(owner < 0, return_distances=False, return_indices=True)
-    k = owner[near_r, near_c]
+    near = near_r * w
+    near += near_c
+    k = np.take(owner.ravel(), near.ravel())  # flat takes: ~2x faster than 2-D fancy indexing here
     gx = x0 + np.arange(w) * cell_m
     gy = y0 + np.arange(h) * cell_m
-    field = segment_foot(gx, gy[:, None], ax[k], ay[k], (bx - ax)[k], (by - ay)[k])[1]  # grid axes broadcast
+    ends = [np.take(v, k).reshape(h, w) for v in (ax, ay, bx - ax, by - ay)]
+    field = segment_foot(gx, gy[:, None], *ends)[1]  # grid axes broadcast
     # the generator class directly: the field has no NaN, so contour_generator's mask pass is skipped;
     # read-only broadcast views serve as the coordinate arrays (no h × w copies)
     gen = contourpy.SerialContourGenerator(np.broadcast_to(gx, (h, w)), np.broadcast_to(gy[:, None], (h, w)),
