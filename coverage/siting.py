@@ -1031,7 +1031,7 @@ def propose_sites(
     timings["rules"] = time.perf_counter() - t2
 
     # --- solve ---------------------------------------------------------------
-    step("solver / 求解", 0.4)
+    step(f"solver, at most {time_limit:g} s / 求解（最多 {time_limit:g} 秒）", 0.4)
     t3 = time.perf_counter()
     kw = {"forced": forced if C else None, "group_of_candidate": groups if rules else None,
           "group_min_new": group_min or None}
