@@ -452,7 +452,7 @@ else:
     if st.button(tr("propose", lang), type="primary", key="opt_go"):
         from coverage.siting import propose_sites
 
-        with st.status(tr("proposing", lang), expanded=False) as status:
+        with st.status(tr("proposing", lang, limit=f"{float(ss['opt_tl']):g}"), expanded=False) as status:
             try:
                 proposal = propose_sites(result, sites="auto" if ss["opt_mode"] == "auto" else int(ss["opt_n"]),
                                          site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),

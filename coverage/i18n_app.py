@@ -121,7 +121,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "site_rules": ("同时满足各街道的站点数量规则", "Also meet each subdistrict's station count"),
     "time_limit": ("求解时限（秒）", "Solver time limit (s)"),
     "propose": ("提出建议站点", "Propose sites"),
-    "proposing": ("正在求解选址……", "Solving the siting problem…"),
+    "proposing": ("正在求解选址（最多 {limit} 秒）……", "Solving the siting problem (at most {limit} s)…"),
     "no_proposals": ("无需新增站点：已达到目标。", "No new station needed: the target is met."),
     "accept_which": ("采纳的建议站点", "Proposals to accept"),
     "accept_help": ("未选中的建议视为不采纳。采纳后它们成为情景中的新增站点。",
