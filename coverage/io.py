@@ -130,7 +130,17 @@ def code_text(value: object) -> str | None:
 
     Codes must stay text: their leading digits matter, and Excel stores them as
     floats (``1.50302001002e11``) or as text with a trailing ``.0``. Full-width
-    digits and spaces are repaired (NFKC, spaces dropped). Blank gives None.
+    digits and spaces are repaired (NFKC, spaces dropped).
+
+    Parameters
+    ----------
+    value : object
+        A cell as read (str, int, float, None, NaN or ``pd.NA``).
+
+    Returns
+    -------
+    str or None
+        The code as text; None for a blank cell.
     """
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
