@@ -171,7 +171,7 @@ def isochrones(
     workers : int, optional
         Threads drawing outlines (default: the machine's cores, at most 4). The grid
         work (feature transform, numpy arithmetic, GEOS) runs outside the GIL, contouring
-        does not: 5-25 % faster on 2 cores. The polygons do not depend on it.
+        does not: up to ~15-25 % faster on 2 cores. The polygons do not depend on it.
 
     Returns
     -------
