@@ -37,12 +37,7 @@ from scipy import ndimage
 from .network import SegmentTable, segment_foot
 from .ranges import concat_ranges, sample_pieces
 
-__all__ = ["sample_lines", "reached_pieces", "trace_polygon"]
-
-
-def sample_lines(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, step: float) -> np.ndarray:
-    """Points from (ax, ay) to (bx, by) on each straight piece, at most ``step`` apart, ends included."""
-    return sample_pieces(ax, ay, bx, by, step)[0]
+__all__ = ["reached_pieces", "trace_polygon"]
 
 
 def reached_pieces(seg: SegmentTable, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -15,8 +15,8 @@ import io
 import numpy as np
 import pyproj
 
-from .isoraster import sample_lines
 from .network import WalkNetwork
+from .ranges import sample_pieces
 
 __all__ = ["street_png", "STREET_VECTOR_LIMIT"]
 
@@ -55,7 +55,7 @@ def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, i
     px = size / max_px
     w = int(np.ceil((x1 - x0) / px)) + 1
     h = int(np.ceil((y1 - y0) / px)) + 1
-    pts = sample_lines(ax, ay, bx, by, px / 2)
+    pts, _ = sample_pieces(ax, ay, bx, by, px / 2)
     sx, sy = pts[:, 0], pts[:, 1]
     col = np.clip(((sx - x0) / px).astype(np.int64), 0, w - 1)
     row = np.clip(((y1 - sy) / px).astype(np.int64), 0, h - 1)
