@@ -193,7 +193,7 @@ def isochrones(
     n_workers = default_workers() if workers is None else int(workers)
     if n_workers < 1:
         raise ValueInputError(f"workers must be at least 1, got {workers!r}")
-    _ = (network.edge_arrays, network.node_edges, network.segments)  # build the caches before threads share them
+    _ = (network.edge_arrays, network.node_edges)  # build the caches before threads share them (seg: above)
     pool = ThreadPoolExecutor(n_workers) if n_workers > 1 else None
     try:
         for start in range(0, len(ok), batch):
