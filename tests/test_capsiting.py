@@ -1,0 +1,124 @@
+"""Capacitated siting (issue 19): brute force on random small instances, and the village line."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from scipy import sparse
+
+from capcity import line_network, points
+from coverage.capsiting import capacitated_siting
+from coverage.errors import ValueInputError
+from coverage.network import snap_points
+
+
+def _max_served(reach, w, C, open_sites, old_i, old_j, old_cap) -> float:
+    """Residents served within capacity with these sites open: a max-flow (networkx), the brute-force oracle."""
+    g = nx.DiGraph()
+    for i in range(len(w)):
+        g.add_edge("s", ("d", i), capacity=float(w[i]))
+    coo = reach.tocoo()
+    for i, k in zip(coo.row, coo.col):
+        if k in open_sites:
+            g.add_edge(("d", int(i)), ("n", int(k)))
+    for k in open_sites:
+        g.add_edge(("n", int(k)), "t", capacity=float(C))
+    for i, j in zip(old_i, old_j):
+        g.add_edge(("d", int(i)), ("o", int(j)))
+    for j, c in enumerate(old_cap):
+        g.add_edge(("o", j), "t", **({} if np.isnan(c) else {"capacity": float(c)}))
+    if not g.has_node("t"):
+        return 0.0
+    return nx.maximum_flow_value(g, "s", "t")
+
+
+def _instance(seed: int):
+    rng = np.random.default_rng(seed)
+    n_dem, K, n_old = int(rng.integers(6, 12)), int(rng.integers(4, 8)), int(rng.integers(0, 3))
+    reach = sparse.csr_matrix(rng.random((n_dem, K)) < 0.35)
+    w = rng.integers(1, 40, n_dem).astype(float)
+    pairs = np.argwhere(rng.random((n_dem, n_old)) < 0.3)
+    old_cap = rng.integers(5, 60, n_old).astype(float)
+    if n_old and rng.random() < 0.3:
+        old_cap[0] = np.nan
+    C = float(rng.integers(15, 80))
+    return reach, w, C, pairs[:, 0], pairs[:, 1], old_cap
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_auto_equals_brute_force(seed):
+    reach, w, C, oi, oj, oc = _instance(seed)
+    share = [1.0, 0.8, 0.6][seed % 3]
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites="auto", target_share=share)
+    K = reach.shape[1]
+    best_all = _max_served(reach, w, C, set(range(K)), oi, oj, oc)
+    assert r.achievable == pytest.approx(best_all, abs=1e-6)
+    need = min(share * w.sum(), best_all)
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n)
+                  if _max_served(reach, w, C, set(s), oi, oj, oc) >= need - 1e-6)
+    assert r.status == "optimal"
+    assert len(r.selected) == fewest
+    assert _max_served(reach, w, C, set(r.selected.tolist()), oi, oj, oc) >= need - 1e-5
+    assert (r.message != "") == (share * w.sum() > best_all + 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(12, 22))
+def test_budget_equals_brute_force(seed):
+    reach, w, C, oi, oj, oc = _instance(seed)
+    K = reach.shape[1]
+    N = 1 + seed % 3
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites=N)
+    best = max(_max_served(reach, w, C, set(s), oi, oj, oc)
+               for n in range(min(N, K) + 1) for s in itertools.combinations(range(K), n))
+    assert r.status == "optimal"
+    assert r.served == pytest.approx(best, abs=1e-5)
+    assert len(r.selected) <= N
+    assert _max_served(reach, w, C, set(r.selected.tolist()), oi, oj, oc) == pytest.approx(best, abs=1e-5)
+    assert r.gap <= 1e-6
+
+
+def test_village_line_capacity_forces_k_plus_one():
+    """Six villages of 1,000 every 400 m; a station reaches its own and the neighbouring villages (500 m).
+
+    Without capacity two stations (at villages 2 and 5) cover everyone; capacity 3,000 still
+    allows two; capacity 2,500 forces exactly three (6,000 / 2,500 rounds up to 3, and three suffice).
+    """
+    from coverage.siting import layer_candidates, reach_matrix
+
+    net = line_network(2400.0)
+    xs = np.arange(6) * 400.0 + 200.0
+    dem = points(np.column_stack([xs, np.zeros(6)]), population=np.full(6, 1000.0))
+    dsnap = snap_points(net, shapely.get_coordinates(dem.geometry.values))
+    cands, _ = layer_candidates(net, points(np.column_stack([xs, np.zeros(6)]), name=[f"v{i}" for i in range(6)]),
+                                300.0)
+    reach = reach_matrix(net, dsnap, cands, 500.0)
+    assert reach.sum(axis=0).A1.tolist() == [2, 3, 3, 3, 3, 2]
+    w = dem["population"].to_numpy()
+    free = capacitated_siting(reach, w, 1e9)
+    assert len(free.selected) == 2
+    assert len(capacitated_siting(reach, w, 3000.0).selected) == 2
+    tight = capacitated_siting(reach, w, 2500.0)
+    assert tight.status == "optimal" and len(tight.selected) == 3
+    assert tight.served == pytest.approx(6000.0)
+    assert tight.served_new.max() <= 2500.0 + 1e-6
+    assert tight.bound == pytest.approx(3.0)
+
+
+def test_existing_overloaded_facility_is_relieved():
+    """An existing facility of capacity 500 reaches 1,500 residents; one new site of 1,000 takes the rest."""
+    reach = sparse.csr_matrix(np.array([[1], [1], [1]], dtype=bool))
+    w = np.array([500.0, 500.0, 500.0])
+    r = capacitated_siting(reach, w, 1000.0, np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([500.0]))
+    assert len(r.selected) == 1 and r.served == pytest.approx(1500.0) and r.served_new[0] == pytest.approx(1000.0)
+
+
+def test_bad_arguments():
+    reach = sparse.csr_matrix(np.ones((1, 1), dtype=bool))
+    with pytest.raises(ValueInputError, match="--station-capacity"):
+        capacitated_siting(reach, np.ones(1), 0)
+    with pytest.raises(ValueInputError, match="sites"):
+        capacitated_siting(reach, np.ones(1), 10, sites=-1)
