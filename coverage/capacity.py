@@ -614,6 +614,12 @@ class CapacityResult:
         if self.capacitated is not None:
             out["capacitated"] = {"covered_within_capacity": self.covered(self.capacitated),
                                   "status": self.capacitated.status}
+        out["facilities"] = [
+            {"name": r["name"], "kind": r["kind"], "subdistrict": r["subdistrict"], "capacity_source": r["capacity_source"],
+             "capacity": None if not np.isfinite(r["capacity"]) else round(float(r["capacity"]), 3),
+             "assigned_population": round(float(r["assigned_population"]), 3),
+             "load_ratio": None if not np.isfinite(r["load_ratio"]) else round(float(r["load_ratio"]), 6),
+             "overloaded": r["overloaded"]} for r in f.to_dict("records")]
         fin = np.isfinite(self.access)
         out["e2sfca"] = {**self.decay.to_dict(), "unit": "capacity (residents) per 1,000 residents",
                          "computed": bool(fin.any())}
@@ -716,3 +722,38 @@ def access_by(demand: pd.DataFrame, access: np.ndarray, keys: list[str]) -> pd.D
     with np.errstate(invalid="ignore", divide="ignore"):
         g["access_e2sfca"] = (g["_wa"] / g["_w"]).where(g["_w"] > 0)
     return g[["access_e2sfca"]].reset_index()
+
+
+def capacity_rule(rules: pd.DataFrame, capacity: CapacityResult) -> pd.DataFrame:
+    """Add ``capacity_rule`` to the per-subdistrict verdicts: staff matched to the population served.
+
+    A subdistrict passes when none of its counted facilities carries more residents
+    than its capacity (under the plan's assignment); it is not judged (None) when
+    one of them has no known capacity, and the column is added only when some
+    capacity is known. A failed capacity rule fails ``passes``.
+
+    Parameters
+    ----------
+    rules : DataFrame
+        :func:`coverage.rules.check_rules` output (``name``, ``passes``).
+    capacity : CapacityResult
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``capacity_rule`` (object: True / False / None) when capacities are known.
+    """
+    out = rules.copy()
+    if not capacity.known:
+        return out
+    f = capacity.facilities
+    verdict = []
+    for name in out["name"]:
+        mine = f[f["subdistrict"] == name]
+        if mine["capacity"].isna().any():
+            verdict.append(None)
+        else:
+            verdict.append(not bool((mine["overloaded"] == True).any()))  # noqa: E712
+    out["capacity_rule"] = pd.Series(verdict, index=out.index, dtype=object)
+    out["passes"] = out["passes"] & (out["capacity_rule"] != False)  # noqa: E712
+    return out
