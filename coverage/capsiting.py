@@ -156,6 +156,32 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     return cand2.tocsc()[:, used].tocsr(), w2, oc.row.astype(np.int64), oc.col.astype(np.int64), used
 
 
+def _rounded_relaxation(h: object, sites: str | int, K: int, nk: np.ndarray, xn: np.ndarray) -> np.ndarray:
+    """A feasible solution from the model's LP relaxation.
+
+    ``auto``: every site with ``y > 0`` opened (the LP's flows stay feasible, the
+    served total is kept); ``N``: the ``N`` sites of largest ``y`` opened and the flows
+    of the others dropped (every row still holds).
+    """
+    import highspy
+
+    h.setOptionValue("time_limit", 1e6)
+    h.setOptionValue("solve_relaxation", True)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError("HiGHS solved neither the capacitated siting model nor its LP relaxation")
+    x = np.asarray(h.getSolution().col_value, dtype=float).copy()
+    if sites == "auto":
+        x[:K] = (x[:K] > 1e-9).astype(float)
+    else:
+        top = np.argsort(-x[:K], kind="stable")[: int(sites)]
+        keep = np.zeros(K, dtype=bool)
+        keep[top] = x[:K][top] > 1e-9
+        x[:K] = keep.astype(float)
+        x[xn[~keep[nk]]] = 0.0
+    return x
+
+
 def capacitated_siting(
     cand_reach: sparse.spmatrix,
     population: np.ndarray,
@@ -259,16 +285,19 @@ def capacitated_siting(
     status = {"kOptimal": "optimal", "kTimeLimit": "time_limit", "kInfeasible": "infeasible"}.get(
         ms.name, ms.name.removeprefix("k").lower())
     inf = h.getInfo()
-    if inf.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
-        raise RuntimeError(f"HiGHS found no capacitated siting solution ({status}) within {time_limit:g} s; "
-                           "raise --time-limit")
-    x = np.asarray(h.getSolution().col_value, dtype=float)
+    bound = float(inf.mip_dual_bound) if abs(inf.mip_dual_bound) < 1e30 else math.nan
+    if inf.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        obj = float(inf.objective_function_value)
+    else:  # no incumbent in time: the LP relaxation, rounded to a feasible answer (the bound stays HiGHS's)
+        x = _rounded_relaxation(h, sites, K, info["nk"], info["xn"])
+        obj = float(np.sum(x[:K] > 0.5)) if sites == "auto" else float(x[K:].sum())
+        message = "; ".join(m for m in (message, "the solver stopped before finding an integer solution: the LP "
+                                        "relaxation rounded up is proposed; raise --time-limit") if m)
     y = x[:K] > 0.5
     flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
     if sites != "auto":
         y &= flow_new > 1e-9  # an open site serving no one adds nothing
-    obj = float(inf.objective_function_value)
-    bound = float(inf.mip_dual_bound) if abs(inf.mip_dual_bound) < 1e30 else math.nan
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.nan
     return CapSitingResult(
         selected=used[np.flatnonzero(y)], served_new=flow_new[y], served=float(x[K:].sum()), target=target,
