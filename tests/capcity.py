@@ -42,3 +42,20 @@ def points(xy: np.ndarray, **cols) -> gpd.GeoDataFrame:
     """Points at local metres ``xy`` (n, 2) with extra columns."""
     xy = np.asarray(xy, dtype=float)
     return gpd.GeoDataFrame(cols, geometry=shapely.points(xy[:, 0] + X0, xy[:, 1] + Y0), crs=UTM)
+
+
+def line_study(fac_rows: list[dict], clusters: list[tuple[float, float]], length: float = 2000.0):
+    """A street line with residents in clusters (x, residents) and facilities (x, capacity)."""
+    from coverage.study import build_study_area
+
+    net = line_network(length)
+    box = shapely.box(X0 - 100, Y0 - 200, X0 + length + 100, Y0 + 200)
+    import geopandas as gpd
+
+    subs = gpd.GeoDataFrame({"name": ["街道"]}, geometry=[box], crs=UTM)
+    comms = gpd.GeoDataFrame({"name": ["社区"], "subdistrict": ["街道"], "population": [sum(p for _, p in clusters)]},
+                             geometry=[box], crs=UTM)
+    pop = points(np.array([[x, 20.0] for x, _ in clusters]), population=[float(p) for _, p in clusters])
+    fac = points(np.array([[r["x"], 10.0] for r in fac_rows]), name=[r["name"] for r in fac_rows],
+                 kind=[r.get("kind", "station") for r in fac_rows], capacity=[r["capacity"] for r in fac_rows])
+    return build_study_area(net, subs, comms, fac, pop, crs=UTM, meta={"title": "line", "synthetic": True})

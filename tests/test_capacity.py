@@ -217,3 +217,48 @@ def test_e2sfca_equals_pysal_access_on_helsinki():
         assert len(peer) > 2000
         assert np.allclose(ours[peer.index.to_numpy()], peer.to_numpy(), rtol=0, atol=1e-9)
         assert np.all(ours[none] == 0)
+
+
+def test_plan_gains_capacity_outputs(tmp_path):
+    """add_capacity on a plan: facilities.csv with the contract columns, access_e2sfca per community, the rule."""
+    from capcity import line_study
+    from coverage.access import CoverageParams
+    from coverage.capplan import add_capacity, write_capacity_files
+    from coverage.pipeline import run_plan
+
+    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}, {"name": "B", "x": 600.0, "capacity": 3000}],
+                       [(200.0, 2000), (800.0, 2000)], length=1000.0)
+    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
+    cap = add_capacity(res)
+    assert res.rules["capacity_rule"].tolist() == [False] and not res.rules["passes"].iloc[0]
+    # by hand: step weights 1 within 333 m (both clusters to their near station: 200 m), 0.68 to 666 m (400 m)
+    wd = 2000 * 1.0 + 2000 * 0.68
+    r_a, r_b = 1000 / wd, 3000 / wd
+    a1, a2 = 1.0 * r_a + 0.68 * r_b, 0.68 * r_a + 1.0 * r_b
+    assert res.communities["access_e2sfca"].iloc[0] == pytest.approx(1000 * (a1 + a2) / 2, rel=1e-9)
+    files = write_capacity_files(res, tmp_path)
+    t = pd.read_csv(files["facilities.csv"], encoding="utf-8-sig")
+    assert list(t.columns) == ["name", "kind", "subdistrict", "capacity", "assigned_population", "load_ratio",
+                               "overloaded"]
+    assert t["overloaded"].tolist() == [True, False]
+    s = cap.summary()
+    assert s["e2sfca"]["decay"] == "step" and s["overloaded"][0]["name"] == "A"
+    add_capacity(res, assign="capacitated")
+    assert res.rules["capacity_rule"].tolist() == [True]
+    assert res.capacity.summary()["covered_within_capacity"]["population"] == pytest.approx(4000.0)
+
+
+def test_unknown_capacity_is_not_judged():
+    from capcity import line_study
+    from coverage.access import CoverageParams
+    from coverage.capplan import add_capacity
+    from coverage.pipeline import run_plan
+
+    study = line_study([{"name": "A", "x": 400.0, "capacity": None}], [(200.0, 2000)], length=1000.0)
+    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
+    cap = add_capacity(res)
+    assert not cap.known and "capacity_rule" not in res.rules.columns
+    assert cap.table()["overloaded"].tolist() == [None]
+    assert cap.table()["assigned_population"].tolist() == [2000.0]
+    assert cap.skipped[0].reason == "capacity_unknown"
+    assert np.isnan(res.communities["access_e2sfca"].iloc[0])

@@ -10,7 +10,7 @@ import pytest
 import shapely
 from scipy import sparse
 
-from capcity import line_network, points
+from capcity import line_network, line_study, points
 from coverage.capsiting import capacitated_siting
 from coverage.errors import ValueInputError
 from coverage.network import snap_points
@@ -124,24 +124,6 @@ def test_bad_arguments():
         capacitated_siting(reach, np.ones(1), 10, sites=-1)
 
 
-def _line_study(fac_rows: list[dict], clusters: list[tuple[float, float]], length: float = 2000.0):
-    """A street line with residents in clusters (x, residents) and facilities (x, capacity)."""
-    from capcity import UTM, X0, Y0
-    from coverage.study import build_study_area
-
-    net = line_network(length)
-    box = shapely.box(X0 - 100, Y0 - 200, X0 + length + 100, Y0 + 200)
-    import geopandas as gpd
-
-    subs = gpd.GeoDataFrame({"name": ["街道"]}, geometry=[box], crs=UTM)
-    comms = gpd.GeoDataFrame({"name": ["社区"], "subdistrict": ["街道"], "population": [sum(p for _, p in clusters)]},
-                             geometry=[box], crs=UTM)
-    pop = points(np.array([[x, 20.0] for x, _ in clusters]), population=[float(p) for _, p in clusters])
-    fac = points(np.array([[r["x"], 10.0] for r in fac_rows]), name=[r["name"] for r in fac_rows],
-                 kind=[r.get("kind", "station") for r in fac_rows], capacity=[r["capacity"] for r in fac_rows])
-    return build_study_area(net, subs, comms, fac, pop, crs=UTM, meta={"title": "line", "synthetic": True})
-
-
 def test_proposal_takes_over_from_an_overloaded_station():
     """2,000 residents next to a station of capacity 1,000: one new station of 1,000 takes over 1,000."""
     from coverage.access import CoverageParams
@@ -149,7 +131,7 @@ def test_proposal_takes_over_from_an_overloaded_station():
     from coverage.capsiting import propose_capacitated
     from coverage.pipeline import run_plan
 
-    study = _line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000)])
+    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000)])
     res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
     cov = res.coverage
     cap = measure_capacity(study.network, cov.facilities, cov.demand, cov.demand_snap, 500, res.params.walk_m, 300)
@@ -165,7 +147,7 @@ def test_proposal_takes_over_from_an_overloaded_station():
     t = sr.table(False)
     assert {"capacity", "serves_population", "takes_over_population"} <= set(t.columns)
     # with room at A, a second cluster reached only by a new site needs one site and takes over nothing
-    study = _line_study([{"name": "A", "x": 400.0, "capacity": 5000}], [(200.0, 2000), (1700.0, 500)])
+    study = line_study([{"name": "A", "x": 400.0, "capacity": 5000}], [(200.0, 2000), (1700.0, 500)])
     res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
     cov = res.coverage
     cap = measure_capacity(study.network, cov.facilities, cov.demand, cov.demand_snap, 500, res.params.walk_m, 300)
