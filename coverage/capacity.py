@@ -614,7 +614,7 @@ class CapacityResult:
         if self.capacitated is not None:
             out["capacitated"] = {"covered_within_capacity": self.covered(self.capacitated),
                                   "status": self.capacitated.status}
-        out["facilities"] = [
+        out["facility_loads"] = [
             {"name": r["name"], "kind": r["kind"], "subdistrict": r["subdistrict"], "capacity_source": r["capacity_source"],
              "capacity": None if not np.isfinite(r["capacity"]) else round(float(r["capacity"]), 3),
              "assigned_population": round(float(r["assigned_population"]), 3),

@@ -54,7 +54,7 @@ def load_chart_svg(facilities: list[dict], max_rows: int = 40, width: int = 720)
     Parameters
     ----------
     facilities : list of dict
-        ``summary["capacity"]["facilities"]`` rows.
+        ``summary["capacity"]["facility_loads"]`` rows.
     max_rows : int
         The most loaded this many (by load ratio, unknown capacity last).
     width : int
@@ -88,7 +88,7 @@ def load_chart_svg(facilities: list[dict], max_rows: int = 40, width: int = 720)
         ratio = r.get("load_ratio")
         txt = "?" if ratio is None else f"{ratio:.0%}"
         out.append(f'<text x="{label_w + plot_w + 6}" y="{y + bar_h - 3}">{_E(txt)}</text>')
-    out.append(f'<text x="{label_w}" y="12" fill="#555">▭ {_E(both("capacity"))} · ■ {_E(both("assigned"))} · '
+    out.append(f'<text x="0" y="12" fill="#555">▭ {_E(both("capacity"))} · ■ {_E(both("assigned"))} · '
                f'<tspan fill="#d7301f">■ {_E(both("overloaded"))}</tspan> · '
                f'<tspan fill="#969696">■ {_E(both("unknown"))}</tspan></text>')
     out.append("</svg>")
@@ -122,12 +122,12 @@ def capacity_section_html(summary: dict) -> str:
     cap = summary.get("capacity")
     if not cap or not cap.get("facilities_with_capacity"):
         return ""
-    out = [f'<h2>{_E(both("load_title"))}</h2>', load_chart_svg(cap.get("facilities", []))]
+    out = [f'<h2>{_E(both("load_title"))}</h2>', load_chart_svg(cap.get("facility_loads", []))]
     src = ", ".join(f"{_E(k)}: {v}" for k, v in cap["capacity_sources"].items())
     out.append(f'<p class="sub">{cap["facilities_with_capacity"]} / {cap["facilities"]} facilities with a capacity '
                f'({src}); {cap["residents_per_doctor"]:,.0f} residents per doctor ({_E(cap["residents_per_doctor_source"])}); '
-               f'assignment: {_E(both(cap["assign"]))}, within {cap["threshold_m"]:g} m; overloaded: '
-               f'{cap["overloaded_count"]}</p>')
+               f'assignment: {_E(both(cap["assign"]))}, within {cap["threshold_m"]:g} m; {_E(both("overloaded"))}: '
+               f'{cap["overloaded_count"]} ({_E(both("nearest"))}: {cap["nearest"]["overloaded_count"]})</p>')
     rows = before_after_rows(cap, summary.get("siting"))
     out.append(f'<h2>{_E(both("before_after"))}</h2><table class="before-after"><tr><th></th>'
                f'<th>{_E(both("before"))} {_E(both("residents"))}</th><th>{_E(both("share"))}</th>'
@@ -180,8 +180,11 @@ def add_capacity_layers(m, result, lang: str = "zh") -> None:
                                                  "weight": 0.6, "fillOpacity": 0.55},
                        tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(fg)
         fg.add_to(m)
-    t = cap.facilities
-    over = t["overloaded"].to_numpy(dtype=object) == True  # noqa: E712
+    # overloaded when residents go to the nearest facility: the diagnosis, whatever assignment the table shows
+    t = cap.facilities.assign(assigned_population=cap.nearest.assigned)
+    c = t["capacity"].to_numpy(dtype=float)
+    over = np.isfinite(c) & (cap.nearest.assigned > np.nan_to_num(c) + 1e-9)
+    t["load_ratio"] = np.where(c > 0, cap.nearest.assigned / np.where(c > 0, c, 1.0), np.inf)
     if over.any():
         fac = result.coverage.facilities.reset_index(drop=True)
         pts = gpd.GeoSeries(fac.geometry.values[over], crs=fac.crs).to_crs(4326)
