@@ -243,7 +243,8 @@ def plan_map(
               (KIND_COLOURS["hospital"], t("kind_other", lang)), ("#e31a1c", t("uncovered", lang))]
     legend += [(c, f"{t(share, lang, r=result.params.radius_m, m=result.params.minutes)} ≥ {lo:.0%}" if lo >= 0 else
                 f"{t(share, lang, r=result.params.radius_m, m=result.params.minutes)} < 25%") for lo, c in SHARE_BINS]
-    legend += [(ISO_COLOURS[k], t("layer_isochrone", lang, m=k)) for k in (5, 10, 15)]
+    drawn = sorted(result.isochrones["minutes"].unique()) if len(result.isochrones) else []
+    legend += [(ISO_COLOURS.get(int(k), "#41ab5d"), t("layer_isochrone", lang, m=k)) for k in drawn]
     if "proposals" in show and getattr(result, "siting", None) is not None:
         legend.append(("#000000", t("layer_proposals", lang)))
     add_legend(m, t("legend", lang), legend)
