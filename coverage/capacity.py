@@ -35,10 +35,13 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .access import _same_edge, source_matrix
-from .errors import ValueInputError
-from .io import Skipped, population_numbers
-from .network import Snap, WalkNetwork
+from coverage.access import source_matrix
+from coverage.errors import ValueInputError
+from coverage.network.graph import WalkNetwork
+from coverage.network.snap import Snap, same_edge_walks, snap_points
+from coverage.params import DEFAULT_ASSIGN, DEFAULT_RESIDENTS_PER_DOCTOR, LUO_QI_WEIGHTS
+from coverage.read.cells import population_numbers
+from coverage.skipped import Skipped
 
 __all__ = [
     "RESIDENTS_PER_DOCTOR",
@@ -54,10 +57,8 @@ __all__ = [
     "e2sfca",
 ]
 
-#: Residents per general practitioner: the national target of 5 qualified GPs per
-#: 10,000 urban and rural residents by 2030 (国务院办公厅《关于改革完善全科医生培养与
-#: 使用激励机制的意见》, 国办发〔2018〕3号: 到2030年，城乡每万名居民拥有5名合格的全科医生).
-RESIDENTS_PER_DOCTOR = 2000.0
+#: Residents per doctor by default (:data:`coverage.params.DEFAULT_RESIDENTS_PER_DOCTOR`).
+RESIDENTS_PER_DOCTOR = DEFAULT_RESIDENTS_PER_DOCTOR
 
 #: Columns read as a capacity in residents, then as staff counts, in this order.
 CAPACITY_COLUMNS = ("capacity", "容量", "服务人口")
@@ -259,11 +260,12 @@ def facility_reach(network: WalkNetwork, sources: Snap, targets: Snap, limit: fl
             rows_out.append(ti[t])
             cols_out.append(idx[b])
             d_out.append(d[b, t])
-        same = _same_edge(sources, targets)
-        same = same[act[same["target"].to_numpy()] & (same["d"].to_numpy() <= limit)]
-        rows_out.append(same["target"].to_numpy(dtype=np.int64))
-        cols_out.append(same["source"].to_numpy(dtype=np.int64))
-        d_out.append(same["d"].to_numpy(dtype=float))
+        si, sti, direct = same_edge_walks(sources.edge, sources.along, sources.offset, targets.edge,
+                                          targets.along, targets.offset)
+        ok = act[sti] & (direct <= limit)
+        rows_out.append(np.asarray(sti, dtype=np.int64)[ok])
+        cols_out.append(np.asarray(si, dtype=np.int64)[ok])
+        d_out.append(np.asarray(direct, dtype=float)[ok])
     if not rows_out:
         e = np.zeros(0, dtype=np.int64)
         return FacilityReach(e, e.copy(), np.zeros(0), n_t, k, float(limit))
@@ -377,7 +379,7 @@ def capacitated_assignment(reach: FacilityReach, population: np.ndarray, capacit
     """
     import highspy
 
-    from .highs import load_model
+    from coverage.highs import load_model
 
     w = np.asarray(population, dtype=float)
     cap = np.asarray(capacity, dtype=float)
@@ -447,7 +449,7 @@ class Decay:
     def luo_qi(catchment_m: float) -> Decay:
         """Luo & Qi's (2009) E2SFCA weights 1.00 / 0.68 / 0.22 over thirds of the catchment."""
         c = float(catchment_m)
-        return Decay("step", c, (c / 3, 2 * c / 3, c), (1.0, 0.68, 0.22))
+        return Decay("step", c, (c / 3, 2 * c / 3, c), LUO_QI_WEIGHTS)
 
     @staticmethod
     def gaussian(catchment_m: float, sigma_m: float | None = None) -> Decay:
@@ -648,7 +650,7 @@ def facility_table(fac: pd.DataFrame, capacity: np.ndarray, source: list[str], a
 
 def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.DataFrame, demand_snap: Snap,
                      threshold_m: float, walk_m: float, max_snap_m: float, rule: CapacityRule = CapacityRule(),
-                     assign: Literal["nearest", "capacitated"] = "nearest", decay: Decay | None = None,
+                     assign: Literal["nearest", "capacitated"] = DEFAULT_ASSIGN, decay: Decay | None = None,
                      time_limit: float = 60.0) -> CapacityResult:
     """Capacities, loads and E2SFCA of counted facilities (the output of :func:`coverage.access.measure_coverage`).
 
@@ -677,8 +679,6 @@ def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.
     -------
     CapacityResult
     """
-    from .network import snap_points
-
     if assign not in ("nearest", "capacitated"):
         raise ValueInputError(f"assign (--assign) must be 'nearest' or 'capacitated', got {assign!r}")
     decay = decay or Decay.luo_qi(walk_m)

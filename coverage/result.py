@@ -46,6 +46,8 @@ class PlanResult:
         Per-community coverage.
     siting : object, optional
         :class:`coverage.siting.propose.SitingResult` when sites were proposed.
+    capacity : CapacityResult, optional
+        Capacities, loads and E2SFCA (:func:`coverage.pipeline.add_capacity`).
     isochrone_minutes : tuple
     """
 
@@ -60,6 +62,7 @@ class PlanResult:
     isochrone_minutes: tuple = DEFAULT_MINUTES
     counted_kinds: tuple = ("centre", "station")
     extra_skipped: list[Skipped] = field(default_factory=list)
+    capacity: object | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -208,4 +211,6 @@ def build_summary(result: PlanResult) -> dict:
     }
     if result.siting is not None:
         summary.update(result.siting.summary_fields())
+    if result.capacity is not None:
+        summary["capacity"] = jsonable(result.capacity.summary())
     return jsonable(summary)

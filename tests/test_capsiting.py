@@ -11,9 +11,9 @@ import shapely
 from scipy import sparse
 
 from capcity import line_network, line_study, points
-from coverage.capsiting import capacitated_siting
+from coverage.siting.capacitated import capacitated_siting
 from coverage.errors import ValueInputError
-from coverage.network import snap_points
+from coverage.network.snap import snap_points
 
 
 def _max_served(reach, w, C, open_sites, old_i, old_j, old_cap) -> float:
@@ -87,7 +87,8 @@ def test_village_line_capacity_forces_k_plus_one():
     Without capacity two stations (at villages 2 and 5) cover everyone; capacity 3,000 still
     allows two; capacity 2,500 forces exactly three (6,000 / 2,500 rounds up to 3, and three suffice).
     """
-    from coverage.siting import layer_candidates, reach_matrix
+    from coverage.siting.candidates import layer_candidates
+    from coverage.siting.reach import reach_matrix
 
     net = line_network(2400.0)
     xs = np.arange(6) * 400.0 + 200.0
@@ -126,9 +127,9 @@ def test_bad_arguments():
 
 def test_proposal_takes_over_from_an_overloaded_station():
     """2,000 residents next to a station of capacity 1,000: one new station of 1,000 takes over 1,000."""
-    from coverage.access import CoverageParams
+    from coverage.params import CoverageParams
     from coverage.capacity import measure_capacity
-    from coverage.capsiting import propose_capacitated
+    from coverage.siting.capacitated import propose_capacitated
     from coverage.pipeline import run_plan
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000)])

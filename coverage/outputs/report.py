@@ -14,6 +14,7 @@ import html
 from typing import Iterable
 
 from coverage.i18n import both, t
+from coverage.outputs.capacity import capacity_section_html
 from coverage.outputs.mapview import plan_map
 from coverage.outputs.offline import to_standalone_html
 
@@ -133,6 +134,7 @@ def _sections(summary: dict) -> tuple[str, str]:
             tail.append(f'<p class="sub">solver: {_e(st.get("status"))}, gap {_e(st.get("gap"))}, '
                         f'{_e(st.get("solve_seconds"))} s; {_e(st.get("note", ""))}</p>')
 
+    tail.append(capacity_section_html(summary))
     tail.append(f'<h2>{_e(both("skipped_table"))}</h2>')
     if summary["skipped"]:
         rows = [[_e(s["layer"]), _e(s["reason"]), s["count"], f'{s["population"]:,.0f}', _e(s["action"]),

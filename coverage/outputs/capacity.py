@@ -35,6 +35,8 @@ STRINGS = {
     "layer_overloaded": ("超负荷设施", "Overloaded facilities"),
     "rule": ("服务能力规则：医务人员与服务人口相匹配", "Capacity rule: staff matched to the population served"),
     "taken_over": ("承接超负荷机构人口", "taken over from overloaded facilities"),
+    "served": ("服务人口", "residents served"),
+    "rank": ("序号", "rank"),
 }
 
 
@@ -133,6 +135,12 @@ def capacity_section_html(summary: dict) -> str:
                f'<th>{_E(both("before"))} {_E(both("residents"))}</th><th>{_E(both("share"))}</th>'
                f'<th>{_E(both("after"))} {_E(both("residents"))}</th><th>{_E(both("share"))}</th></tr>'
                + "".join("<tr>" + "".join(f"<td>{_E(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+    props = [p for p in summary.get("proposals") or [] if "takes_over_population" in p]
+    if props:
+        out.append(f'<table class="capacity-proposals"><tr><th>{_E(STRINGS["rank"][0])} / rank</th>'
+                   f'<th>{_E(both("capacity"))}</th><th>{_E(both("served"))}</th><th>{_E(both("taken_over"))}</th></tr>'
+                   + "".join(f'<tr><td>{p["rank"]}</td><td>{p["capacity"]:,.0f}</td><td>{p["serves_population"]:,.0f}'
+                             f'</td><td>{p["takes_over_population"]:,.0f}</td></tr>' for p in props) + "</table>")
     e = cap.get("e2sfca") or {}
     if e.get("computed"):
         decay = (f'Luo &amp; Qi (2009) step decay: ' + ", ".join(f"≤{b:.0f} m → {w:g}" for b, w in

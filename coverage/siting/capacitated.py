@@ -23,14 +23,26 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 from scipy import sparse
 
-from .errors import ValueInputError
+from coverage.access import CoverageResult
+from coverage.capacity import CapacityResult, measure_capacity
+from coverage.errors import ValueInputError
+from coverage.geo.areas import first_containing
+from coverage.params import DEFAULT_TIME_LIMIT_S
+from coverage.result import PlanResult
+from coverage.siting.propose import (PROPOSAL_COLUMNS, SitingResult, _candidates_for, _proposal_frame, _recheck,
+                                     _site_isochrones)
+from coverage.siting.reach import reach_matrix
 
-__all__ = ["CapSitingResult", "capacitated_siting"]
+__all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
 
 
 @dataclass
@@ -139,7 +151,7 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     used : ndarray of int
         Original candidate column of each kept column.
     """
-    from .solvers import _merge_identical_rows
+    from coverage.siting.solvers import _merge_identical_rows
 
     n_dem, K = cand.shape
     inc = sparse.csr_matrix((np.ones(old_i.size, dtype=bool), (old_i, old_j)), shape=(n_dem, n_old))
@@ -237,7 +249,7 @@ def capacitated_siting(
     """
     import highspy
 
-    from .highs import load_model
+    from coverage.highs import load_model
 
     _check(sites, station_capacity, target_share, time_limit)
     t0 = time.perf_counter()
@@ -318,82 +330,39 @@ CAPACITY_PROPOSAL_COLUMNS = [
 ]
 
 
-def _siting_classes():
-    from .siting import PROPOSAL_COLUMNS, SitingResult
+class CapacitatedSitingResult(SitingResult):
+    """A :class:`coverage.siting.propose.SitingResult` whose proposals also say what they serve and take over."""
 
-    class CapacitatedSitingResult(SitingResult):
-        """A :class:`coverage.siting.SitingResult` whose proposals also say what they serve and take over."""
+    def records(self) -> list[dict]:
+        out = super().records()
+        for rec, r in zip(out, self.proposals.to_dict("records")):
+            for key, _, _ in CAPACITY_PROPOSAL_COLUMNS:
+                rec[key] = round(float(r[key]), 3)
+        return out
 
-        def records(self) -> list[dict]:
-            out = super().records()
-            for rec, r in zip(out, self.proposals.to_dict("records")):
-                for key, _, _ in CAPACITY_PROPOSAL_COLUMNS:
-                    rec[key] = round(float(r[key]), 3)
-            return out
-
-        def table(self, bilingual_headers: bool = True):
-            import pandas as pd
-
-            cols = PROPOSAL_COLUMNS + CAPACITY_PROPOSAL_COLUMNS
-            rows = self.records()
-            df = pd.DataFrame(rows, columns=[k for k, _, _ in cols])
-            df["serves"] = [";".join(s) for s in df["serves"]] if len(df) else df["serves"]
-            if bilingual_headers:
-                df.columns = [f"{zh} / {en}" for _, zh, en in cols]
-            return df
-
-    return CapacitatedSitingResult
+    def table(self, bilingual_headers: bool = True) -> pd.DataFrame:
+        cols = PROPOSAL_COLUMNS + CAPACITY_PROPOSAL_COLUMNS
+        df = pd.DataFrame(self.records(), columns=[k for k, _, _ in cols])
+        df["serves"] = [";".join(s) for s in df["serves"]] if len(df) else df["serves"]
+        if bilingual_headers:
+            df.columns = [f"{zh} / {en}" for _, zh, en in cols]
+        return df
 
 
-def _gather_candidates(result, candidates, exclusions):
-    """The candidate sites of :func:`coverage.siting.propose_sites` (layer if any, else nodes; minus exclusions)."""
-    from .siting import (CandidateSet, _empty_candidates, exclude_candidates, layer_candidates,
-                         node_candidates)
-
-    study, params = result.study, result.params
-    has_layer = study.candidates is not None and len(study.candidates) > 0
-    source = candidates or ("layer" if has_layer else "nodes")
-    if source not in ("nodes", "layer", "both"):
-        raise ValueInputError(f"candidates must be 'nodes', 'layer' or 'both', got {source!r}")
-    parts, off = [], []
-    if source in ("nodes", "both"):
-        parts.append(node_candidates(study.network))
-    if source in ("layer", "both"):
-        if not has_layer:
-            raise ValueInputError("candidate source 'layer' needs a candidates layer (candidates.geojson with "
-                                  "points); add one or use --candidate-source nodes")
-        lc, off = layer_candidates(study.network, study.candidates, params.max_snap_m)
-        parts.append(lc)
-    cands = CandidateSet.concat(parts) if parts else _empty_candidates()
-    excl = exclusions if exclusions is not None else study.exclusions
-    cands, excluded = exclude_candidates(cands, excl, study.network.crs)
-    return cands, source, int(excluded.sum()), off
-
-
-def _recheck(result, capacity, proposals, station_capacity: float, time_limit: float):
-    """Coverage and capacity recomputed from scratch with the proposals built as stations of capacity ``C``."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from .access import measure_coverage
-    from .capacity import measure_capacity
-
-    study, params = result.study, result.params
-    fac = study.facilities[["name", "kind", "counted", "geometry"]]
-    new = gpd.GeoDataFrame({"name": proposals["label"], "kind": "station", "counted": True},
-                           geometry=proposals.geometry.values, crs=study.network.crs)
-    after_cov = measure_coverage(study.network, pd.concat([fac, new], ignore_index=True), result.demand.points, params)
+def _recheck_capacity(result: PlanResult, capacity: CapacityResult, after_cov: CoverageResult,
+                      proposals: gpd.GeoDataFrame, station_capacity: float, time_limit: float) -> CapacityResult:
+    """Capacity recomputed from scratch with the proposals built as stations of capacity ``C`` (capacitated)."""
     f = after_cov.facilities.reset_index(drop=True)
-    f["capacity"] = np.r_[capacity.facilities["capacity"].to_numpy(float), np.full(len(new), float(station_capacity))]
+    f["capacity"] = np.r_[capacity.facilities["capacity"].to_numpy(float), np.full(len(proposals),
+                                                                                   float(station_capacity))]
     f["subdistrict"] = np.r_[capacity.facilities["subdistrict"].to_numpy(object),
                              proposals["subdistrict"].to_numpy(object)]
-    after_cap = measure_capacity(study.network, f, after_cov.demand, after_cov.demand_snap, capacity.threshold_m,
-                                 capacity.decay.catchment_m, params.max_snap_m, capacity.rule, "capacitated",
-                                 capacity.decay, time_limit)
-    return after_cov, after_cap
+    return measure_capacity(result.study.network, f, after_cov.demand, after_cov.demand_snap, capacity.threshold_m,
+                            capacity.decay.catchment_m, result.params.max_snap_m, capacity.rule, "capacitated",
+                            capacity.decay, time_limit)
 
 
-def _taken_over(capacity, after_cap, n_old: int) -> np.ndarray:
+def _taken_over(capacity: CapacityResult, after_cap: CapacityResult, n_old: int) -> np.ndarray:
     """Residents each new station serves who were assigned (nearest) to an overloaded facility before."""
     near = capacity.nearest
     cap = capacity.facilities["capacity"].to_numpy(float)
@@ -402,14 +371,15 @@ def _taken_over(capacity, after_cap, n_old: int) -> np.ndarray:
     from_over[near.flows.demand[over[near.flows.facility]]] = True
     fl = after_cap.capacitated.flows
     new = fl.facility >= n_old
-    n_new = after_cap.facilities.shape[0] - n_old
     return np.bincount(fl.facility[new] - n_old, weights=fl.distance[new] * from_over[fl.demand[new]],
-                       minlength=n_new)
+                       minlength=len(after_cap.facilities) - n_old)
 
 
-def propose_capacitated(result, capacity, sites: str | int = "auto", station_capacity: float = 0.0,
-                        site_for: str = "radius", target_share: float | None = None, candidates: str | None = None,
-                        exclusions=None, time_limit: float = 60.0, progress=None, max_isochrones: int = 200):
+def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str | int = "auto",
+                        station_capacity: float = 0.0, site_for: str = "radius", target_share: float | None = None,
+                        candidates: str | None = None, exclusions: gpd.GeoDataFrame | None = None,
+                        time_limit: float = DEFAULT_TIME_LIMIT_S, progress: Callable | None = None,
+                        max_isochrones: int = 200) -> CapacitatedSitingResult:
     """New stations of capacity ``station_capacity`` so that the target is covered within radius and capacity.
 
     Parameters
@@ -422,19 +392,16 @@ def propose_capacitated(result, capacity, sites: str | int = "auto", station_cap
     station_capacity : float
         Residents one new station serves (``--station-capacity``).
     site_for, target_share, candidates, exclusions, time_limit, progress, max_isochrones
-        As :func:`coverage.siting.propose_sites`.
+        As :func:`coverage.siting.propose.propose_sites`.
 
     Returns
     -------
-    SitingResult
+    CapacitatedSitingResult
         Proposals with ``capacity``, ``serves_population`` (in the re-checked
         capacitated assignment) and ``takes_over_population`` (of those, residents
         whose nearest facility was overloaded before); ``info`` adds
         ``station_capacity``, ``capacity_before`` and ``capacity_after``.
     """
-    from .isochrones import isochrones as make_isochrones
-    from .siting import _containing, _proposal_frame
-
     def step(msg: str, frac: float) -> None:
         if progress is not None:
             progress(msg, frac)
@@ -442,50 +409,40 @@ def propose_capacitated(result, capacity, sites: str | int = "auto", station_cap
     if site_for not in ("radius", "walk"):
         raise ValueInputError(f"site_for must be 'radius' or 'walk', got {site_for!r}")
     _check(sites, station_capacity, 1.0 if target_share is None else target_share, time_limit)
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     study, params, net = result.study, result.params, result.study.network
     target = params.target_share if target_share is None else float(target_share)
     threshold = params.radius_m if site_for == "radius" else params.walk_m
+    notes: list[str] = []
     step("candidates / 候选点", 0.0)
-    cands, source, n_excluded, off = _gather_candidates(result, candidates, exclusions)
-    group = _containing(study.subdistricts, cands.x, cands.y)
+    cands, source, n_excluded, off = _candidates_for(study, params, candidates, exclusions, notes)
+    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
     step("reach matrix / 可达矩阵", 0.1)
-    from .siting import reach_matrix
-
-    dem = result.coverage.demand
-    w = dem["population"].to_numpy(dtype=float)
+    w = result.coverage.demand["population"].to_numpy(dtype=float)
     dsnap = result.coverage.demand_snap
-    active = (dsnap.offset <= params.max_snap_m) & (w > 0)
-    reach = reach_matrix(net, dsnap, cands, threshold, active=active)
+    reach = reach_matrix(net, dsnap, cands, threshold, active=(dsnap.offset <= params.max_snap_m) & (w > 0))
     old = capacity.reach.within(threshold)
-    timings["reach"] = time.perf_counter() - t0
     step(f"capacitated solver, at most {time_limit:g} s / 容量约束求解（最多 {time_limit:g} 秒）", 0.3)
     sol = capacitated_siting(reach, w, station_capacity, old.demand, old.facility,
                              capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=target,
                              total_population=capacity.population, time_limit=time_limit)
-    timings["solve"] = sol.solve_seconds
+    if sol.message:
+        notes.append(sol.message)
     order = np.argsort(-sol.served_new, kind="stable")
-    cj, gain = sol.selected[order], sol.served_new[order]
-    proposals = _proposal_frame(result, net, cands, cj, np.zeros(cj.size, bool), gain, group, {}, site_for)
+    cj = sol.selected[order]
+    proposals = _proposal_frame(result, net, cands, cj, np.zeros(cj.size, bool), sol.served_new[order], group, {},
+                                site_for)
     step("re-check / 复核", 0.6)
-    after_cov, after_cap = _recheck(result, capacity, proposals, station_capacity, time_limit)
+    after_cov, before, after = _recheck(result, proposals)
+    after_cap = _recheck_capacity(result, capacity, after_cov, proposals, station_capacity, time_limit)
     n_old = len(capacity.facilities)
     proposals["capacity"] = float(station_capacity)
     proposals["serves_population"] = after_cap.capacitated.assigned[n_old:]
     proposals["takes_over_population"] = _taken_over(capacity, after_cap, n_old)
     step("isochrones / 等时圈", 0.8)
-    drawn = proposals.iloc[:max_isochrones]
-    iso = make_isochrones(net, drawn.assign(name=drawn["label"])[["name", "kind", "geometry"]],
-                          (threshold / params.minutes_to_m(1.0),), params)
+    iso = _site_isochrones(net, proposals, threshold, params, max_isochrones, notes)
     proposals = proposals.drop(columns=["label"])
-    tot, before_tot = after_cov.totals(), result.coverage.totals()
-    keys = ("radius", "radius_euclidean", "walk")
-    after_within = after_cap.covered(after_cap.capacitated)
-    notes = [m for m in (sol.message,) if m]
-    if off:
-        notes.append(f"{len(off)} candidate site(s) farther than {params.max_snap_m:g} m from any walkable street "
-                     f"were skipped: {', '.join(off[:10])}")
+    within_after = after_cap.covered(after_cap.capacitated)
     info = {
         "mode": "capacitated_set_covering" if sites == "auto" else "capacitated_maximal_covering",
         "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
@@ -493,20 +450,18 @@ def propose_capacitated(result, capacity, sites: str | int = "auto", station_cap
         "candidate_source": source, "station_capacity": float(station_capacity),
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
         "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(cands)),
-        "candidates_excluded": n_excluded, "candidates_off_network": len(off),
-        "model_size": sol.size, "target_population": round(sol.target, 3) if sites == "auto" else None,
+        "candidates_excluded": n_excluded, "candidates_off_network": len(off), "model_size": sol.size,
+        "target_population": round(sol.target, 3) if sites == "auto" else None,
         "achievable_population": round(sol.achievable, 3),
         "new_population": round(float(proposals["serves_population"].sum()), 3),
         "taken_over_population": round(float(proposals["takes_over_population"].sum()), 3),
         "capacity_before": {"nearest": capacity.covered(capacity.nearest),
                             "capacitated": capacity.covered(capacity.capacitated) if capacity.capacitated else None},
-        "capacity_after": {"nearest": after_cap.covered(after_cap.nearest), "capacitated": after_within},
-        "target_met": bool(after_within["share"] is not None and after_within["share"] >= target - 1e-6),
+        "capacity_after": {"nearest": after_cap.covered(after_cap.nearest), "capacitated": within_after},
+        "target_met": bool(within_after["share"] is not None and within_after["share"] >= target - 1e-6),
         "note": "; ".join(notes),
     }
-    timings["total"] = time.perf_counter() - t0
     step("siting done / 选址完成", 1.0)
-    cls = _siting_classes()
-    return cls(proposals=proposals, after={k: tot[k] for k in keys}, before={k: before_tot[k] for k in keys},
-               isochrones=iso, solve=None, info=info, after_coverage=after_cov, reach=reach, candidates=cands,
-               timings=timings)
+    return CapacitatedSitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=None,
+                                   info=info, after_coverage=after_cov, reach=reach, candidates=cands,
+                                   timings={"total": time.perf_counter() - t0})
