@@ -135,6 +135,9 @@ def _subdistrict_rows(result: PlanResult) -> list[dict]:
         "radius_share": _num(r["radius_share"]), "radius_euclidean_share": _num(r["radius_euclidean_share"]),
         "walk_share": _num(r["walk_share"]), "radius_rule": bool(r["radius_rule"]),
         "walk_rule": bool(r["walk_rule"]), "passes": bool(r["passes"]),
+        # staff matched to the population served: only when capacities are known (None: not judged)
+        **({"capacity_rule": None if r["capacity_rule"] is None else bool(r["capacity_rule"])}
+           if "capacity_rule" in r else {}),
     } for r in result.rules.to_dict("records")]
 
 

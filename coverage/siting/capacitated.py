@@ -340,6 +340,13 @@ class CapacitatedSitingResult(SitingResult):
                 rec[key] = round(float(r[key]), 3)
         return out
 
+    def one_line(self) -> str:
+        """The siting line, plus residents covered within capacity before and after."""
+        b = self.info["capacity_before"]["capacitated"] or self.info["capacity_before"]["nearest"]
+        a = self.info["capacity_after"]["capacitated"]
+        return (super().one_line() + f"; within capacity 容量内: {b['share'] or 0:.1%} → {a['share'] or 0:.1%}, "
+                f"taken over from overloaded 承接超负荷 {self.info['taken_over_population']:,.0f}")
+
     def table(self, bilingual_headers: bool = True) -> pd.DataFrame:
         cols = PROPOSAL_COLUMNS + CAPACITY_PROPOSAL_COLUMNS
         df = pd.DataFrame(self.records(), columns=[k for k, _, _ in cols])
@@ -446,7 +453,8 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
     info = {
         "mode": "capacitated_set_covering" if sites == "auto" else "capacitated_maximal_covering",
         "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
-        "threshold_m": round(float(threshold), 3), "target_share": target, "rules": False,
+        "threshold_m": round(float(threshold), 3), "radius_m": float(params.radius_m),
+        "minutes": float(params.minutes), "target_share": target, "rules": False,
         "candidate_source": source, "station_capacity": float(station_capacity),
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
         "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(cands)),
