@@ -37,6 +37,12 @@ STRINGS = {
     "taken_over": ("承接超负荷机构人口", "taken over from overloaded facilities"),
     "served": ("服务人口", "residents served"),
     "rank": ("序号", "rank"),
+    "capacity_station": ("服务站服务能力（人，0 = 未知）", "station capacity (residents, 0 = unknown)"),
+    "capacity_centre": ("中心服务能力（人，0 = 未知）", "centre capacity (residents, 0 = unknown)"),
+    "assign": ("分配方式", "assignment"),
+    "no_capacity": ("数据中没有服务能力（capacity 或医生数）：负荷不作评判。可在上方设定默认值。",
+                    "The data has no capacities (capacity or doctor counts): loads are not judged. Set defaults "
+                    "above."),
 }
 
 
