@@ -61,14 +61,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench_big import generate
 
-    from coverage.access import CoverageParams
+    from coverage.params import CoverageParams
     from coverage.capacity import CapacityRule, Decay, e2sfca, measure_capacity
-    from coverage.capsiting import propose_capacitated
+    from coverage.siting.capacitated import propose_capacitated
     from coverage.pipeline import run_plan
-    from coverage.siting import propose_sites
+    from coverage.siting.propose import propose_sites
     from coverage.study import load_study_area
 
-    rows: list[tuple[str, str, str]] = []
+    class Rows(list):
+        def append(self, row):  # print as we go: a long step should not hide the others
+            super().append(row)
+            print(" | ".join(row), flush=True)
+
+    rows: list[tuple[str, str, str]] = Rows()
     with tempfile.TemporaryDirectory(prefix="bench_capacity_") as tmp:
         folder = Path(tmp) / "wuhai"
         info = generate(folder, args.nodes)

@@ -168,7 +168,8 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     return cand2.tocsc()[:, used].tocsr(), w2, oc.row.astype(np.int64), oc.col.astype(np.int64), used
 
 
-def _rounded_relaxation(h: object, sites: str | int, K: int, nk: np.ndarray, xn: np.ndarray) -> np.ndarray:
+def _rounded_relaxation(h: object, sites: str | int, K: int, nk: np.ndarray, xn: np.ndarray,
+                        time_limit: float) -> np.ndarray:
     """A feasible solution from the model's LP relaxation.
 
     ``auto``: every site with ``y > 0`` opened (the LP's flows stay feasible, the
@@ -177,7 +178,7 @@ def _rounded_relaxation(h: object, sites: str | int, K: int, nk: np.ndarray, xn:
     """
     import highspy
 
-    h.setOptionValue("time_limit", 1e6)
+    h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("solve_relaxation", True)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -302,7 +303,7 @@ def capacitated_siting(
         x = np.asarray(h.getSolution().col_value, dtype=float)
         obj = float(inf.objective_function_value)
     else:  # no incumbent in time: the LP relaxation, rounded to a feasible answer (the bound stays HiGHS's)
-        x = _rounded_relaxation(h, sites, K, info["nk"], info["xn"])
+        x = _rounded_relaxation(h, sites, K, info["nk"], info["xn"], time_limit)
         obj = float(np.sum(x[:K] > 0.5)) if sites == "auto" else float(x[K:].sum())
         message = "; ".join(m for m in (message, "the solver stopped before finding an integer solution: the LP "
                                         "relaxation rounded up is proposed; raise --time-limit") if m)
