@@ -158,7 +158,8 @@ class _Progress:
 
 
 def _plan(args: argparse.Namespace) -> int:
-
+    if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
+        raise ValueInputError("--station-capacity needs --sites auto or --sites N")
     progress = _Progress(args.quiet)
     progress("loading layers / 读取数据", 0.0)
     layers = {k: getattr(args, k) for k in ("streets", "subdistricts", "communities", "facilities", "population",
@@ -183,8 +184,6 @@ def _plan(args: argparse.Namespace) -> int:
                                       "capacitated stations first, or drop --station-capacity")
             siting = {k: v for k, v in siting.items() if k != "rules"}
             siting["station_capacity"] = args.station_capacity
-    elif args.station_capacity is not None:
-        raise ValueInputError("--station-capacity needs --sites auto or --sites N")
     capacity = {"rule": CapacityRule(residents_per_doctor=args.residents_per_doctor,
                                      capacity_centre=args.capacity_centre, capacity_station=args.capacity_station),
                 "assign": args.assign, "decay": args.e2sfca_decay, "time_limit": args.time_limit}

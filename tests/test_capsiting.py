@@ -156,3 +156,25 @@ def test_proposal_takes_over_from_an_overloaded_station():
     assert len(sr.proposals) == 1
     assert sr.records()[0]["takes_over_population"] == pytest.approx(0.0)
     assert sr.records()[0]["serves_population"] == pytest.approx(500.0)
+
+
+def test_run_plan_and_cli_route_station_capacity(tmp_path, capsys):
+    """run_plan(siting={..., station_capacity}) proposes capacitated sites; the CLI refuses it without --sites."""
+    from coverage.capacity import CapacityRule
+    from coverage.cli import main
+    from coverage.outputs.files import write_outputs
+    from coverage.params import CoverageParams
+    from coverage.pipeline import run_plan
+
+    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000)])
+    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,), siting={"sites": "auto", "station_capacity": 1000},
+                   capacity={"rule": CapacityRule(), "assign": "capacitated"})
+    assert res.siting.info["mode"] == "capacitated_set_covering" and len(res.siting.proposals) == 1
+    files = write_outputs(res, tmp_path, report=True)
+    s = __import__("json").loads(files["summary.json"].read_text(encoding="utf-8"))
+    assert s["capacity"]["assign"] == "capacitated" and s["proposals"][0]["takes_over_population"] == 1000.0
+    assert s["subdistricts"][0]["capacity_rule"] is True  # capacitated: A serves its 1,000 and no more
+    html = files["report.html"].read_text(encoding="utf-8")
+    assert "loadchart" in html and "承接超负荷机构人口" in html
+    assert main(["plan", "--out", str(tmp_path / "x"), "--station-capacity", "500", "-q"]) == 2
+    assert "--station-capacity needs --sites" in capsys.readouterr().err
