@@ -32,11 +32,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from coverage.access import source_matrix
 from coverage.errors import ValueInputError
+from coverage.highs import load_model
 from coverage.network.graph import WalkNetwork
 from coverage.network.snap import Snap, same_edge_walks, snap_points
 from coverage.params import DEFAULT_ASSIGN, DEFAULT_RESIDENTS_PER_DOCTOR, LUO_QI_WEIGHTS
@@ -379,8 +381,6 @@ def capacitated_assignment(reach: FacilityReach, population: np.ndarray, capacit
     """
     import highspy
 
-    from coverage.highs import load_model
-
     w = np.asarray(population, dtype=float)
     cap = np.asarray(capacity, dtype=float)
     m = len(reach)
@@ -686,8 +686,6 @@ def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.
     cap, source, skipped = facility_capacities(fac, rule)
     ok = ~fac["off_network"].to_numpy(bool) if "off_network" in fac.columns else np.ones(len(fac), bool)
     pos = np.flatnonzero(ok)
-    import shapely
-
     fsnap = snap_points(network, shapely.get_coordinates(fac.geometry.values[pos])) if pos.size else None
     w = demand["population"].to_numpy(dtype=float)
     active = (demand_snap.offset <= max_snap_m) & (w > 0)

@@ -36,11 +36,13 @@ from coverage.access import CoverageResult
 from coverage.capacity import CapacityResult, measure_capacity
 from coverage.errors import ValueInputError
 from coverage.geo.areas import first_containing
+from coverage.highs import load_model
 from coverage.params import DEFAULT_TIME_LIMIT_S
 from coverage.result import PlanResult
 from coverage.siting.propose import (PROPOSAL_COLUMNS, SitingResult, _candidates_for, _proposal_frame, _recheck,
                                      _site_isochrones)
 from coverage.siting.reach import reach_matrix
+from coverage.siting.solvers import _merge_identical_rows
 
 __all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
 
@@ -151,8 +153,6 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     used : ndarray of int
         Original candidate column of each kept column.
     """
-    from coverage.siting.solvers import _merge_identical_rows
-
     n_dem, K = cand.shape
     inc = sparse.csr_matrix((np.ones(old_i.size, dtype=bool), (old_i, old_j)), shape=(n_dem, n_old))
     both = sparse.hstack([cand, inc], format="csr")
@@ -249,8 +249,6 @@ def capacitated_siting(
     (2, 'optimal')
     """
     import highspy
-
-    from coverage.highs import load_model
 
     _check(sites, station_capacity, target_share, time_limit)
     t0 = time.perf_counter()
