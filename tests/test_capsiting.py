@@ -178,3 +178,22 @@ def test_run_plan_and_cli_route_station_capacity(tmp_path, capsys):
     assert "loadchart" in html and "承接超负荷机构人口" in html
     assert main(["plan", "--out", str(tmp_path / "x"), "--station-capacity", "500", "-q"]) == 2
     assert "--station-capacity needs --sites" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(30, 36))
+def test_greedy_fallback_is_feasible_and_bounded(seed):
+    """The no-incumbent fallback: a real allocation (checked by max-flow) and a valid bound vs brute force."""
+    from coverage.siting.capacitated import _greedy
+
+    reach, w, C, oi, oj, oc = _instance(seed)
+    K = reach.shape[1]
+    best_all = _max_served(reach, w, C, set(range(K)), oi, oj, oc)
+    target = min(0.8 * w.sum(), best_all)
+    opened, flow, served, bound = _greedy(reach.tocsr(), w, oi, oj, oc, C, "auto", target, 10.0)
+    assert _max_served(reach, w, C, set(np.flatnonzero(opened).tolist()), oi, oj, oc) >= served - 1e-6
+    assert np.all(flow <= C + 1e-9)
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n)
+                  if _max_served(reach, w, C, set(s), oi, oj, oc) >= target - 1e-6)
+    assert bound <= fewest
+    if served >= target - 1e-9:
+        assert opened.sum() >= fewest

@@ -168,31 +168,53 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     return cand2.tocsc()[:, used].tocsr(), w2, oc.row.astype(np.int64), oc.col.astype(np.int64), used
 
 
-def _rounded_relaxation(h: object, sites: str | int, K: int, nk: np.ndarray, xn: np.ndarray,
-                        time_limit: float) -> np.ndarray:
-    """A feasible solution from the model's LP relaxation.
+def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray,
+            C: float, sites: str | int, target: float, time_limit: float
+            ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A feasible answer without the MIP, and a bound from capacities alone.
 
-    ``auto``: every site with ``y > 0`` opened (the LP's flows stay feasible, the
-    served total is kept); ``N``: the ``N`` sites of largest ``y`` opened and the flows
-    of the others dropped (every row still holds).
+    Existing facilities serve what they can alone (an exact LP); then sites are
+    opened one at a time where they serve most of the residents still unserved
+    (at most ``C`` each), until the target is met (``auto``) or ``N`` are open.
+    Every site's flow is a real allocation, so the answer is feasible. The bound:
+    existing facilities never serve more than they can alone, so ``auto`` needs at
+    least ``(target - that) / C`` sites and ``N`` sites serve at most ``that + N C``.
+
+    Returns
+    -------
+    open, flow, served, bound
     """
-    import highspy
-
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("solve_relaxation", True)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError("HiGHS solved neither the capacitated siting model nor its LP relaxation")
-    x = np.asarray(h.getSolution().col_value, dtype=float).copy()
-    if sites == "auto":
-        x[:K] = (x[:K] > 1e-9).astype(float)
-    else:
-        top = np.argsort(-x[:K], kind="stable")[: int(sites)]
-        keep = np.zeros(K, dtype=bool)
-        keep[top] = x[:K][top] > 1e-9
-        x[:K] = keep.astype(float)
-        x[xn[~keep[nk]]] = 0.0
-    return x
+    n, K = cand.shape
+    a0, up0, upper0, info0 = _model(cand[:, :0], old_i, old_j, old_cap, w, C)
+    s_old = np.zeros(n)
+    if a0.shape[1]:
+        h = load_model(a0, maximize=True, cost=np.ones(a0.shape[1]), lower=np.zeros(a0.shape[1]), upper=upper0,
+                       row_lower=np.full(a0.shape[0], -np.inf), row_upper=up0, time_limit=time_limit)
+        h.run()
+        x0 = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper0)
+        s_old = np.minimum(np.bincount(old_i, weights=x0[info0["xo"]], minlength=n), w)
+    f_old = float(s_old.sum())
+    r = np.maximum(w - s_old, 0.0)
+    cc = cand.tocsc()
+    ct = cand.T.tocsr().astype(float)
+    opened = np.zeros(K, dtype=bool)
+    flow = np.zeros(K)
+    served = f_old
+    most = K if sites == "auto" else min(K, int(sites))
+    while opened.sum() < most and (sites != "auto" or served < target - 1e-9):
+        gain = np.minimum(C, ct @ r)
+        gain[opened] = -1.0
+        k = int(np.argmax(gain))
+        if gain[k] <= 1e-9:
+            break
+        rows = cc.indices[cc.indptr[k]:cc.indptr[k + 1]]
+        rr = r[rows]
+        take = np.clip(gain[k] - (np.cumsum(rr) - rr), 0.0, rr)
+        r[rows] -= take
+        opened[k], flow[k] = True, float(take.sum())
+        served += flow[k]
+    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
+    return opened, flow, served, float(max(bound, 0))
 
 
 def capacitated_siting(
@@ -270,8 +292,12 @@ def capacitated_siting(
     h = load_model(a, maximize=True, cost=serve, lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
                    row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
     h.run()
-    achievable = float(h.getInfo().objective_function_value) if K or n_col else 0.0
     message = ""
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or not (K or n_col):
+        achievable = float(h.getInfo().objective_function_value) if K or n_col else 0.0
+    else:  # not solved in time: every resident some site or facility reaches (an upper bound)
+        achievable = float(w.sum())
+        message = f"the most servable with every site open was not solved within {time_limit:g} s"
     if sites == "auto":
         want = target_share * total
         target = want
@@ -300,18 +326,22 @@ def capacitated_siting(
     if inf.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
         x = np.asarray(h.getSolution().col_value, dtype=float)
         obj = float(inf.objective_function_value)
-    else:  # no incumbent in time: the LP relaxation, rounded to a feasible answer (the bound stays HiGHS's)
-        x = _rounded_relaxation(h, sites, K, info["nk"], info["xn"], time_limit)
-        obj = float(np.sum(x[:K] > 0.5)) if sites == "auto" else float(x[K:].sum())
-        message = "; ".join(m for m in (message, "the solver stopped before finding an integer solution: the LP "
-                                        "relaxation rounded up is proposed; raise --time-limit") if m)
-    y = x[:K] > 0.5
-    flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
+        y = x[:K] > 0.5
+        flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
+        served = float(x[K:].sum())
+    else:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
+        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target, time_limit)
+        obj = float(y.sum()) if sites == "auto" else served
+        bound = cap_bound if not math.isfinite(bound) else (max(bound, cap_bound) if sites == "auto"
+                                                            else min(bound, cap_bound))
+        status = "greedy"
+        message = "; ".join(m for m in (message, f"HiGHS found no integer solution within {time_limit:g} s: the "
+                                        "greedy sites are proposed with the proven bound; raise --time-limit") if m)
     if sites != "auto":
         y &= flow_new > 1e-9  # an open site serving no one adds nothing
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.nan
     return CapSitingResult(
-        selected=used[np.flatnonzero(y)], served_new=flow_new[y], served=float(x[K:].sum()), target=target,
+        selected=used[np.flatnonzero(y)], served_new=flow_new[y], served=served, target=target,
         achievable=achievable, status=status, objective=obj, bound=bound, gap=gap,
         solve_seconds=time.perf_counter() - t0, message=message,
         size={"columns": int(a2.shape[1]), "rows": int(a2.shape[0]), "nonzeros": int(a2.nnz), "candidates": int(K)})
