@@ -197,3 +197,32 @@ def test_greedy_fallback_is_feasible_and_bounded(seed):
     assert bound <= fewest
     if served >= target - 1e-9:
         assert opened.sum() >= fewest
+
+
+def test_uncapacitated_bound_holds_for_the_capacitated_answer():
+    """The set cover's bound used when HiGHS has no incumbent never exceeds the exact capacitated optimum."""
+    from coverage.params import CoverageParams
+    from coverage.pipeline import run_plan
+    from coverage.siting.candidates import node_candidates
+    from coverage.siting.capacitated import CapSitingResult, _tighten_with_uncapacitated
+    from coverage.siting.reach import reach_matrix
+
+    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000), (1700.0, 500)])
+    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
+    w = res.coverage.demand["population"].to_numpy()
+    reach = reach_matrix(study.network, res.coverage.demand_snap, node_candidates(study.network), 500.0)
+    exact = capacitated_siting(reach, w, 1000.0, *_existing(res))
+    assert exact.status == "optimal" and len(exact.selected) == 2
+    sol = CapSitingResult(exact.selected, exact.served_new, exact.served, exact.target, exact.achievable, "greedy",
+                          float(len(exact.selected)), float("nan"), float("nan"), 0.0)
+    notes: list[str] = []
+    _tighten_with_uncapacitated(sol, res, reach, w, "radius", 10.0, notes)
+    assert sol.bound == 1.0 <= len(exact.selected) and "uncapacitated" in notes[0]
+
+
+def _existing(res):
+    from coverage.pipeline import add_capacity
+
+    cap = add_capacity(res)
+    r = cap.reach.within(500.0)
+    return r.demand, r.facility, cap.facilities["capacity"].to_numpy(float)
