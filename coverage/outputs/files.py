@@ -1,4 +1,5 @@
-"""Writing a plan's files: summary.json, compliance.csv, communities.csv, facilities.csv, isochrones.geojson, report.html.
+"""Writing a plan's files: summary.json, compliance.csv, communities.csv, facilities.csv, isochrones.geojson,
+report.html.
 
 The only module that writes results to disk. CSV files are UTF-8 with a BOM
 so that Excel on Chinese Windows shows the names correctly.
