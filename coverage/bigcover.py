@@ -40,9 +40,11 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from coverage.ranges import concat_ranges
-from coverage.solvers import _group_rows, _new_highs, _packing_bound, _prune, _subset_pairs
+from coverage.solvers import (SetCovering, SolveResult, _check_solve_args, _greedy, _group_rows, _new_highs,
+                              _packing_bound, _prune, _subset_pairs)
 
-__all__ = ["CoverOutcome", "components", "lagrangian_bound", "solve_big_cover"]
+__all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
+           "solve_big_cover", "solve_set_covering"]
 
 #: Models up to this many matrix entries also get one whole-model HiGHS MIP (warm started).
 CORE_NNZ = 400_000
@@ -449,7 +451,7 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
 
 def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
                     groups: np.ndarray | None = None, need: Mapping[int, int] | None = None,
-                    progress: Progress | None = None) -> CoverOutcome:
+                    progress: Progress | None = None, decompose: bool = True) -> CoverOutcome:
     """Fewest columns of ``b`` covering every row (``required`` None) or ``required`` weight.
 
     Parameters
@@ -468,6 +470,8 @@ def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, sta
         Group of each column and minimum columns per group.
     progress : callable, optional
         ``progress(best_count, lower_bound)`` whenever either improves.
+    decompose : bool
+        Solve the connected components of a full cover separately (False: as one model).
 
     Returns
     -------
@@ -480,7 +484,7 @@ def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, sta
     start = np.asarray(start, dtype=np.int64)
     history: list[tuple[float, int, float]] = []
     # a full cover without group minimums falls apart into independent components
-    k, row_lab, col_lab = components(b) if required is None and not need else (1, None, None)
+    k, row_lab, col_lab = components(b) if decompose and required is None and not need else (1, None, None)
     pieces = [np.arange(n)] if k == 1 else [np.flatnonzero(col_lab == c) for c in range(k)]
     best_k = np.array([np.sum(np.isin(start, p)) for p in pieces], dtype=np.int64)
     bound_k = np.zeros(len(pieces))
@@ -516,3 +520,96 @@ def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, sta
     sel = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
     method = "+".join(sorted(methods)) if methods else "greedy"
     return CoverOutcome(sorted(int(j) for j in sel), float(bound_k.sum()), method, lag_total, history)
+
+
+# --------------------------------------------------------------------------
+# behind the SetCovering API
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class EngineResult:
+    """A :class:`coverage.solvers.SolveResult` with the engine's own record.
+
+    Attributes
+    ----------
+    result : SolveResult
+        As ``SetCovering.solve`` returns it (bound and gap proven).
+    method : str
+        Engine that produced the incumbent (see :class:`CoverOutcome`).
+    lagrangian : float
+        Best Lagrangian bound on the reduced model (forced sites excluded).
+    history : list of (seconds, sites, bound)
+        Progress over the solve, in original counts (forced sites included).
+    """
+
+    result: SolveResult
+    method: str
+    lagrangian: float
+    history: list[tuple[float, int, float]]
+
+    def siting_fields(self) -> dict[str, object]:
+        """``summary.json`` → ``siting`` keys: objective, bound, gap, method, seconds."""
+        r = self.result
+        return {"objective": r.objective, "bound": r.bound, "gap": r.gap, "method": self.method,
+                "seconds": round(float(r.solve_seconds), 3)}
+
+
+def progress_text(best: int, bound: float) -> str:
+    """The planner's progress line, English and Chinese.
+
+    >>> progress_text(431, 427.6)
+    'best so far 431 stations, at most 0.8 % above optimal / 目前最好 431 个站点，最多比最优多 0.8 %'
+    """
+    if bound >= best:
+        return f"best so far {best} stations, proven optimal / 目前最好 {best} 个站点，已证明最优"
+    if bound <= 0:
+        return f"best so far {best} stations, no bound yet / 目前最好 {best} 个站点，尚无下界"
+    pct = 100.0 * (best - bound) / bound
+    return (f"best so far {best} stations, at most {pct:.1f} % above optimal / "
+            f"目前最好 {best} 个站点，最多比最优多 {pct:.1f} %")
+
+
+def solve_set_covering(model: SetCovering, time_limit: float = 60.0,
+                       progress: Callable[[int, float], None] | None = None) -> EngineResult:
+    """Solve a :class:`coverage.solvers.SetCovering` model with the large-scale engine.
+
+    Same inputs, target handling, forced sites and group minimums as
+    ``SetCovering.solve``; the answer is never worse than its greedy, and the
+    bound is the best proven one (Lagrangian, packing, HiGHS dual bound).
+    ``progress(best, bound)`` gets original counts (forced sites included).
+    """
+    _check_solve_args(time_limit, 0.0, "highs")
+    t0 = time.perf_counter()
+    pr = model.problem
+    b, w, groups, need = pr.reach, pr.weights, pr.group_of_candidate, pr.group_need
+    required, full, reachable = model._requirement()
+    notes = [] if reachable else [
+        f"target {model.target_share:.1%} cannot be met: {pr.unreachable_weight:g} people are out of reach "
+        f"of every candidate; all reachable demand is covered instead"]
+    n_forced = int(pr.forced.size)
+    if (required <= 0 or b.shape[0] == 0) and not need:
+        chosen, bound, method, lag, hist = [], 0.0, "greedy", 0.0, []
+    else:
+        raw, n_raw = _greedy(b, w, groups, need, max_sites=None, required=required, full_cover=full)
+        greedy_sel = _prune(b, w, groups, need, raw, None if full else required)
+        cheap = model._cheap_bound(required, full, n_raw)
+
+        def report(k: int, bd: float) -> None:
+            if progress is not None:
+                progress(k + n_forced, max(bd, cheap) + n_forced)
+
+        out = solve_big_cover(b, w, None if full else required, np.asarray(greedy_sel, dtype=np.int64),
+                              t0 + time_limit, groups, need, report)
+        chosen = _prune(b, w, groups, need, out.chosen, None if full else required)
+        if len(chosen) > len(greedy_sel):  # cannot happen (the engine starts from it); kept as a guard
+            chosen, out.method = greedy_sel, "greedy"
+        bound, method, lag = max(cheap, out.bound), out.method, out.lagrangian
+        hist = [(s, k + n_forced, max(bd, cheap) + n_forced) for s, k, bd in out.history]
+    status = "optimal" if len(chosen) <= bound else ("greedy" if method == "greedy" else "time_limit")
+    selected = model._to_original(chosen)
+    covered = model._covered_weight(selected)
+    target_met = covered >= model.target_share * pr.total_weight - 1e-6 * max(pr.total_weight, 1.0)
+    res = model._finish(selected, float(selected.size), covered, status, bound + n_forced, 0.0, t0,
+                        bool(target_met), notes)
+    return EngineResult(res, method, lag, hist)
