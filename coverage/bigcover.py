@@ -16,7 +16,8 @@ fewest sites covering every row (``full``) or a required weight (partial cover).
   Lagrangian reduced cost above ``UB - 1 - L(u)`` is in no cover with fewer
   than ``UB`` sites, so the whole-model MIP is built without it and its HiGHS
   dual bound stays a bound of the full problem (below ``UB``).
-* **Core MIP.** Small and medium models: HiGHS on the fixed model, warm started
+* **Core MIP.** HiGHS on the fixed model (full covers: rows containing another
+  row dropped, as they are implied) for a share of the time, warm started
   with the incumbent (``setSolution``); improving solutions are taken from the
   MIP callback and re-checked here.
 * **Window search.** A large-neighbourhood search: a window of neighbouring
@@ -46,10 +47,17 @@ from coverage.solvers import (SetCovering, SolveResult, _check_solve_args, _gree
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
            "solve_big_cover", "solve_set_covering"]
 
-#: Models up to this many matrix entries also get one whole-model HiGHS MIP (warm started).
+#: Share of the time for the Lagrangian ascent.
+LAGRANGE_SHARE = 0.12
+#: Share of the time left for the whole-model HiGHS MIP, for models up to ``CORE_NNZ`` entries and above.
 CORE_NNZ = 400_000
+MIP_SHARE_SMALL, MIP_SHARE_BIG = 0.4, 0.6
 #: Sites freed per search window (grows when windows stop improving).
-WINDOW_SITES = 12
+WINDOW_SITES = 6
+WINDOW_SITES_AFTER_MIP = 10
+#: A sweep in which fewer than this share of windows improved makes the next windows 1.5x larger.
+GROW_BELOW = 0.15
+MAX_WINDOW = 40
 LIMIT_A, LIMIT_B = 0.3, 0.05
 WARM_WINDOWS = False
 
@@ -312,8 +320,11 @@ class _Incumbent:
     def chosen(self) -> np.ndarray:
         return np.flatnonzero(self.on)
 
-    def window(self, seed: int, k: int) -> np.ndarray:
-        """Up to ``k`` chosen columns near ``seed``, breadth first through shared rows and their columns."""
+    def window(self, seed: int, k: int, avoid: np.ndarray) -> np.ndarray:
+        """Up to ``k`` chosen columns near ``seed``, breadth first through shared rows and their columns.
+
+        Chosen columns marked in ``avoid`` are passed through but not taken (a sweep's windows stay apart).
+        """
         found = [np.array([seed])]
         seen = np.zeros(self.b.shape[1], dtype=bool)
         seen[seed] = True
@@ -322,7 +333,7 @@ class _Incumbent:
             near = np.unique(self._cols(np.unique(self._rows(frontier))))
             near = near[~seen[near]]
             seen[near] = True
-            sites = near[self.on[near]]
+            sites = near[self.on[near] & ~avoid[near]]
             found.append(sites)
             total += sites.size
             frontier = near
@@ -368,17 +379,19 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
     inc = _Incumbent(b, w, required, start)
     rng = np.random.default_rng(seed)
     visited = np.zeros(b.shape[1], dtype=bool)
-    improved = 0
-    fails = 0
+    improved, tried, sweep_improved = 0, 0, 0
     while time.perf_counter() < deadline - 0.05:
         todo = np.flatnonzero(inc.on & ~visited)
         if todo.size == 0:
+            # a sweep is over: larger windows once few of them still improve
+            if sweep_improved < GROW_BELOW * max(tried, 1):
+                k = min(int(math.ceil(k * 1.5)), MAX_WINDOW)
             visited[:] = False
-            k = int(k * 1.5) if fails else k
-            fails = 1
+            tried = sweep_improved = 0
             continue
-        free = inc.window(int(rng.choice(todo)), k)
+        free = inc.window(int(rng.choice(todo)), k, visited)
         visited[free] = True
+        tried += 1
         rows, cols, need_w, left = _window_model(inc, free, groups, need)
         if rows.size == 0 or cols.size == 0:
             continue
@@ -392,7 +405,7 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
         if got.size < free.size:
             inc.replace(free, cols[got])
             improved += 1
-            fails = 0
+            sweep_improved += 1
             report(int(inc.on.sum()))
     return inc.chosen, improved
 
@@ -424,26 +437,25 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     base = float(sum(need.values()))
     if full:
         base = max(base, float(_packing_bound(bb)))
-    lag, u = lagrangian_bound(bb, wb, required, ub, t0 + 0.2 * (deadline - t0))
+    lag, u = lagrangian_bound(bb, wb, required, ub, t0 + LAGRANGE_SHARE * (deadline - t0))
     bound = max(base, float(math.ceil(lag - 1e-6)))
     report(ub, bound)
     best, method = np.asarray(start, dtype=np.int64), "greedy"
     if ub <= bound:
         return best, bound, method, lag
-    if b.nnz <= CORE_NNZ:
-        rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
-        core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
-        pos = np.searchsorted(core, best)
-        budget = 0.4 * (deadline - time.perf_counter())
-        got, hb, _ = cover_mip(sp.csr_matrix(bb[:, core]), wb, required, pos, budget, groups[core], need,
-                               on_solution=lambda k: report(k, bound))
-        bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
-        if got.size < best.size:
-            best, method = core[got], "highs"
-        report(int(best.size), bound)
+    rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
+    core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
+    pos = np.searchsorted(core, best)
+    budget = (MIP_SHARE_SMALL if b.nnz <= CORE_NNZ else MIP_SHARE_BIG) * (deadline - time.perf_counter())
+    got, hb, _ = cover_mip(sp.csr_matrix(bb[:, core]), wb, required, pos, budget, groups[core], need,
+                           on_solution=lambda k: report(k, bound))
+    bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
+    if got.size < best.size:
+        best, method = core[got], "highs"
+    report(int(best.size), bound)
     if best.size > bound and time.perf_counter() < deadline - 0.1:
-        found, improved = window_search(b, w, required, best, deadline, groups, need,
-                                        lambda k: report(k, bound))
+        k = WINDOW_SITES if method == "greedy" else WINDOW_SITES_AFTER_MIP
+        found, _ = window_search(b, w, required, best, deadline, groups, need, lambda c: report(c, bound), k=k)
         if found.size < best.size:
             best, method = found, "window" if method == "greedy" else f"{method}+window"
     return best, bound, method, lag
