@@ -52,6 +52,8 @@ LAGRANGE_SHARE = 0.12
 #: Share of the time left for the whole-model HiGHS MIP, for models up to ``CORE_NNZ`` entries and above.
 CORE_NNZ = 400_000
 MIP_SHARE_SMALL, MIP_SHARE_BIG = 0.4, 0.6
+#: Seconds without a better solution after which the whole-model MIP hands over to the window search.
+MIP_STALL = 4.0
 #: Sites freed per search window (grows when windows stop improving).
 WINDOW_SITES = 6
 WINDOW_SITES_AFTER_MIP = 10
@@ -208,11 +210,14 @@ def _group_ok(groups: np.ndarray, need: Mapping[int, int], cols: np.ndarray) -> 
 
 def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, time_limit: float,
               groups: np.ndarray | None = None, need: Mapping[int, int] | None = None,
-              on_solution: Callable[[int], None] | None = None, warm: bool = True
+              on_solution: Callable[[int], None] | None = None, warm: bool = True, stall: float = math.inf
               ) -> tuple[np.ndarray, float, bool]:
     """Fewest columns of ``b`` covering every row (``required`` None) or ``required`` weight, by HiGHS.
 
-    ``start`` (feasible columns) is handed to HiGHS with ``setSolution``.
+    ``start`` (feasible columns) is handed to HiGHS with ``setSolution`` (unless
+    ``warm`` is False). Once HiGHS has beaten the start, it is stopped after
+    ``stall`` seconds without a better solution (the window search does better
+    with that time).
     Every improving solution HiGHS reports through its MIP callback is
     re-checked against the rows here (HiGHS 1.16 can return a start vector next
     to another solution's objective), and the best checked one is returned.
@@ -253,17 +258,26 @@ def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np
     bc = sp.csc_matrix(b)
     best = np.asarray(start, dtype=np.int64)
     found: list[np.ndarray] = []
+    last = [math.inf]  # when the last improving solution came
+    kinds = highspy.cb.HighsCallbackType
 
     def callback(kind, message, data_out, data_in, user):  # noqa: ARG001 - HiGHS's signature
+        if kind == kinds.kCallbackMipInterrupt:
+            # once it has improved on the start, stop HiGHS after ``stall`` s without a better solution
+            data_in.user_interrupt = time.perf_counter() - last[0] > stall
+            return
         x = np.asarray(data_out.mip_solution, dtype=np.float64)[:n]
         cols = np.flatnonzero(x > 0.5)
         if cols.size < best.size and (not found or cols.size < found[-1].size):
             found.append(cols)
+            last[0] = time.perf_counter()
             if on_solution is not None:
                 on_solution(int(cols.size))
 
     h.setCallback(callback, None)
-    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+    h.startCallback(kinds.kCallbackMipImprovingSolution)
+    if stall < math.inf:
+        h.startCallback(kinds.kCallbackMipInterrupt)
     x0 = np.zeros(n_var)
     x0[best] = 1.0
     if partial:
@@ -448,7 +462,7 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     pos = np.searchsorted(core, best)
     budget = (MIP_SHARE_SMALL if b.nnz <= CORE_NNZ else MIP_SHARE_BIG) * (deadline - time.perf_counter())
     got, hb, _ = cover_mip(sp.csr_matrix(bb[:, core]), wb, required, pos, budget, groups[core], need,
-                           on_solution=lambda k: report(k, bound))
+                           on_solution=lambda k: report(k, bound), stall=MIP_STALL)
     bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
     if got.size < best.size:
         best, method = core[got], "highs"
