@@ -2,12 +2,12 @@
 
 A thin shell over the same library calls as the command line
 (:func:`coverage.study.load_study_area`, :func:`coverage.pipeline.run_plan`,
-:func:`coverage.siting.propose_sites`, :mod:`coverage.outputs`); the helpers it
-needs that are not analysis live in :mod:`coverage.appstate`.
+:func:`coverage.siting.propose.propose_sites`, :mod:`coverage.outputs`); the helpers it
+needs that are not analysis live in :mod:`coverage.webapp.state`.
 
 Starts on the embedded Haibowan demo, or on the folder named by the
 ``COVERAGE_APP_DATA`` environment variable. The map needs no internet
-(:func:`coverage.offline.prepare_for_streamlit`).
+(:func:`coverage.outputs.offline.prepare_for_streamlit`).
 
 Caching: the study (the walking network) is kept by ``st.cache_resource``
 keyed by the data source; plan results, the demand points and scenario studies
@@ -26,8 +26,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from coverage.access import CoverageParams
-from coverage.appstate import (
+from coverage.errors import CoverageInputError
+from coverage.i18n import t
+from coverage.outputs.mapview import LAYER_KEYS, plan_map
+from coverage.outputs.offline import prepare_for_streamlit
+from coverage.params import CoverageParams
+from coverage.pipeline import run_plan
+from coverage.read.safety import MAX_UPLOAD_BYTES
+from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
     DECLARABLE_LAYERS,
     PRESETS,
@@ -61,12 +67,6 @@ from coverage.appstate import (
     upload_source,
     worst_communities,
 )
-from coverage.errors import CoverageInputError
-from coverage.i18n import t
-from coverage.mapview import LAYER_KEYS, plan_map
-from coverage.offline import prepare_for_streamlit
-from coverage.pipeline import run_plan
-from coverage.safety import MAX_UPLOAD_BYTES
 
 st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", page_icon="🏥", layout="wide")
 ss = st.session_state
@@ -450,7 +450,7 @@ else:
     o3.checkbox(tr("site_rules", lang), key="opt_rules")
     o4.number_input(tr("time_limit", lang), min_value=5, max_value=600, value=30, step=5, key="opt_tl")
     if st.button(tr("propose", lang), type="primary", key="opt_go"):
-        from coverage.siting import propose_sites
+        from coverage.siting.propose import propose_sites
 
         with st.status(tr("proposing", lang, limit=f"{float(ss['opt_tl']):g}"), expanded=False) as status:
             try:
