@@ -6,7 +6,7 @@ ways with the same time limit and prints sites, proven bound, gap and time:
 
 * ``greedy``: ``SetCovering.solve(solver="greedy")``;
 * ``HiGHS alone``: ``SetCovering.solve(time_limit=T)`` (today's path);
-* ``engine``: :func:`coverage.bigcover.solve_set_covering` (Lagrangian bound,
+* ``engine``: :func:`coverage.siting.bigcover.solve_set_covering` (Lagrangian bound,
   decomposition, warm-started HiGHS on the reduced-cost-fixed model, window search).
 
 With ``--lp`` the LP relaxation is solved too (HiGHS, no time limit) on the
@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from siting_instances import INSTANCES, load  # noqa: E402
 
-from coverage.bigcover import solve_set_covering  # noqa: E402
-from coverage.solvers import SetCovering  # noqa: E402
+from coverage.siting.bigcover import solve_set_covering  # noqa: E402
+from coverage.siting.solvers import SetCovering  # noqa: E402
 
 #: Solver time limits of the issue's table (seconds).
 LIMITS = {"wuhai25k_layer95": 30.0, "wuhai150k_layer95": 90.0, "grid51k_nodes100": 60.0,

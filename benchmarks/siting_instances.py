@@ -3,7 +3,7 @@
 Each instance is generated the way the issue measured it (``bench_big.py``'s
 synthetic Wuhai data folders read through the real loaders, or
 ``synthetic_city``), planned with :func:`coverage.pipeline.run_plan`, and the
-arguments ``propose_sites`` hands to :class:`coverage.solvers.SetCovering` are
+arguments ``propose_sites`` hands to :class:`coverage.siting.solvers.SetCovering` are
 saved to ``<cache>/<name>.npz`` (the capture runs the greedy, so it is quick).
 Later runs load the file instead of rebuilding the city.
 
@@ -59,7 +59,7 @@ def _plan(source: str, size: int, folder: Path):
 
 def capture(name: str, cache: Path = DEFAULT_CACHE) -> Path:
     """Build instance ``name`` and save its ``SetCovering`` inputs; return the file."""
-    import coverage.siting as siting
+    import coverage.siting.propose as siting
 
     source, size, cands, target, _ = INSTANCES[name]
     out = cache / f"{name}.npz"

@@ -1,4 +1,4 @@
-"""The large-scale set-covering engine (coverage.bigcover) against brute force and a decomposed city."""
+"""The large-scale set-covering engine (coverage.siting.bigcover) against brute force and a decomposed city."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.bigcover import (components, lagrangian_bound, progress_text, solve_big_cover,
+from coverage.siting.bigcover import (components, lagrangian_bound, progress_text, solve_big_cover,
                                solve_set_covering)
-from coverage.solvers import SetCovering, reduce_problem
+from coverage.siting.solvers import SetCovering, reduce_problem
 
 
 def _random_instance(seed: int, n_dem: int = 14, n_cand: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +110,7 @@ def test_lagrangian_bound_is_below_the_lp_and_the_optimum(seed: int, share: floa
 
 def test_window_search_improves_a_poor_start_without_breaking_the_cover() -> None:
     """A 30 x 30 grid, radius two steps: window search alone, and the engine, beat a wasteful start."""
-    import coverage.bigcover as bc
+    import coverage.siting.bigcover as bc
 
     xy = np.array([(i, j) for i in range(30) for j in range(30)], dtype=float)
     d = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)

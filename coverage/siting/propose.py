@@ -62,6 +62,7 @@ from coverage.siting.candidates import (
 )
 from coverage.siting.centres import best_centre
 from coverage.siting.reach import reach_matrix
+from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
 
 __all__ = ["PROPOSAL_COLUMNS", "SitingResult", "propose_sites"]
@@ -214,6 +215,21 @@ def _check_args(sites: object, site_for: str, target_share: float | None, candid
         raise ValueInputError(f"solver must be 'highs' or 'greedy', got {solver!r}")
 
 
+def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float,
+                    every: float = 1.0) -> Callable[[int, float], None]:
+    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven."""
+    last = {"t": -math.inf, "seen": None}
+
+    def report(best: int, bound: float) -> None:
+        now = time.perf_counter()
+        if (best, bound) == last["seen"] or (now - last["t"] < every and bound < best):
+            return
+        last.update(t=now, seen=(best, bound))
+        step(progress_text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
+
+    return report
+
+
 def propose_sites(
     result: PlanResult,
     sites: Literal["auto"] | int = "auto",
@@ -252,8 +268,12 @@ def propose_sites(
     time_limit : float
         Seconds for the solver.
     solver : {"highs", "greedy"}
+        ``"highs"``: set covering (``sites="auto"``) runs the large-scale engine of
+        :mod:`coverage.siting.bigcover` (Lagrangian bound, decomposition, HiGHS,
+        window search); maximal covering runs HiGHS. ``"greedy"``: greedy only.
     progress : callable, optional
-        ``progress(message, fraction)``.
+        ``progress(message, fraction)``; during a set-covering solve the message is
+        the best count so far and how far it can still be from optimal.
     max_isochrones : int
         Isochrones (one per site, at the radius or walk distance) are drawn for
         the best-ranked this many sites; polygon building dominates the run
@@ -393,7 +413,12 @@ def propose_sites(
                                   f"({detail}); raise --sites or drop --rules")
         model = MaximalCovering(reach_ext, w, covered, p=int(sites) + C, **kw)
         mode = "maximal_covering"
-    sol = model.solve(time_limit=time_limit, solver=solver)
+    if sites == "auto" and solver == "highs":
+        engine = solve_set_covering(model, time_limit, progress=_progress_lines(step, t3, time_limit))
+        sol, method = engine.result, engine.method
+    else:
+        sol = model.solve(time_limit=time_limit, solver=solver)
+        method = "greedy" if sol.status == "greedy" or solver == "greedy" else "highs"
     if sol.message:
         notes.append(sol.message)
     order, gain = rank_by_marginal_gain(sol.selected, reach_ext, w, covered)
@@ -450,6 +475,8 @@ def propose_sites(
         "gap": sol.gap,
         "bound": sol.bound,
         "solve_seconds": round(float(sol.solve_seconds), 3),
+        "seconds": round(float(sol.solve_seconds), 3),
+        "method": method,
         "objective": sol.objective,
         "candidates": int(K),
         "candidates_excluded": n_excluded,

@@ -1,6 +1,6 @@
 """Large-scale set covering: Lagrangian bound, spatial decomposition and window search with HiGHS.
 
-The engine works on the reduced matrix of :func:`coverage.solvers.reduce_problem`
+The engine works on the reduced matrix of :func:`coverage.siting.solvers.reduce_problem`
 (rows = demand, columns = candidate sites) for the set-covering model: the
 fewest sites covering every row (``full``) or a required weight (partial cover).
 
@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from coverage.ranges import concat_ranges
-from coverage.solvers import (SetCovering, SolveResult, _check_solve_args, _greedy, _group_rows, _new_highs,
+from coverage.siting.solvers import (SetCovering, SolveResult, _check_solve_args, _greedy, _group_rows, _new_highs,
                               _packing_bound, _prune, _subset_pairs)
 
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
@@ -388,7 +388,7 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
                   groups: np.ndarray, need: Mapping[int, int], report: Callable[[int], None],
                   k: int = WINDOW_SITES, seed: int = 0) -> tuple[np.ndarray, int]:
     """Improve a feasible cover window by window until ``deadline``; return it and the windows improved."""
-    from coverage.solvers import _drop_superset_rows
+    from coverage.siting.solvers import _drop_superset_rows
 
     inc = _Incumbent(b, w, required, start)
     rng = np.random.default_rng(seed)
@@ -555,7 +555,7 @@ def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, sta
 
 @dataclass
 class EngineResult:
-    """A :class:`coverage.solvers.SolveResult` with the engine's own record.
+    """A :class:`coverage.siting.solvers.SolveResult` with the engine's own record.
 
     Attributes
     ----------
@@ -598,7 +598,7 @@ def progress_text(best: int, bound: float) -> str:
 
 def solve_set_covering(model: SetCovering, time_limit: float = 60.0,
                        progress: Callable[[int, float], None] | None = None) -> EngineResult:
-    """Solve a :class:`coverage.solvers.SetCovering` model with the large-scale engine.
+    """Solve a :class:`coverage.siting.solvers.SetCovering` model with the large-scale engine.
 
     Same inputs, target handling, forced sites and group minimums as
     ``SetCovering.solve``; the answer is never worse than its greedy, and the
