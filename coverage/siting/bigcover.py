@@ -41,8 +41,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from coverage.ranges import concat_ranges
-from coverage.siting.solvers import (SetCovering, SolveResult, _check_solve_args, _greedy, _group_rows, _new_highs,
-                              _packing_bound, _prune, _subset_pairs)
+from coverage.siting.solvers import (SetCovering, SolveResult, _check_solve_args, _drop_superset_rows, _greedy,
+                                     _group_rows, _new_highs, _packing_bound, _prune, _subset_pairs)
 
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
            "solve_big_cover", "solve_set_covering"]
@@ -388,8 +388,6 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
                   groups: np.ndarray, need: Mapping[int, int], report: Callable[[int], None],
                   k: int = WINDOW_SITES, seed: int = 0) -> tuple[np.ndarray, int]:
     """Improve a feasible cover window by window until ``deadline``; return it and the windows improved."""
-    from coverage.siting.solvers import _drop_superset_rows
-
     inc = _Incumbent(b, w, required, start)
     rng = np.random.default_rng(seed)
     visited = np.zeros(b.shape[1], dtype=bool)
