@@ -16,6 +16,7 @@ from typing import Sequence
 from coverage import params as P
 from coverage.demo import default_data_dir, generate_demo
 from coverage.errors import CoverageInputError
+from coverage.read.layers import LAYER_STEMS
 from coverage.fetch import fetch_city
 from coverage.outputs.files import write_outputs
 from coverage.params import CoverageParams
@@ -56,8 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("data", nargs="?", help="data folder (default: the embedded Haibowan demo)")
     plan.add_argument("--out", default="out", help="output folder (default: out)")
     g = plan.add_argument_group("layers (override the data folder's files)")
-    for layer in ("streets", "subdistricts", "communities", "facilities", "population", "buildings", "compounds",
-                  "candidates", "exclusions"):
+    for layer in LAYER_STEMS:
         g.add_argument(f"--{layer}", metavar="FILE")
     g.add_argument("--facilities-crs", metavar="SYSTEM",
                    help="datum of lon/lat facility coordinates: wgs84 (default), gcj02 (高德/腾讯), bd09 (百度), cgcs2000")

@@ -21,7 +21,7 @@ from coverage.errors import ValueInputError
 __all__ = [
     "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
     "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
-    "DEFAULT_POPULATION_MODEL", "PRESETS", "radius_label", "walk_label",
+    "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
 ]
 
 #: Coverage radius (metres): residents within 500 m of a health facility.
@@ -40,6 +40,8 @@ DEFAULT_ISOCHRONE_MINUTES: tuple[float, ...] = (5, 10, 15)
 DEFAULT_COUNTED_KINDS: tuple[str, ...] = ("centre", "station")
 #: Siting solver time limit (seconds).
 DEFAULT_TIME_LIMIT_S = 60.0
+#: The app's optimiser time limit (seconds): shorter, because a planner waits at the screen.
+APP_TIME_LIMIT_S = 30.0
 #: Population model (``auto``: the best source in the data folder).
 DEFAULT_POPULATION_MODEL = "auto"
 

@@ -120,37 +120,40 @@ def population_check(result: PlanResult) -> dict:
             "reconciles": bool(abs(gap) <= 1e-6 * max(1.0, declared))}
 
 
-def build_summary(result: PlanResult) -> dict:
-    """Assemble ``summary.json`` from a :class:`PlanResult`."""
-    study, params, cov = result.study, result.params, result.coverage
-    totals = cov.totals()
-    subs = []
-    name_en = dict(zip(study.subdistricts["name"], study.subdistricts.get("name_en", pd.Series(dtype=object))))
-    for r in result.rules.to_dict("records"):
-        subs.append({
-            "name": r["name"], "name_en": name_en.get(r["name"]), "code": r["code"],
-            "communities": int(r["communities"]), "centres": int(r["centres"]), "stations": int(r["stations"]),
-            "stations_required": int(r["stations_required"]), "centre_rule": bool(r["centre_rule"]),
-            "station_rule": bool(r["station_rule"]), "population": _num(r["population"], 3),
-            "radius_share": _num(r["radius_share"]), "radius_euclidean_share": _num(r["radius_euclidean_share"]),
-            "walk_share": _num(r["walk_share"]), "radius_rule": bool(r["radius_rule"]),
-            "walk_rule": bool(r["walk_rule"]), "passes": bool(r["passes"]),
-        })
-    comms = []
-    for r in result.communities.to_dict("records"):
-        comms.append({
-            "name": r["name"], "code": r["code"], "subdistrict": r["subdistrict"],
-            "population": _num(r["population"], 3), "radius_share": _num(r["radius_share"]),
-            "radius_euclidean_share": _num(r["radius_euclidean_share"]), "walk_share": _num(r["walk_share"]),
-            "mean_distance_m": _num(r["mean_distance_m"], 1),
-        })
-    fac = study.facilities
+def _subdistrict_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``subdistricts``: one dict of verdicts and shares per subdistrict."""
+    subs = result.study.subdistricts
+    name_en = dict(zip(subs["name"], subs.get("name_en", pd.Series(dtype=object))))
+    return [{
+        "name": r["name"], "name_en": name_en.get(r["name"]), "code": r["code"],
+        "communities": int(r["communities"]), "centres": int(r["centres"]), "stations": int(r["stations"]),
+        "stations_required": int(r["stations_required"]), "centre_rule": bool(r["centre_rule"]),
+        "station_rule": bool(r["station_rule"]), "population": _num(r["population"], 3),
+        "radius_share": _num(r["radius_share"]), "radius_euclidean_share": _num(r["radius_euclidean_share"]),
+        "walk_share": _num(r["walk_share"]), "radius_rule": bool(r["radius_rule"]),
+        "walk_rule": bool(r["walk_rule"]), "passes": bool(r["passes"]),
+    } for r in result.rules.to_dict("records")]
+
+
+def _community_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``communities``: shares and mean distance per community."""
+    return [{
+        "name": r["name"], "code": r["code"], "subdistrict": r["subdistrict"],
+        "population": _num(r["population"], 3), "radius_share": _num(r["radius_share"]),
+        "radius_euclidean_share": _num(r["radius_euclidean_share"]), "walk_share": _num(r["walk_share"]),
+        "mean_distance_m": _num(r["mean_distance_m"], 1),
+    } for r in result.communities.to_dict("records")]
+
+
+def _facility_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``facilities``: kind, place, lon/lat and how each snapped onto the streets."""
+    fac = result.study.facilities
     lon, lat = _lonlat(fac)
-    snapinfo = cov.facilities[["snap_offset_m", "off_network", "island"]]
-    facilities = []
+    snapinfo = result.coverage.facilities[["snap_offset_m", "off_network", "island"]]
+    rows = []
     for i, (idx, r) in enumerate(fac.iterrows()):
         s = snapinfo.loc[idx] if idx in snapinfo.index else None
-        facilities.append({
+        rows.append({
             "name": r["name"], "kind": r["kind"], "kind_raw": None if pd.isna(r.get("kind_raw")) else str(r["kind_raw"]),
             "counted": bool(r["counted"]), "subdistrict": r["subdistrict"], "community": r["community"],
             "lon": round(float(lon[i]), 7), "lat": round(float(lat[i]), 7),
@@ -158,10 +161,22 @@ def build_summary(result: PlanResult) -> dict:
             "off_network": None if s is None else bool(s["off_network"]),
             "on_island": None if s is None else bool(s["island"]),
         })
-    rules_overview = {}
+    return rows
+
+
+def _rules_overview(result: PlanResult) -> dict:
+    """``summary.json`` → ``rules``: each rule's wording (from the thresholds) and how many subdistricts pass."""
+    out = {}
     for key, (zh, en) in rule_names(result.params.radius_m, result.params.minutes).items():
         col = result.rules[key]
-        rules_overview[key] = {"zh": zh, "en": en, "pass": int(col.sum()), "fail": int((~col).sum())}
+        out[key] = {"zh": zh, "en": en, "pass": int(col.sum()), "fail": int((~col).sum())}
+    return out
+
+
+def build_summary(result: PlanResult) -> dict:
+    """Assemble ``summary.json`` from a :class:`PlanResult`."""
+    study, params = result.study, result.params
+    totals = result.coverage.totals()
     meta = study.meta
     summary = {
         "tool": {"name": "coverage — 15-minute health circle planner", "version": __version__},
@@ -177,10 +192,10 @@ def build_summary(result: PlanResult) -> dict:
                              "note_en": result.demand.note_en, "demand_points": int(len(result.demand.points)),
                              **result.demand.details},
         "coverage": {k: totals[k] for k in ("radius", "radius_euclidean", "walk")},
-        "rules": rules_overview,
-        "subdistricts": subs,
-        "communities": comms,
-        "facilities": facilities,
+        "rules": _rules_overview(result),
+        "subdistricts": _subdistrict_rows(result),
+        "communities": _community_rows(result),
+        "facilities": _facility_rows(result),
         "parameters": {
             **params.to_dict(),
             "crs": describe_crs(study.crs),

@@ -132,3 +132,17 @@ def test_the_import_walker_itself(tmp_path: Path, text: str, expected: set[str])
         assert set(imports_of(f, known)) == expected
     finally:
         f.unlink()
+
+
+def test_the_package_is_imported_at_module_level_only() -> None:
+    """Imports of the package's own modules sit at the top of each module, never inside a function: an
+    import hidden in a function is how a cycle sneaks back in (52 of them before the redesign)."""
+    hidden = []
+    for path in sorted(PKG.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("coverage")):
+                    hidden.append(f"{module_name(path)}:{node.lineno} in {fn.name}()")
+    assert not hidden, "package imports inside functions:\n" + "\n".join(hidden)

@@ -103,3 +103,16 @@ def test_public_api_names_resolve_lazily():
         assert getattr(hc, name) is not None
     with pytest.raises(AttributeError):
         hc.no_such_name  # noqa: B018
+
+
+def test_every_layer_of_a_data_folder_can_be_uploaded_and_overridden():
+    from coverage.cli import build_parser
+    from coverage.read.layers import LAYER_STEMS
+    from coverage.webapp.state import UPLOAD_LAYERS, tr
+
+    assert set(UPLOAD_LAYERS) == set(LAYER_STEMS) and "compounds" in UPLOAD_LAYERS
+    for layer in UPLOAD_LAYERS:  # each upload box has a label in both languages
+        assert tr(f"layer_name_{layer}", "zh") != f"layer_name_{layer}"
+        assert tr(f"layer_name_{layer}", "en") != f"layer_name_{layer}"
+    args = build_parser().parse_args(["plan", *[a for s in LAYER_STEMS for a in (f"--{s}", f"{s}.geojson")]])
+    assert all(getattr(args, s) == f"{s}.geojson" for s in LAYER_STEMS)

@@ -129,116 +129,151 @@ def plan_map(
     m = new_map(location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2), zoom_start=12,
                 basemap=basemap, height=height)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-
-    if "streets" in show:
-        e = study.network.edges
-        fg = folium.FeatureGroup(name=t("layer_streets", lang), show=True)
-        if int(shapely.get_num_coordinates(e.geometry.values).sum()) <= STREET_VECTOR_LIMIT:
-            streets = simplify_for_web(e[["geometry"]], 3.0)  # no names: they make the page large
-            folium.GeoJson(_web_json(streets), style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
-                           interactive=False).add_to(fg)
-        else:
-            # a whole city as vectors makes pages of tens of MB: draw it as one image instead
-            uri, img_bounds = street_png(study.network)
-            folium.raster_layers.ImageOverlay(uri, img_bounds, interactive=False, zindex=1).add_to(fg)
-        fg.add_to(m)
-
-    comm = result.communities.copy()
-    if "communities" in show:
-        c = study.communities[["name", "subdistrict", "geometry"]].merge(
-            comm[["name", "subdistrict", "population", "radius_share", "walk_share", "radius_euclidean_share"]],
-            on=["name", "subdistrict"], how="left")
-        c["colour"] = [share_colour(v) for v in c[share]]
-        for col in ("radius_share", "walk_share", "radius_euclidean_share"):
-            c[col + "_txt"] = [_fmt_share(v) for v in c[col]]
-        c["population_txt"] = [f"{v:,.0f}" if pd.notna(v) else "—" for v in c["population"]]
-        c = escape_properties(simplify_for_web(c, 2.0), ["name", "subdistrict"])
-        fg = folium.FeatureGroup(name=t("layer_communities", lang), show=True)
-        folium.GeoJson(
-            _web_json(c), style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555", "weight": 0.8,
-                                         "fillOpacity": 0.55},
-            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(["name", "subdistrict", "population_txt", "radius_share_txt",
-                                           "walk_share_txt"],
-                                          aliases=[t("community", lang), t("subdistrict", lang), t("population", lang),
-                                                   t("radius_share", lang, r=result.params.radius_m),
-                                                   t("walk_share", lang, m=result.params.minutes)]),
-        ).add_to(fg)
-        fg.add_to(m)
-
-    if "subdistricts" in show:
-        s = study.subdistricts[["name", "geometry"]].merge(result.rules, on="name", how="left")
-        s["verdict"] = [t("pass", lang) if p else t("fail", lang) for p in s["passes"]]
-        s["centre_txt"] = [f"{c} ({t('pass' if ok else 'fail', lang)})" for c, ok in zip(s["centres"], s["centre_rule"])]
-        s["station_txt"] = [f"{n}/{r} ({t('pass' if ok else 'fail', lang)})"
-                            for n, r, ok in zip(s["stations"], s["stations_required"], s["station_rule"])]
-        s = escape_properties(simplify_for_web(s[["name", "verdict", "centre_txt", "station_txt", "passes", "geometry"]],
-                                               2.0), ["name"])
-        fg = folium.FeatureGroup(name=t("layer_subdistricts", lang), show=True)
-        folium.GeoJson(
-            _web_json(s), style_function=lambda f: {"fill": False, "color": "#08306b" if f["properties"]["passes"] else "#a50f15",
-                                         "weight": 3, "dashArray": None if f["properties"]["passes"] else "6 4"},
-            tooltip=folium.GeoJsonTooltip(["name", "verdict", "centre_txt", "station_txt"],
-                                          aliases=[t("subdistrict", lang), t("all_rules", lang), t("centres", lang),
-                                                   t("stations_vs_required", lang)]),
-        ).add_to(fg)
-        fg.add_to(m)
-
-    if "isochrones" in show and len(result.isochrones):
-        for minutes in sorted(result.isochrones["minutes"].unique(), reverse=True):
-            iso = result.isochrones[result.isochrones["minutes"] == minutes]
-            union = shapely.union_all(iso.geometry.values)
-            g = simplify_for_web(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[union], crs=iso.crs), 5.0)
-            colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
-            fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes), show=int(minutes) == 15)
-            folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 1,
-                                                                  "fillOpacity": 0.35}, interactive=False).add_to(fg)
-            fg.add_to(m)
-
-    if "uncovered" in show:
-        d = result.coverage.demand
-        unc = d[~d[uncovered_by]]
-        if len(unc):
-            agg = _aggregate_points(unc, 100.0, max_points).to_crs(4326)
-            fg = folium.FeatureGroup(name=t("layer_uncovered", lang), show=True)
-            scale = max(float(agg["population"].max()), 1.0)
-            agg = agg.assign(r=(2 + 6 * np.sqrt(agg["population"] / scale)).round(1),
-                             label=[f"{t('uncovered', lang)}: {p:,.0f}" for p in agg["population"]])
-            agg["geometry"] = shapely.set_precision(agg.geometry.values, 1e-6)
-            # one GeoJson layer, not thousands of folium elements: pages render and load fast
-            folium.GeoJson(
-                _web_json(agg[["r", "label", "geometry"]]),
-                marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_color="#e31a1c", fill_opacity=0.6),
-                style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": "#e31a1c", "weight": 0,
-                                          "fillOpacity": 0.6},
-                tooltip=folium.GeoJsonTooltip(["label"], labels=False),
-            ).add_to(fg)
-            fg.add_to(m)
-
-    if "facilities" in show:
-        f = study.facilities.to_crs(4326)
-        fg = folium.FeatureGroup(name=t("layer_facilities", lang), show=True)
-        for _, r in f.iterrows():
-            colour = KIND_COLOURS.get(r["kind"], KIND_COLOURS["other"])
-            label = (f"<b>{html_lib.escape(str(r['name']))}</b><br>{html_lib.escape(t('kind_' + r['kind'], lang, default=str(r['kind'])))}"
-                     f"<br>{html_lib.escape(str(r['subdistrict'] or '—'))}"
-                     + ("" if r["counted"] else f"<br><i>{t('not_counted', lang)}</i>"))
-            folium.CircleMarker([r.geometry.y, r.geometry.x], radius=8 if r["kind"] == "centre" else 6,
-                                color="#ffffff", weight=1.5, fill=True, fill_color=colour,
-                                fill_opacity=1.0 if r["counted"] else 0.5,
-                                tooltip=folium.Tooltip(label)).add_to(fg)
-        if extra_facilities is not None and len(extra_facilities):
-            for _, r in extra_facilities.to_crs(4326).iterrows():
-                folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7, color="#000000", weight=2,
-                                    dash_array="3 2", fill=True, fill_color=KIND_COLOURS["station"],
-                                    tooltip=folium.Tooltip(html_lib.escape(str(r.get("name", t("scenario_station", lang)))))
-                                    ).add_to(fg)
-        fg.add_to(m)
-
+    layers = {
+        "streets": lambda: _add_streets(m, result, lang),
+        "communities": lambda: _add_communities(m, result, lang, share),
+        "subdistricts": lambda: _add_subdistricts(m, result, lang),
+        "isochrones": lambda: _add_isochrones(m, result, lang),
+        "uncovered": lambda: _add_uncovered(m, result, lang, uncovered_by, max_points),
+        "facilities": lambda: _add_facilities(m, result, lang, extra_facilities),
+    }
+    for key, draw in layers.items():  # drawn in this order, whatever the order of ``show``
+        if key in show:
+            draw()
     if "proposals" in show and getattr(result, "siting", None) is not None:
         add_proposals_to_map(result.siting, m, lang)
-
     folium.LayerControl(collapsed=False).add_to(m)
+    _plan_legend(m, result, lang, share, show)
+    return m
+
+
+def _add_streets(m: folium.Map, result, lang: str) -> None:
+    """Walkable streets: vectors, or one image above :data:`STREET_VECTOR_LIMIT` vertices."""
+    study = result.study
+    e = study.network.edges
+    fg = folium.FeatureGroup(name=t("layer_streets", lang), show=True)
+    if int(shapely.get_num_coordinates(e.geometry.values).sum()) <= STREET_VECTOR_LIMIT:
+        streets = simplify_for_web(e[["geometry"]], 3.0)  # no names: they make the page large
+        folium.GeoJson(_web_json(streets), style_function=lambda f: {"color": "#777777", "weight": 1, "opacity": 0.6},
+                       interactive=False).add_to(fg)
+    else:
+        # a whole city as vectors makes pages of tens of MB: draw it as one image instead
+        uri, img_bounds = street_png(study.network)
+        folium.raster_layers.ImageOverlay(uri, img_bounds, interactive=False, zindex=1).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_communities(m: folium.Map, result, lang: str, share: str) -> None:
+    """Communities shaded by ``share``, with their figures in the tooltip."""
+    study = result.study
+    comm = result.communities.copy()
+    c = study.communities[["name", "subdistrict", "geometry"]].merge(
+        comm[["name", "subdistrict", "population", "radius_share", "walk_share", "radius_euclidean_share"]],
+        on=["name", "subdistrict"], how="left")
+    c["colour"] = [share_colour(v) for v in c[share]]
+    for col in ("radius_share", "walk_share", "radius_euclidean_share"):
+        c[col + "_txt"] = [_fmt_share(v) for v in c[col]]
+    c["population_txt"] = [f"{v:,.0f}" if pd.notna(v) else "—" for v in c["population"]]
+    c = escape_properties(simplify_for_web(c, 2.0), ["name", "subdistrict"])
+    fg = folium.FeatureGroup(name=t("layer_communities", lang), show=True)
+    folium.GeoJson(
+        _web_json(c), style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555", "weight": 0.8,
+                                     "fillOpacity": 0.55},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(["name", "subdistrict", "population_txt", "radius_share_txt",
+                                       "walk_share_txt"],
+                                      aliases=[t("community", lang), t("subdistrict", lang), t("population", lang),
+                                               t("radius_share", lang, r=result.params.radius_m),
+                                               t("walk_share", lang, m=result.params.minutes)]),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_subdistricts(m: folium.Map, result, lang: str) -> None:
+    """Subdistrict outlines: solid where every rule passes, dashed red where one fails."""
+    study = result.study
+    s = study.subdistricts[["name", "geometry"]].merge(result.rules, on="name", how="left")
+    s["verdict"] = [t("pass", lang) if p else t("fail", lang) for p in s["passes"]]
+    s["centre_txt"] = [f"{c} ({t('pass' if ok else 'fail', lang)})" for c, ok in zip(s["centres"], s["centre_rule"])]
+    s["station_txt"] = [f"{n}/{r} ({t('pass' if ok else 'fail', lang)})"
+                        for n, r, ok in zip(s["stations"], s["stations_required"], s["station_rule"])]
+    s = escape_properties(simplify_for_web(s[["name", "verdict", "centre_txt", "station_txt", "passes", "geometry"]],
+                                           2.0), ["name"])
+    fg = folium.FeatureGroup(name=t("layer_subdistricts", lang), show=True)
+    folium.GeoJson(
+        _web_json(s), style_function=lambda f: {"fill": False, "color": "#08306b" if f["properties"]["passes"] else "#a50f15",
+                                     "weight": 3, "dashArray": None if f["properties"]["passes"] else "6 4"},
+        tooltip=folium.GeoJsonTooltip(["name", "verdict", "centre_txt", "station_txt"],
+                                      aliases=[t("subdistrict", lang), t("all_rules", lang), t("centres", lang),
+                                               t("stations_vs_required", lang)]),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_isochrones(m: folium.Map, result, lang: str) -> None:
+    """One dissolved layer per isochrone time; the plan's own walking time is shown at first."""
+    if not len(result.isochrones):
+        return
+    drawn = sorted(result.isochrones["minutes"].unique(), reverse=True)
+    first = result.params.minutes if result.params.minutes in drawn else drawn[0]
+    for minutes in drawn:
+        iso = result.isochrones[result.isochrones["minutes"] == minutes]
+        union = shapely.union_all(iso.geometry.values)
+        g = simplify_for_web(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[union], crs=iso.crs), 5.0)
+        colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
+        fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes), show=bool(minutes == first))
+        folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 1,
+                                                              "fillOpacity": 0.35}, interactive=False).add_to(fg)
+        fg.add_to(m)
+
+
+def _add_uncovered(m: folium.Map, result, lang: str, uncovered_by: str, max_points: int) -> None:
+    """Residents not covered, summed on a grid when there are many (one GeoJSON layer)."""
+    d = result.coverage.demand
+    unc = d[~d[uncovered_by]]
+    if len(unc):
+        agg = _aggregate_points(unc, 100.0, max_points).to_crs(4326)
+        fg = folium.FeatureGroup(name=t("layer_uncovered", lang), show=True)
+        scale = max(float(agg["population"].max()), 1.0)
+        agg = agg.assign(r=(2 + 6 * np.sqrt(agg["population"] / scale)).round(1),
+                         label=[f"{t('uncovered', lang)}: {p:,.0f}" for p in agg["population"]])
+        agg["geometry"] = shapely.set_precision(agg.geometry.values, 1e-6)
+        # one GeoJson layer, not thousands of folium elements: pages render and load fast
+        folium.GeoJson(
+            _web_json(agg[["r", "label", "geometry"]]),
+            marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_color="#e31a1c", fill_opacity=0.6),
+            style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": "#e31a1c", "weight": 0,
+                                      "fillOpacity": 0.6},
+            tooltip=folium.GeoJsonTooltip(["label"], labels=False),
+        ).add_to(fg)
+        fg.add_to(m)
+
+
+def _add_facilities(m: folium.Map, result, lang: str, extra_facilities: gpd.GeoDataFrame | None) -> None:
+    """Facilities by kind (not counted: faded), and a scenario's hypothetical ones dashed."""
+    study = result.study
+    f = study.facilities.to_crs(4326)
+    fg = folium.FeatureGroup(name=t("layer_facilities", lang), show=True)
+    for _, r in f.iterrows():
+        colour = KIND_COLOURS.get(r["kind"], KIND_COLOURS["other"])
+        label = (f"<b>{html_lib.escape(str(r['name']))}</b><br>{html_lib.escape(t('kind_' + r['kind'], lang, default=str(r['kind'])))}"
+                 f"<br>{html_lib.escape(str(r['subdistrict'] or '—'))}"
+                 + ("" if r["counted"] else f"<br><i>{t('not_counted', lang)}</i>"))
+        folium.CircleMarker([r.geometry.y, r.geometry.x], radius=8 if r["kind"] == "centre" else 6,
+                            color="#ffffff", weight=1.5, fill=True, fill_color=colour,
+                            fill_opacity=1.0 if r["counted"] else 0.5,
+                            tooltip=folium.Tooltip(label)).add_to(fg)
+    if extra_facilities is not None and len(extra_facilities):
+        for _, r in extra_facilities.to_crs(4326).iterrows():
+            folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7, color="#000000", weight=2,
+                                dash_array="3 2", fill=True, fill_color=KIND_COLOURS["station"],
+                                tooltip=folium.Tooltip(html_lib.escape(str(r.get("name", t("scenario_station", lang)))))
+                                ).add_to(fg)
+    fg.add_to(m)
+
+
+def _plan_legend(m: folium.Map, result, lang: str, share: str, show: Sequence[str]) -> None:
+    """The legend: kinds, coverage classes, the isochrone times drawn, proposals."""
     legend = [(KIND_COLOURS["centre"], t("kind_centre", lang)), (KIND_COLOURS["station"], t("kind_station", lang)),
               (KIND_COLOURS["hospital"], t("kind_other", lang)), ("#e31a1c", t("uncovered", lang))]
     legend += [(c, f"{t(share, lang, r=result.params.radius_m, m=result.params.minutes)} ≥ {lo:.0%}" if lo >= 0 else
@@ -248,12 +283,10 @@ def plan_map(
     if "proposals" in show and getattr(result, "siting", None) is not None:
         legend.append(("#000000", t("layer_proposals", lang)))
     add_legend(m, t("legend", lang), legend)
-    return m
 
 
 def add_proposals_to_map(siting: SitingResult, m: folium.Map, lang: str = "zh") -> None:
     """Add the proposed sites and their isochrones as two layers of a folium map."""
-    import folium
 
     if len(siting.isochrones):
         fg = folium.FeatureGroup(name=t("layer_proposal_isochrones", lang), show=True)

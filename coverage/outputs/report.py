@@ -57,11 +57,11 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], left: int = 1,
     return "".join(out)
 
 
-def _sections(summary: dict) -> tuple[str, str]:
-    """HTML before the map (title, KPIs) and after it (tables, method)."""
+def _head(summary: dict) -> list[str]:
+    """Title, data set, synthetic-data warning, parameters, sources and the headline figures."""
     p = summary["parameters"]
-    ds = summary["dataset"]
     r, m = p["radius_m"], p["minutes"]
+    ds = summary["dataset"]
     head = ['<div class="rp">',
             f'<h1>{_e(t("report_title", "zh"))}<br><span class="sub">{_e(t("report_title", "en"))}</span></h1>',
             f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
@@ -87,8 +87,15 @@ def _sections(summary: dict) -> tuple[str, str]:
     head.append("<div>" + "".join(f'<span class="kpi"><b>{v}</b>{_e(label)}</span>' for _, label, v in kpis)
                 + "</div>")
     head.append("</div>")
+    return head
 
-    tail = ['<div class="rp">', f'<h2>{_e(both("rules_table"))}</h2>']
+
+def _rules_section(summary: dict) -> list[str]:
+    """The per-subdistrict rule table."""
+    p = summary["parameters"]
+    r, m = p["radius_m"], p["minutes"]
+    tail: list[str] = []
+    tail.append(f'<h2>{_e(both("rules_table"))}</h2>')
     hdr = [both("subdistrict"), both("communities"), both("centres"), both("stations"), both("stations_required"),
            both("centre_rule"), both("station_rule"), both("population"), both("radius_share", r=r),
            both("walk_share", m=m), both("all_rules")]
@@ -99,7 +106,14 @@ def _sections(summary: dict) -> tuple[str, str]:
                      _badge(s["station_rule"]), f'{(s["population"] or 0):,.0f}', _pct(s["radius_share"]),
                      _pct(s["walk_share"]), _badge(s["passes"])])
     tail.append(_table(hdr, rows, cls="rules"))
+    return tail
 
+
+def _communities_section(summary: dict) -> list[str]:
+    """Communities, worst covered first."""
+    p = summary["parameters"]
+    r, m = p["radius_m"], p["minutes"]
+    tail: list[str] = []
     tail.append(f'<h2>{_e(both("communities_table"))}</h2>')
     comms = sorted(summary["communities"], key=lambda c: (c["walk_share"] if c["walk_share"] is not None else 2,
                                                           c["radius_share"] if c["radius_share"] is not None else 2))
@@ -109,30 +123,43 @@ def _sections(summary: dict) -> tuple[str, str]:
     tail.append(_table([both("community"), both("subdistrict"), both("population"), both("radius_share", r=r),
                         both("radius_euclidean_share", r=r), both("walk_share", m=m), both("mean_distance_m")], rows,
                        left=2, cls="communities"))
+    return tail
 
-    if "proposals" in summary:
-        tail.append(f'<h2>{_e(both("proposals_table"))}</h2>')
-        rows = [[p_["rank"], _e(t("kind_" + str(p_.get("kind", "station")), "zh")) + "<br><span class='sub'>"
-                 + _e(t("kind_" + str(p_.get("kind", "station")), "en")) + "</span>",
-                 _e(p_.get("subdistrict")), _e(p_.get("community")), _e(p_.get("nearest_street") or "—"),
-                 f'{p_["lon"]:.6f}, {p_["lat"]:.6f}', f'{p_["adds_population"]:,.0f}', _e(", ".join(p_["serves"]))]
-                for p_ in summary["proposals"]]
-        tail.append(_table([both("rank"), "类型 / Kind", both("subdistrict"), both("community"), both("nearest_street"),
-                            "lon, lat", both("adds_population"), both("serves")], rows, left=2, cls="proposals"))
-        tail.append(f'<h2>{_e(both("before_after"))}</h2>')
-        rows = []
-        for key, label in (("radius", both("radius_share", r=r)), ("radius_euclidean", both("radius_euclidean_share", r=r)),
-                           ("walk", both("walk_share", m=m))):
-            b, a = summary["coverage"][key], summary["after"][key]
-            rows.append([_e(label), f'{b["population"]:,.0f}', _pct(b["share"]), f'{a["population"]:,.0f}',
-                         _pct(a["share"])])
-        tail.append(_table(["", f'{both("before")} {both("population")}', both("before"),
-                            f'{both("after")} {both("population")}', both("after")], rows, cls="before-after"))
-        if summary.get("siting"):
-            st = summary["siting"]
-            tail.append(f'<p class="sub">solver: {_e(st.get("status"))}, gap {_e(st.get("gap"))}, '
-                        f'{_e(st.get("solve_seconds"))} s; {_e(st.get("note", ""))}</p>')
 
+def _proposals_section(summary: dict) -> list[str]:
+    """Proposed sites, before/after, and the solver's status (when sites were proposed)."""
+    p = summary["parameters"]
+    r, m = p["radius_m"], p["minutes"]
+    tail: list[str] = []
+    if "proposals" not in summary:
+        return tail
+    tail.append(f'<h2>{_e(both("proposals_table"))}</h2>')
+    rows = [[p_["rank"], _e(t("kind_" + str(p_.get("kind", "station")), "zh")) + "<br><span class='sub'>"
+             + _e(t("kind_" + str(p_.get("kind", "station")), "en")) + "</span>",
+             _e(p_.get("subdistrict")), _e(p_.get("community")), _e(p_.get("nearest_street") or "—"),
+             f'{p_["lon"]:.6f}, {p_["lat"]:.6f}', f'{p_["adds_population"]:,.0f}', _e(", ".join(p_["serves"]))]
+            for p_ in summary["proposals"]]
+    tail.append(_table([both("rank"), "类型 / Kind", both("subdistrict"), both("community"), both("nearest_street"),
+                        "lon, lat", both("adds_population"), both("serves")], rows, left=2, cls="proposals"))
+    tail.append(f'<h2>{_e(both("before_after"))}</h2>')
+    rows = []
+    for key, label in (("radius", both("radius_share", r=r)), ("radius_euclidean", both("radius_euclidean_share", r=r)),
+                       ("walk", both("walk_share", m=m))):
+        b, a = summary["coverage"][key], summary["after"][key]
+        rows.append([_e(label), f'{b["population"]:,.0f}', _pct(b["share"]), f'{a["population"]:,.0f}',
+                     _pct(a["share"])])
+    tail.append(_table(["", f'{both("before")} {both("population")}', both("before"),
+                        f'{both("after")} {both("population")}', both("after")], rows, cls="before-after"))
+    if summary.get("siting"):
+        st = summary["siting"]
+        tail.append(f'<p class="sub">solver: {_e(st.get("status"))}, gap {_e(st.get("gap"))}, '
+                    f'{_e(st.get("solve_seconds"))} s; {_e(st.get("note", ""))}</p>')
+    return tail
+
+
+def _skipped_section(summary: dict) -> list[str]:
+    """Everything repaired or left out, with its population."""
+    tail: list[str] = []
     tail.append(f'<h2>{_e(both("skipped_table"))}</h2>')
     if summary["skipped"]:
         rows = [[_e(s["layer"]), _e(s["reason"]), s["count"], f'{s["population"]:,.0f}', _e(s["action"]),
@@ -142,6 +169,13 @@ def _sections(summary: dict) -> tuple[str, str]:
                            left=2, cls="skipped"))
     else:
         tail.append("<p>—</p>")
+    return tail
+
+
+def _method_section(summary: dict) -> list[str]:
+    """How distances, the walk filter and isochrones were computed, and the network's size."""
+    p = summary["parameters"]
+    tail: list[str] = []
     net = summary["network"]
     excluded = ", ".join(f"{_e(k)}: {v}" for k, v in net["excluded_ways"].items()) or "—"
     tail.append(f'<h2>{_e(both("method"))}</h2><p>'
@@ -157,8 +191,16 @@ def _sections(summary: dict) -> tuple[str, str]:
                 f'{_e(summary["population_model"]["note_en"])}</p>'
                 f'<p class="sub">Network: {net["nodes"]:,} nodes, {net["edges"]:,} edges, {net["length_km"]:,.1f} km, '
                 f'{net["components"]} component(s). Excluded ways: {excluded}.</p>')
+    return tail
+
+
+def _sections(summary: dict) -> tuple[str, str]:
+    """HTML before the map (title, KPIs) and after it (tables, method)."""
+    tail = ['<div class="rp">']
+    for section in (_rules_section, _communities_section, _proposals_section, _skipped_section, _method_section):
+        tail += section(summary)
     tail.append("</div>")
-    return "\n".join(head), "\n".join(tail)
+    return "\n".join(_head(summary)), "\n".join(tail)
 
 
 def render_report(result, summary: dict | None = None, lang: str = "zh", basemap: str | None = None) -> str:

@@ -86,7 +86,6 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
     c_comp = comp[candidates.u]
     w_comp = np.bincount(t_comp, weights=w, minlength=int(comp.max()) + 1)
     unreach = float(w.sum()) - w_comp[c_comp]
-    ratio, delta = network.geometry_slack
     marks = _landmarks(network, np.unique(np.concatenate([targets.u, candidates.u])))
     a = _distances_from(network, marks, targets)  # (landmarks, residents)
     b = _distances_from(network, marks, _as_snap(candidates))  # (landmarks, candidates)
@@ -94,35 +93,10 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
     a[~np.isfinite(a)] = 0.0
     b[~np.isfinite(b)] = 0.0
 
-    # cheap bound for all: max over landmarks of sum_i w_i |a_i - b_j| (sorting and prefix sums, per piece)
-    lb = np.zeros(k)
-    for c in np.unique(c_comp):
-        ti, cj = t_comp == c, np.flatnonzero(c_comp == c)
-        if not ti.any():
-            continue
-        for m in range(len(marks)):
-            lb[cj] = np.maximum(lb[cj], _weighted_abs_sums(a[m][ti], w[ti], b[m, cj]))
-    lb -= 1e-9 * (np.abs(lb) + 1.0)  # rounding in the sums must never lift a bound above the exact value
+    lb = _landmark_bound(a, b, w, t_comp, c_comp)
 
     def pair_bound(idx: np.ndarray) -> np.ndarray:
-        """sum_i w_i max(landmark bounds, straight-line bound) for candidates ``idx``."""
-        out = np.zeros(len(idx))
-        step = max(1, int(500_000 // max(len(targets), 1)))
-        for s in range(0, len(idx), step):
-            sl = idx[s:s + step]
-            bound = np.hypot(candidates.sx[sl, None] - targets.x[None, :], candidates.sy[sl, None] - targets.y[None, :])
-            bound -= 2 * delta
-            np.maximum(bound, 0.0, out=bound)
-            bound /= ratio
-            bound += targets.offset[None, :] + candidates.offset[sl, None]
-            tmp = np.empty_like(bound)
-            for m in range(len(marks)):
-                np.subtract(a[m][None, :], b[m, sl][:, None], out=tmp)
-                np.abs(tmp, out=tmp)
-                np.maximum(bound, tmp, out=bound)
-            bound *= c_comp[sl, None] == t_comp[None, :]
-            out[s:s + len(sl)] = bound @ w
-        return out - 1e-9 * (np.abs(out) + 1.0)
+        return _pair_bound(network, targets, candidates, idx, a, b, w, t_comp, c_comp)
 
     chunk = chunk or max(4, min(128, int(4_000_000 // max(network.n_nodes, 1))))
     best = (k, math.inf, math.inf)  # (index, unreachable, weighted sum); index k = none yet
@@ -160,3 +134,43 @@ def best_centre(network: WalkNetwork, targets: Snap, weights: np.ndarray, candid
     reached = float(w.sum()) - unreach[j]
     mean = best[2] / reached if reached > 0 else math.nan
     return j, mean, float(unreach[j])
+
+
+def _landmark_bound(a: np.ndarray, b: np.ndarray, w: np.ndarray, t_comp: np.ndarray, c_comp: np.ndarray
+                    ) -> np.ndarray:
+    """Cheap lower bound on every candidate's weighted walk: max over landmarks of ``sum_i w_i |a_i - b_j|``.
+
+    ``a`` (landmarks × residents) and ``b`` (landmarks × candidates) are landmark distances; sums use
+    sorting and prefix sums, per network piece.
+    """
+    lb = np.zeros(b.shape[1])
+    for c in np.unique(c_comp):
+        ti, cj = t_comp == c, np.flatnonzero(c_comp == c)
+        if not ti.any():
+            continue
+        for m in range(len(a)):
+            lb[cj] = np.maximum(lb[cj], _weighted_abs_sums(a[m][ti], w[ti], b[m, cj]))
+    return lb - 1e-9 * (np.abs(lb) + 1.0)  # rounding in the sums must never lift a bound above the exact value
+
+
+def _pair_bound(network: WalkNetwork, targets: Snap, candidates: CandidateSet, idx: np.ndarray, a: np.ndarray,
+                b: np.ndarray, w: np.ndarray, t_comp: np.ndarray, c_comp: np.ndarray) -> np.ndarray:
+    """``sum_i w_i max(landmark bounds, straight-line bound)`` for candidates ``idx`` (resident by resident)."""
+    ratio, delta = network.geometry_slack
+    out = np.zeros(len(idx))
+    step = max(1, int(500_000 // max(len(targets), 1)))
+    for s in range(0, len(idx), step):
+        sl = idx[s:s + step]
+        bound = np.hypot(candidates.sx[sl, None] - targets.x[None, :], candidates.sy[sl, None] - targets.y[None, :])
+        bound -= 2 * delta
+        np.maximum(bound, 0.0, out=bound)
+        bound /= ratio
+        bound += targets.offset[None, :] + candidates.offset[sl, None]
+        tmp = np.empty_like(bound)
+        for m in range(len(a)):
+            np.subtract(a[m][None, :], b[m, sl][:, None], out=tmp)
+            np.abs(tmp, out=tmp)
+            np.maximum(bound, tmp, out=bound)
+        bound *= c_comp[sl, None] == t_comp[None, :]
+        out[s:s + len(sl)] = bound @ w
+    return out - 1e-9 * (np.abs(out) + 1.0)

@@ -50,7 +50,8 @@ from coverage.errors import ValueInputError
 from coverage.geo.areas import first_containing
 from coverage.isochrones import isochrones as make_isochrones
 from coverage.network.graph import WalkNetwork, edge_names
-from coverage.params import DEFAULT_TIME_LIMIT_S
+from coverage.network.snap import Snap
+from coverage.params import DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.plain import _plain
 from coverage.result import PlanResult
 from coverage.siting.candidates import (
@@ -64,6 +65,7 @@ from coverage.siting.centres import best_centre
 from coverage.siting.reach import reach_matrix
 from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
+from coverage.study import StudyArea
 
 __all__ = ["PROPOSAL_COLUMNS", "SitingResult", "propose_sites"]
 
@@ -215,21 +217,6 @@ def _check_args(sites: object, site_for: str, target_share: float | None, candid
         raise ValueInputError(f"solver must be 'highs' or 'greedy', got {solver!r}")
 
 
-def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float,
-                    every: float = 1.0) -> Callable[[int, float], None]:
-    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven."""
-    last = {"t": -math.inf, "seen": None}
-
-    def report(best: int, bound: float) -> None:
-        now = time.perf_counter()
-        if (best, bound) == last["seen"] or (now - last["t"] < every and bound < best):
-            return
-        last.update(t=now, seen=(best, bound))
-        step(progress_text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
-
-    return report
-
-
 def propose_sites(
     result: PlanResult,
     sites: Literal["auto"] | int = "auto",
@@ -288,6 +275,11 @@ def propose_sites(
     coverage.errors.ValueInputError
         Bad arguments; ``candidates="layer"`` without a candidates layer; ``sites``
         fewer than the stations the rules require.
+
+    Notes
+    -----
+    Long because it is the siting step's script: each phase (candidates, reach, rules, solve,
+    proposals, re-check, isochrones) is one helper call with its progress message and timing.
     """
     _check_args(sites, site_for, target_share, candidates, time_limit, solver)
     if isinstance(max_isochrones, bool) or not isinstance(max_isochrones, (int, np.integer)) or max_isochrones < 0:
@@ -305,8 +297,78 @@ def propose_sites(
     threshold = params.radius_m if site_for == "radius" else params.walk_m
     notes: list[str] = []
 
-    # --- candidates ----------------------------------------------------------
     step("candidates / 候选点", 0.0)
+    cands, source, n_excluded, off_network = _candidates_for(study, params, candidates, exclusions, notes)
+    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
+    timings["candidates"] = time.perf_counter() - t0
+
+    step("reach matrix / 可达矩阵", 0.1)
+    t1 = time.perf_counter()
+    w, covered, dsnap, on_net = _demand_state(result, site_for)
+    reach = reach_matrix(net, dsnap, cands, threshold, active=on_net & ~covered & (w > 0))
+    timings["reach"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    K = len(cands)
+    centre_j: list[int] = []
+    centre_info: dict[int, dict] = {}
+    group_min: dict[int, int] = {}
+    if rules:
+        step("rules / 规则", 0.3)
+        centre_j, centre_info, group_min = _rule_minimums(result, cands, group, dsnap, w, on_net, notes)
+    reach_ext, groups, forced = _with_centre_columns(reach, centre_j, group, rules)
+    C = len(centre_j)
+    timings["rules"] = time.perf_counter() - t2
+
+    step(f"solver, at most {time_limit:g} s / 求解（最多 {time_limit:g} 秒）", 0.4)
+    t3 = time.perf_counter()
+    if sites != "auto":
+        _check_budget(int(sites), group_min, study)
+    model = _covering_model(sites, reach_ext, w, covered, target, forced if C else None, groups, group_min)
+    mode = "set_covering" if sites == "auto" else "maximal_covering"
+    sol, method = _solve(model, sites, solver, time_limit, _progress_lines(step, t3, time_limit))
+    if sol.message:
+        notes.append(sol.message)
+    order, gain = rank_by_marginal_gain(sol.selected, reach_ext, w, covered)
+    timings["solve"] = time.perf_counter() - t3
+
+    step("proposals / 建议站点", 0.6)
+    t4 = time.perf_counter()
+    cj = np.array([centre_j[o - K] if o >= K else o for o in order], dtype=np.int64)
+    proposals = _proposal_frame(result, net, cands, cj, order >= K, gain, group, group_min, site_for)
+    after_cov, before, after = _recheck(result, proposals)
+    reached = after[site_for]["share"] is not None and after[site_for]["share"] >= target - 1e-9
+    if sol.target_met is True and not reached:
+        notes.append("the re-check found the target not reached although the model did: please report this")
+    timings["recheck"] = time.perf_counter() - t4
+
+    step("isochrones / 等时圈", 0.8)
+    t5 = time.perf_counter()
+    iso = _site_isochrones(net, proposals, threshold, params, max_isochrones, notes)
+    timings["isochrones"] = time.perf_counter() - t5
+    proposals = proposals.drop(columns=["label"])
+    notes += [f"centre for {study.subdistricts['name'].iloc[group[j]]} placed where residents walk least on "
+              f"average ({c['mean_distance_m']:.0f} m)" for j, c in centre_info.items()
+              if not np.isnan(c["mean_distance_m"])]
+
+    info = {
+        "mode": mode, "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
+        "threshold_m": round(float(threshold), 3), "radius_m": float(params.radius_m),
+        "minutes": float(params.minutes), "target_share": target, "rules": bool(rules), "candidate_source": source,
+        **_solve_fields(sol, method, K, n_excluded, len(off_network)), "new_population": round(float(gain.sum()), 3),
+        "target_met": bool(reached), "note": "; ".join(notes),
+    }
+    timings["total"] = time.perf_counter() - t0
+    step("siting done / 选址完成", 1.0)
+    return SitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=sol, info=info,
+                        after_coverage=after_cov, reach=reach_ext, candidates=cands, timings=timings)
+
+
+def _candidates_for(study: StudyArea, params: CoverageParams, candidates: str | None,
+                    exclusions: gpd.GeoDataFrame | None, notes: list[str]
+                    ) -> tuple[CandidateSet, str, int, list[str]]:
+    """The candidate sites (nodes, layer or both, minus exclusions), their source, and what was left out."""
+    net = study.network
     has_layer = study.candidates is not None and len(study.candidates) > 0
     source = candidates or ("layer" if has_layer else "nodes")
     parts = []
@@ -325,173 +387,167 @@ def propose_sites(
     cands = CandidateSet.concat(parts) if parts else _empty_candidates()
     excl_layer = exclusions if exclusions is not None else study.exclusions
     cands, excluded = exclude_candidates(cands, excl_layer, net.crs)
-    n_excluded = int(excluded.sum())
-    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
-    timings["candidates"] = time.perf_counter() - t0
+    return cands, source, int(excluded.sum()), off_network
 
-    # --- demand and reach ----------------------------------------------------
-    step("reach matrix / 可达矩阵", 0.1)
-    t1 = time.perf_counter()
+
+def _demand_state(result: PlanResult, site_for: str) -> tuple[np.ndarray, np.ndarray, Snap, np.ndarray]:
+    """Residents' weights, who is covered already, their snaps (from the coverage pass) and who is on the network."""
     dem = result.coverage.demand
     w = dem["population"].to_numpy(dtype=float)
     covered = dem["covered_radius" if site_for == "radius" else "covered_walk"].to_numpy(dtype=bool)
     dsnap = result.coverage.demand_snap  # the coverage pass already snapped these very points
-    on_net = dsnap.offset <= params.max_snap_m
-    active = on_net & ~covered & (w > 0)
-    reach = reach_matrix(net, dsnap, cands, threshold, active=active)
-    timings["reach"] = time.perf_counter() - t1
+    return w, covered, dsnap, dsnap.offset <= result.params.max_snap_m
 
-    # --- rules: group minimums and centres ---------------------------------------
-    t2 = time.perf_counter()
-    K = len(cands)
+
+def _rule_minimums(result: PlanResult, cands: CandidateSet, group: np.ndarray, dsnap: Snap, w: np.ndarray,
+                   on_net: np.ndarray, notes: list[str]) -> tuple[list[int], dict[int, dict], dict[int, int]]:
+    """The per-subdistrict rules as siting constraints.
+
+    Returns
+    -------
+    centre_j : list of int
+        Candidate chosen as the centre of each subdistrict without one.
+    centre_info : dict
+        Candidate → ``mean_distance_m``, ``unreachable_population`` of its centre choice.
+    group_min : dict
+        Subdistrict row → new stations it needs at least (capped by its candidate sites).
+    """
+    study, net = result.study, result.study.network
+    subs = study.subdistricts
+    by_name = {r["name"]: r for r in result.rules.to_dict("records")}
+    dem_sub = result.coverage.demand["subdistrict"].to_numpy(dtype=object)
     centre_j: list[int] = []
     centre_info: dict[int, dict] = {}
     group_min: dict[int, int] = {}
-    if rules:
-        step("rules / 规则", 0.3)
-        subs = study.subdistricts
-        by_name = {r["name"]: r for r in result.rules.to_dict("records")}
-        dem_sub = dem["subdistrict"].to_numpy(dtype=object)
-        for g, name in enumerate(subs["name"]):
-            r = by_name.get(name)
-            if r is None:
-                continue
-            in_g = np.flatnonzero(group == g)
-            need = max(0, int(r["stations_required"]) - int(r["stations"]))
-            if int(r["centres"]) == 0:
-                if in_g.size == 0:
-                    notes.append(f"{name}: no candidate site inside, so no centre can be proposed there")
-                else:
-                    sel = on_net & (dem_sub == name) & (w > 0)
-                    if sel.any():
-                        j, mean, unreach = best_centre(net, dsnap.subset(sel), w[sel], cands.subset(in_g))
-                    else:  # no residents: the site nearest the middle of the subdistrict
-                        p = shapely.point_on_surface(subs.geometry.values[g])
-                        j = int(np.argmin(np.hypot(cands.x[in_g] - p.x, cands.y[in_g] - p.y)))
-                        mean, unreach = math.nan, 0.0
-                    centre_j.append(int(in_g[j]))
-                    centre_info[int(in_g[j])] = {"mean_distance_m": mean, "unreachable_population": unreach}
-            # a centre site is not a station site: it leaves the station pool of its subdistrict
-            avail = int(in_g.size) - sum(1 for j in centre_j if group[j] == g)
-            if need > avail:
-                notes.append(f"{name} needs {need} more station(s) but only {avail} candidate site(s) lie inside; "
-                             f"proposing {avail}")
-                need = avail
-            if need > 0:
-                group_min[g] = need
-    C = len(centre_j)
+    for g, name in enumerate(subs["name"]):
+        r = by_name.get(name)
+        if r is None:
+            continue
+        in_g = np.flatnonzero(group == g)
+        need = max(0, int(r["stations_required"]) - int(r["stations"]))
+        if int(r["centres"]) == 0:
+            if in_g.size == 0:
+                notes.append(f"{name}: no candidate site inside, so no centre can be proposed there")
+            else:
+                sel = on_net & (dem_sub == name) & (w > 0)
+                if sel.any():
+                    j, mean, unreach = best_centre(net, dsnap.subset(sel), w[sel], cands.subset(in_g))
+                else:  # no residents: the site nearest the middle of the subdistrict
+                    p = shapely.point_on_surface(subs.geometry.values[g])
+                    j = int(np.argmin(np.hypot(cands.x[in_g] - p.x, cands.y[in_g] - p.y)))
+                    mean, unreach = math.nan, 0.0
+                centre_j.append(int(in_g[j]))
+                centre_info[int(in_g[j])] = {"mean_distance_m": mean, "unreachable_population": unreach}
+        # a centre site is not a station site: it leaves the station pool of its subdistrict
+        avail = int(in_g.size) - sum(1 for j in centre_j if group[j] == g)
+        if need > avail:
+            notes.append(f"{name} needs {need} more station(s) but only {avail} candidate site(s) lie inside; "
+                         f"proposing {avail}")
+            need = avail
+        if need > 0:
+            group_min[g] = need
+    return centre_j, centre_info, group_min
+
+
+def _with_centre_columns(reach: sparse.csr_matrix, centre_j: list[int], group: np.ndarray, rules: bool
+                         ) -> tuple[sparse.csr_matrix, np.ndarray | None, np.ndarray]:
+    """The reach matrix with one forced column per proposed centre; the groups and forced columns.
+
+    A proposed centre is a column of its own (forced, in no group, so it does not count as a station);
+    its candidate's own column is emptied so that the same spot is not proposed twice.
+    """
+    K, C = reach.shape[1], len(centre_j)
     if C:
-        # a proposed centre is a column of its own (forced, in no group, so it does not count as a station);
-        # its candidate's own column is emptied so the same spot is not proposed twice
         full = reach.tocsc()
         base = full.copy()
         for j in centre_j:
             base.data[base.indptr[j]:base.indptr[j + 1]] = False
         base.eliminate_zeros()
-        reach_ext = sparse.hstack([base, full[:, centre_j]], format="csr")
-    else:
-        reach_ext = reach
+        reach = sparse.hstack([base, full[:, centre_j]], format="csr")
     groups = np.concatenate([np.where(np.isin(np.arange(K), centre_j), -1, group), np.full(C, -1)]) \
         if rules else None
-    forced = np.arange(K, K + C)
-    timings["rules"] = time.perf_counter() - t2
+    return reach, groups, np.arange(K, K + C)
 
-    # --- solve ---------------------------------------------------------------
-    step(f"solver, at most {time_limit:g} s / 求解（最多 {time_limit:g} 秒）", 0.4)
-    t3 = time.perf_counter()
-    kw = {"forced": forced if C else None, "group_of_candidate": groups if rules else None,
-          "group_min_new": group_min or None}
+
+def _covering_model(sites: Literal["auto"] | int, reach: sparse.csr_matrix, w: np.ndarray, covered: np.ndarray,
+                    target: float, forced: np.ndarray | None, groups: np.ndarray | None, group_min: dict[int, int]
+                    ) -> SetCovering | MaximalCovering:
+    """``sites="auto"``: the fewest new stations reaching the target; ``N``: the best N (plus forced centres)."""
+    kw = {"forced": forced, "group_of_candidate": groups, "group_min_new": group_min or None}
     if sites == "auto":
-        model = SetCovering(reach_ext, w, covered, target_share=target, **kw)
-        mode = "set_covering"
-    else:
-        least = sum(group_min.values())
-        if least > int(sites):
-            names = study.subdistricts["name"].to_numpy(dtype=object)
-            detail = ", ".join(f"{names[g]}: {k}" for g, k in group_min.items())
-            raise ValueInputError(f"--sites {int(sites)} is fewer than the {least} new station(s) the rules require "
-                                  f"({detail}); raise --sites or drop --rules")
-        model = MaximalCovering(reach_ext, w, covered, p=int(sites) + C, **kw)
-        mode = "maximal_covering"
-    if sites == "auto" and solver == "highs":
-        engine = solve_set_covering(model, time_limit, progress=_progress_lines(step, t3, time_limit))
-        sol, method = engine.result, engine.method
-    else:
-        sol = model.solve(time_limit=time_limit, solver=solver)
-        method = "greedy" if sol.status == "greedy" or solver == "greedy" else "highs"
-    if sol.message:
-        notes.append(sol.message)
-    order, gain = rank_by_marginal_gain(sol.selected, reach_ext, w, covered)
-    timings["solve"] = time.perf_counter() - t3
+        return SetCovering(reach, w, covered, target_share=target, **kw)
+    return MaximalCovering(reach, w, covered, p=int(sites) + (0 if forced is None else len(forced)), **kw)
 
-    # --- proposals -----------------------------------------------------------
-    step("proposals / 建议站点", 0.6)
-    t4 = time.perf_counter()
-    is_centre = order >= K
-    cj = np.array([centre_j[o - K] if o >= K else o for o in order], dtype=np.int64)
-    proposals = _proposal_frame(result, net, cands, cj, is_centre, gain, group, group_min, site_for)
-    # the re-check: coverage recomputed from scratch with the proposals as counted stations
+
+def _check_budget(sites: int, group_min: dict[int, int], study: StudyArea) -> None:
+    """Refuse a budget of new stations below what the rules require."""
+    least = sum(group_min.values())
+    if least > sites:
+        names = study.subdistricts["name"].to_numpy(dtype=object)
+        detail = ", ".join(f"{names[g]}: {k}" for g, k in group_min.items())
+        raise ValueInputError(f"--sites {sites} is fewer than the {least} new station(s) the rules require "
+                              f"({detail}); raise --sites or drop --rules")
+
+
+def _recheck(result: PlanResult, proposals: gpd.GeoDataFrame) -> tuple[CoverageResult, dict, dict]:
+    """Coverage recomputed from scratch with the proposals as counted stations: (coverage, before, after)."""
+    study, net = result.study, result.study.network
     fac = study.facilities[["name", "kind", "counted", "geometry"]]
     new = gpd.GeoDataFrame({"name": proposals["label"], "kind": proposals["kind"], "counted": True},
                            geometry=proposals.geometry.values, crs=net.crs)
-    after_cov = measure_coverage(net, pd.concat([fac, new], ignore_index=True), result.demand.points, params)
-    tot = after_cov.totals()
-    after = {k: tot[k] for k in ("radius", "radius_euclidean", "walk")}
-    before_tot = result.coverage.totals()
-    before = {k: before_tot[k] for k in ("radius", "radius_euclidean", "walk")}
-    share = after[site_for]["share"]
-    reached = share is not None and share >= target - 1e-9
-    if sol.target_met is True and not reached:
-        notes.append("the re-check found the target not reached although the model did: please report this")
-    timings["recheck"] = time.perf_counter() - t4
-    step("isochrones / 等时圈", 0.8)
-    t5 = time.perf_counter()
-    # one isochrone per site, at the distance the model covered (500 m = 7.5 min at 4 km/h): the area it serves
+    after_cov = measure_coverage(net, pd.concat([fac, new], ignore_index=True), result.demand.points, result.params)
+    tot, before_tot = after_cov.totals(), result.coverage.totals()
+    keys = ("radius", "radius_euclidean", "walk")
+    return after_cov, {k: before_tot[k] for k in keys}, {k: tot[k] for k in keys}
+
+
+def _site_isochrones(net: WalkNetwork, proposals: gpd.GeoDataFrame, threshold: float, params: CoverageParams,
+                     max_isochrones: int, notes: list[str]) -> gpd.GeoDataFrame:
+    """One isochrone per site, at the distance the model covered (500 m = 7.5 min at 4 km/h): the area it serves."""
     iso_minutes = threshold / params.minutes_to_m(1.0)
     drawn = proposals.iloc[:max_isochrones]
     iso = make_isochrones(net, drawn.assign(name=drawn["label"])[["name", "kind", "geometry"]], (iso_minutes,),
                           params)
     if len(proposals) > max_isochrones:
         notes.append(f"isochrones drawn for the first {max_isochrones} of {len(proposals)} proposed sites")
-    timings["isochrones"] = time.perf_counter() - t5
-    proposals = proposals.drop(columns=["label"])
-    for j, info in centre_info.items():
-        if not np.isnan(info["mean_distance_m"]):
-            sub = study.subdistricts["name"].iloc[group[j]]
-            notes.append(f"centre for {sub} placed where residents walk least on average "
-                         f"({info['mean_distance_m']:.0f} m)")
+    return iso
 
-    info = {
-        "mode": mode,
-        "sites": sites if sites == "auto" else int(sites),
-        "site_for": site_for,
-        "threshold_m": round(float(threshold), 3),
-        "radius_m": float(params.radius_m),
-        "minutes": float(params.minutes),
-        "target_share": target,
-        "rules": bool(rules),
-        "candidate_source": source,
-        "status": sol.status,
-        "gap": sol.gap,
-        "bound": sol.bound,
-        "solve_seconds": round(float(sol.solve_seconds), 3),
-        "seconds": round(float(sol.solve_seconds), 3),
-        "method": method,
-        "objective": sol.objective,
-        "candidates": int(K),
-        "candidates_excluded": n_excluded,
-        "candidates_off_network": len(off_network),
-        "demand_reduced": int(sol.n_demand_reduced),
+
+def _solve(model: SetCovering | MaximalCovering, sites: Literal["auto"] | int, solver: str, time_limit: float,
+           progress: Callable[[int, float], None]) -> tuple[SolveResult, str]:
+    """Solve; a set cover with ``solver="highs"`` goes to the large-scale engine. Returns the result and its method."""
+    if sites == "auto" and solver == "highs":
+        engine = solve_set_covering(model, time_limit, progress=progress)
+        return engine.result, engine.method
+    sol = model.solve(time_limit=time_limit, solver=solver)
+    return sol, "greedy" if sol.status == "greedy" or solver == "greedy" else "highs"
+
+
+def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float,
+                    every: float = 1.0) -> Callable[[int, float], None]:
+    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven."""
+    last = {"t": -math.inf, "seen": None}
+
+    def report(best: int, bound: float) -> None:
+        now = time.perf_counter()
+        if (best, bound) == last["seen"] or (now - last["t"] < every and bound < best):
+            return
+        last.update(t=now, seen=(best, bound))
+        step(progress_text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
+
+    return report
+
+
+def _solve_fields(sol: SolveResult, method: str, n_candidates: int, n_excluded: int, n_off_network: int) -> dict:
+    """The solver's part of ``summary.json`` → ``siting``: status, proven gap and bound, method, problem sizes."""
+    return {
+        "status": sol.status, "gap": sol.gap, "bound": sol.bound, "solve_seconds": round(float(sol.solve_seconds), 3),
+        "seconds": round(float(sol.solve_seconds), 3), "method": method,
+        "objective": sol.objective, "candidates": int(n_candidates), "candidates_excluded": n_excluded,
+        "candidates_off_network": n_off_network, "demand_reduced": int(sol.n_demand_reduced),
         "candidates_reduced": int(sol.n_candidates_reduced),
         "unreachable_population": round(float(sol.unreachable_weight), 3),
-        "new_population": round(float(gain.sum()), 3),
-        "target_met": bool(reached),
-        "note": "; ".join(notes),
     }
-    timings["total"] = time.perf_counter() - t0
-    step("siting done / 选址完成", 1.0)
-    return SitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=sol, info=info,
-                        after_coverage=after_cov, reach=reach_ext, candidates=cands, timings=timings)
 
 
 def _proposal_frame(result: PlanResult, net: WalkNetwork, cands: CandidateSet, cj: np.ndarray,

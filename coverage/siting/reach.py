@@ -101,35 +101,14 @@ def reach_matrix(
     if n_c == 0 or ti.size == 0 or lim < 0:
         return sparse.csr_matrix(out_shape, dtype=bool)
 
-    # demand anchors, indexed by node
-    a_u = targets.offset[ti] + targets.along[ti]
-    a_v = targets.offset[ti] + targets.length[ti] - targets.along[ti]
-    d_node = np.concatenate([targets.u[ti], targets.v[ti]]).astype(np.int64)
-    d_row = np.concatenate([ti, ti]).astype(np.int64)
-    d_cost = np.concatenate([a_u, a_v])
-    keep = d_cost <= lim
-    d_node, d_row, d_cost = d_node[keep], d_row[keep], d_cost[keep]
-    order, d_ptr = _by_node(d_node, n)
-    d_row, d_cost = d_row[order], d_cost[order]
-    d_cnt = np.diff(d_ptr)
-
-    # candidate anchors
+    d_ptr, d_cnt, d_row, d_cost = _demand_anchors(targets, ti, lim, n)
     c_j, c_node, c_cost = candidates.anchors()
     keep = c_cost <= lim
     c_j, c_node, c_cost = c_j[keep], c_node[keep], c_cost[keep]
-
     ratio, _ = network.geometry_slack
     A = network.matrix
     nx_, ny_ = network.node_x, network.node_y
-    # tile of each candidate: by its first anchor node
-    first_node = candidates.u
-    tile_w = max(float(threshold), 1.0)
-    tx = np.floor((nx_[first_node] - nx_.min()) / tile_w).astype(np.int64)
-    ty = np.floor((ny_[first_node] - ny_.min()) / tile_w).astype(np.int64)
-    tile = ty * (int(tx.max()) + 1) + tx
-    cand_order = np.argsort(tile, kind="stable")
-    bounds = np.flatnonzero(np.diff(tile[cand_order])) + 1
-    tiles = np.split(cand_order, bounds)
+    tiles = _candidate_tiles(network, candidates, threshold)
     anc_order, anc_ptr = _by_node(c_j, n_c)  # anchors of candidate j: anc_order[anc_ptr[j]:anc_ptr[j+1]]
 
     rows_out: list[np.ndarray] = []
@@ -161,11 +140,46 @@ def reach_matrix(
         rows_out.append(ti[ib[ok]].astype(np.int64))
         cols_out.append(lay[ja[ok]].astype(np.int64))
 
+    return _boolean_matrix(rows_out, cols_out, out_shape)
+
+
+def _demand_anchors(targets: Snap, ti: np.ndarray, lim: float, n: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each active demand point's two edge ends with the walk from them, sorted by node.
+
+    Returns ``(ptr, count, row, cost)``: the anchors at node ``k`` are ``ptr[k]:ptr[k] + count[k]``.
+    """
+    a_u = targets.offset[ti] + targets.along[ti]
+    a_v = targets.offset[ti] + targets.length[ti] - targets.along[ti]
+    d_node = np.concatenate([targets.u[ti], targets.v[ti]]).astype(np.int64)
+    d_row = np.concatenate([ti, ti]).astype(np.int64)
+    d_cost = np.concatenate([a_u, a_v])
+    keep = d_cost <= lim
+    d_node, d_row, d_cost = d_node[keep], d_row[keep], d_cost[keep]
+    order, d_ptr = _by_node(d_node, n)
+    return d_ptr, np.diff(d_ptr), d_row[order], d_cost[order]
+
+
+def _candidate_tiles(network: WalkNetwork, candidates: CandidateSet, threshold: float) -> list[np.ndarray]:
+    """Candidates grouped in square tiles of side ``threshold``, by their first anchor node."""
+    nx_, ny_ = network.node_x, network.node_y
+    first_node = candidates.u
+    tile_w = max(float(threshold), 1.0)
+    tx = np.floor((nx_[first_node] - nx_.min()) / tile_w).astype(np.int64)
+    ty = np.floor((ny_[first_node] - ny_.min()) / tile_w).astype(np.int64)
+    tile = ty * (int(tx.max()) + 1) + tx
+    cand_order = np.argsort(tile, kind="stable")
+    return np.split(cand_order, np.flatnonzero(np.diff(tile[cand_order])) + 1)
+
+
+def _boolean_matrix(rows_out: list[np.ndarray], cols_out: list[np.ndarray], shape: tuple[int, int]
+                    ) -> sparse.csr_matrix:
+    """The reached (row, column) pairs as one boolean CSR matrix (int32 indices where they fit)."""
     rows = np.concatenate(rows_out) if rows_out else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(cols_out) if cols_out else np.zeros(0, dtype=np.int64)
-    idx_dtype = np.int32 if max(out_shape) < 2**31 - 1 else np.int64
+    idx_dtype = np.int32 if max(shape) < 2**31 - 1 else np.int64
     mat = sparse.csr_matrix((np.ones(rows.size, dtype=bool), (rows.astype(idx_dtype), cols.astype(idx_dtype))),
-                            shape=out_shape)
+                            shape=shape)
     mat.sum_duplicates()
     return mat
 

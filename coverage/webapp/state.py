@@ -73,7 +73,8 @@ def tr(key: str, lang: str = "zh", **fmt: object) -> str:
 
 
 REQUIRED_LAYERS = ("streets", "subdistricts", "communities", "facilities")
-OPTIONAL_LAYERS = ("population", "buildings", "candidates", "exclusions")
+# every other layer a data folder may hold (the one list: coverage.read.layers.LAYER_STEMS)
+OPTIONAL_LAYERS = tuple(stem for stem in LAYER_STEMS if stem not in REQUIRED_LAYERS)
 UPLOAD_LAYERS = REQUIRED_LAYERS + OPTIONAL_LAYERS
 #: Layers whose lon/lat may be declared GCJ-02 / BD-09 (point lists copied from web maps).
 DECLARABLE_LAYERS = ("facilities", "candidates")

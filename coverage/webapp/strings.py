@@ -24,9 +24,9 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "load_folder": ("载入文件夹", "Load the folder"),
     "folder_path": ("数据文件夹路径", "Data folder path"),
     "folder_help": ("文件夹内按名称查找：streets.*、subdistricts.*、communities.*、facilities.*（可选 population、"
-                    "buildings、candidates、exclusions、meta.json）",
+                    "buildings、compounds、candidates、exclusions、meta.json）",
                     "Files are found by name: streets.*, subdistricts.*, communities.*, facilities.* (optional "
-                    "population, buildings, candidates, exclusions, meta.json)"),
+                    "population, buildings, compounds, candidates, exclusions, meta.json)"),
     "upload_help": ("每个图层一个文件：GeoJSON、GeoPackage、压缩的Shapefile（.zip）、设施表CSV/XLSX（lon/lat 或 经度/纬度）、"
                     "路网OSM XML。单个文件不超过 {mb:.0f} MB。",
                     "One file per layer: GeoJSON, GeoPackage, zipped Shapefile (.zip), facility table CSV/XLSX "
@@ -38,6 +38,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "layer_name_facilities": ("医疗卫生设施（facilities）", "Health facilities"),
     "layer_name_population": ("人口（可选）", "Population (optional)"),
     "layer_name_buildings": ("建筑（可选）", "Buildings (optional)"),
+    "layer_name_compounds": ("居住小区（可选）", "Residential compounds 小区 (optional)"),
     "layer_name_candidates": ("候选站址（可选）", "Candidate sites (optional)"),
     "layer_name_exclusions": ("禁止选址区（可选）", "Exclusion areas (optional)"),
     "coordinate_system": ("设施坐标系（经纬度表）", "Coordinate system of facility lon/lat"),
