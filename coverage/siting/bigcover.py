@@ -48,7 +48,7 @@ __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangia
            "solve_big_cover", "solve_set_covering"]
 
 #: Share of the time for the Lagrangian ascent.
-LAGRANGE_SHARE = 0.12
+LAGRANGE_SHARE = 0.2
 #: Share of the time left for the whole-model HiGHS MIP, for models up to ``CORE_NNZ`` entries and above.
 CORE_NNZ = 400_000
 MIP_SHARE_SMALL, MIP_SHARE_BIG = 0.4, 0.6
