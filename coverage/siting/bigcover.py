@@ -208,6 +208,37 @@ def _group_ok(groups: np.ndarray, need: Mapping[int, int], cols: np.ndarray) -> 
     return all(int(np.sum(groups[cols] == g)) >= k for g, k in need.items())
 
 
+def _cover_model(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups: np.ndarray,
+                 need: Mapping[int, int], time_limit: float) -> object:
+    """A silent HiGHS instance: binary columns, every row covered or (partial) ``y_i <= (Bx)_i, w·y >= required``."""
+    import highspy
+
+    m, n = b.shape
+    partial = required is not None
+    n_var = n + (m if partial else 0)
+    blocks = [sp.csr_matrix(b, dtype=np.float64)]
+    if partial:
+        blocks = [sp.hstack([blocks[0], -sp.identity(m, format="csr")], format="csr")]
+    gmat, gneed = _group_rows(groups, need, n_var)
+    blocks.append(gmat)
+    lower = [np.full(m, 0.0 if partial else 1.0), gneed]
+    if partial:
+        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n), w])[None, :]))
+        lower.append(np.array([required]))
+    a = sp.vstack(blocks, format="csc")
+    a.sort_indices()
+    h = _new_highs()
+    for key, value in (("output_flag", False), ("time_limit", float(max(time_limit, 0.05))),
+                       ("random_seed", 12345), ("mip_rel_gap", 0.0)):
+        h.setOptionValue(key, value)
+    integ = np.concatenate([np.ones(n), np.zeros(n_var - n)]).astype(np.int32)
+    row_lower = np.concatenate(lower)
+    h.passModel(n_var, a.shape[0], int(a.nnz), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                0.0, integ.astype(np.float64), np.zeros(n_var), np.ones(n_var), row_lower,
+                np.full(row_lower.size, np.inf), a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integ)
+    return h
+
+
 def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, time_limit: float,
               groups: np.ndarray | None = None, need: Mapping[int, int] | None = None,
               on_solution: Callable[[int], None] | None = None, warm: bool = True, stall: float = math.inf
@@ -234,27 +265,8 @@ def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np
     groups = np.full(n, -1) if groups is None else groups
     need = need or {}
     partial = required is not None
+    h = _cover_model(b, w, required, groups, need, time_limit)
     n_var = n + (m if partial else 0)
-    blocks = [sp.csr_matrix(b, dtype=np.float64)]
-    if partial:
-        blocks = [sp.hstack([blocks[0], -sp.identity(m, format="csr")], format="csr")]
-    gmat, gneed = _group_rows(groups, need, n_var)
-    blocks.append(gmat)
-    lower = [np.full(m, 0.0 if partial else 1.0), gneed]
-    if partial:
-        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n), w])[None, :]))
-        lower.append(np.array([required]))
-    a = sp.vstack(blocks, format="csc")
-    a.sort_indices()
-    h = _new_highs()
-    for key, value in (("output_flag", False), ("time_limit", float(max(time_limit, 0.05))),
-                       ("random_seed", 12345), ("mip_rel_gap", 0.0)):
-        h.setOptionValue(key, value)
-    integ = np.concatenate([np.ones(n), np.zeros(n_var - n)]).astype(np.int32)
-    row_lower = np.concatenate(lower)
-    h.passModel(n_var, a.shape[0], int(a.nnz), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                0.0, integ.astype(np.float64), np.zeros(n_var), np.ones(n_var), row_lower,
-                np.full(row_lower.size, np.inf), a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integ)
     bc = sp.csc_matrix(b)
     best = np.asarray(start, dtype=np.int64)
     found: list[np.ndarray] = []
