@@ -194,3 +194,24 @@ def test_progress_text_states_the_proven_distance_to_optimal() -> None:
     assert progress_text(431, 427.6).startswith("best so far 431 stations, at most 0.8 % above optimal")
     assert "目前最好 431 个站点" in progress_text(431, 427.6)
     assert "proven optimal" in progress_text(40, 40.0)
+
+
+def test_propose_sites_reports_the_engine_and_streams_its_progress() -> None:
+    """The line of villages (4 stations by brute force): summary keys, method and progress lines."""
+    from test_siting import LINE_R, brute_min_cover, line_study, plan, village_reach
+
+    from coverage.siting.propose import propose_sites
+
+    study, xs = line_study()
+    result = plan(study, radius_m=LINE_R)
+    k, _ = brute_min_cover(village_reach(xs))
+    lines: list[str] = []
+    s = propose_sites(result, sites="auto", progress=lambda msg, frac: lines.append(msg))
+    fields = s.summary_fields()["siting"]
+    assert fields["objective"] == k == len(s.proposals)
+    assert fields["bound"] <= k and fields["gap"] == 0.0 and fields["status"] == "optimal"
+    assert fields["method"] in {"greedy", "highs", "window", "greedy+highs", "highs+window"}
+    assert fields["seconds"] >= 0
+    assert any(m.startswith(f"best so far {k} stations, proven optimal / 目前最好 {k} 个站点") for m in lines)
+    greedy = propose_sites(result, sites="auto", solver="greedy").summary_fields()["siting"]
+    assert greedy["method"] == "greedy" and greedy["objective"] >= fields["objective"]
