@@ -487,7 +487,8 @@ else:
             try:
                 proposal = propose_sites(result, sites="auto" if ss["opt_mode"] == "auto" else int(ss["opt_n"]),
                                          site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),
-                                         time_limit=float(ss["opt_tl"]))
+                                         time_limit=float(ss["opt_tl"]),
+                                         progress=lambda msg, frac: status.update(label=msg))
                 ss["siting"] = (result_key, proposal)
                 ss["accept_ranks"] = []
                 status.update(state="complete")
