@@ -473,36 +473,54 @@ def _street_tags(highway: str, name: str | None, **extra: str) -> dict[str, str]
     return tags
 
 
-def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
-                ) -> tuple[dict, tuple, list[_Line], list[_Line]]:
-    """The built-up band: grid streets, the railway corridor, parks and the rail yard."""
-    xl = _grid_lines(list(X_ARTERIALS), _x_spacing)
-    yl = _grid_lines(list(Y_ARTERIALS), _y_spacing)
-    xs_all, ys_all = [l.v for l in xl], [l.v for l in yl]
-    yard = _snap_rect(RAIL_YARD, xs_all, ys_all)
-    core = [CORE_Y[0] <= a.v and b.v <= CORE_Y[1] for a, b in itertools.pairwise(yl)]
+def _active_lines(xl: list[_Line], core: list[bool], j: int) -> list[float]:
+    """The x lines that run through y interval ``j``.
 
-    def active(j: int) -> list[float]:
-        # outside the core every third fill line is dropped: somewhat bigger blocks
-        return [l.v for l in xl if l.arterial or core[j] or l.fill % 3 != 0]
+    Parameters
+    ----------
+    xl : list of _Line
+        All x grid lines of the band.
+    core : list of bool
+        Per y interval, whether it lies in the dense core.
+    j : int
+        Index of the y interval.
 
-    parks: dict[str, tuple[float, float, float, float]] = {}
-    for name, rect in PARKS_APPROX.items():
-        j = next(i for i in range(len(yl) - 1) if yl[i].v <= (rect[1] + rect[3]) / 2 < yl[i + 1].v)
-        parks[name] = _snap_rect(rect, active(j), ys_all)
-    blocked = [yard, *parks.values()]
+    Returns
+    -------
+    list of float
+        The x values of the lines kept in that interval.
+    """
+    # outside the core every third fill line is dropped: somewhat bigger blocks
+    return [l.v for l in xl if l.arterial or core[j] or l.fill % 3 != 0]
 
-    def subdistrict_of(x: float, y: float) -> str:
-        return community_at(x, y)[:9]
 
-    pedestrian_y = min((l.v for l in yl if not l.arterial), key=lambda v: abs(v + 1000))
+def _subdistrict_of(x: float, y: float) -> str:
+    """The 9-digit subdistrict code of the community containing ``(x, y)``."""
+    return community_at(x, y)[:9]
+
+
+def _band_verticals(namer: _Namer, segs: list[_Seg], xl: list[_Line], yl: list[_Line], core: list[bool],
+                    blocked: list[tuple[float, float, float, float]]) -> None:
+    """Append the band's vertical street segments to ``segs``, interval by interval.
+
+    Parameters
+    ----------
+    namer : _Namer
+        Gives local streets their names.
+    segs : list of _Seg
+        Receives the segments, in grid order.
+    xl, yl : list of _Line
+        The x and y grid lines.
+    core : list of bool
+        Per y interval, whether it lies in the dense core.
+    blocked : list of tuple
+        Rectangles (yard, parks) that no street crosses.
+    """
     oneway_x = (min((l.v for l in xl if not l.arterial), key=lambda v: abs(v - 240)),
                 min((l.v for l in xl if not l.arterial), key=lambda v: abs(v - 560)))
-
-    # vertical segments, interval by interval
     for j in range(len(yl) - 1):
         y0, y1 = yl[j].v, yl[j + 1].v
-        for x in active(j):
+        for x in _active_lines(xl, core, j):
             mid = (x, (y0 + y1) / 2)
             if any(_inside(mid, r) for r in blocked):
                 continue
@@ -510,14 +528,34 @@ def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
                 hw, name = X_ARTERIALS[x]
                 tags = _street_tags(hw, name)
             else:
-                tags = _street_tags("residential", namer(("v", x, subdistrict_of(*mid))))
+                tags = _street_tags("residential", namer(("v", x, _subdistrict_of(*mid))))
                 if x in oneway_x and -2500 <= y0 and y1 <= 1500:
                     tags["oneway"] = "yes"
             segs.append(_Seg(("v", x), (x, y0), (x, y1), tags, removable=x not in X_ARTERIALS))
-    # horizontal segments along each y line
+
+
+def _band_horizontals(namer: _Namer, segs: list[_Seg], xl: list[_Line], yl: list[_Line], core: list[bool],
+                      blocked: list[tuple[float, float, float, float]]) -> None:
+    """Append the band's horizontal street segments to ``segs``, line by line.
+
+    Parameters
+    ----------
+    namer : _Namer
+        Gives local streets their names.
+    segs : list of _Seg
+        Receives the segments, in grid order.
+    xl, yl : list of _Line
+        The x and y grid lines.
+    core : list of bool
+        Per y interval, whether it lies in the dense core.
+    blocked : list of tuple
+        Rectangles (yard, parks) that no street crosses.
+    """
+    pedestrian_y = min((l.v for l in yl if not l.arterial), key=lambda v: abs(v + 1000))
     for j, line in enumerate(yl):
         y = line.v
-        pts = sorted(set((active(j - 1) if j > 0 else []) + (active(j) if j < len(yl) - 1 else [])))
+        pts = sorted(set((_active_lines(xl, core, j - 1) if j > 0 else [])
+                         + (_active_lines(xl, core, j) if j < len(yl) - 1 else [])))
         for a, b in itertools.pairwise(pts):
             mid = ((a + b) / 2, y)
             if any(_inside(mid, r) for r in blocked):
@@ -533,17 +571,35 @@ def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
             elif line.v == pedestrian_y and -550 <= a and b <= 400:
                 tags = _street_tags("pedestrian", "新华步行街")
             else:
-                tags = _street_tags("residential", namer(("h", y, subdistrict_of(*mid))))
+                tags = _street_tags("residential", namer(("h", y, _subdistrict_of(*mid))))
             if corridor:
                 # underpass: no node under the tracks, and the -3500 one is for vehicles only
                 tags.update({"tunnel": "yes", "layer": "-1", **RAIL_CROSSINGS[y]})
             segs.append(_Seg(("h", y), (a, y), (b, y), tags, densify=not corridor,
                              removable=tags["highway"] == "residential"))
-    # blocks
+
+
+def _band_blocks(cells: list[_Cell], xl: list[_Line], yl: list[_Line], core: list[bool],
+                 parks: dict[str, tuple[float, float, float, float]],
+                 yard: tuple[float, float, float, float]) -> None:
+    """Append the band's blocks to ``cells``, each with its community and kind.
+
+    Parameters
+    ----------
+    cells : list of _Cell
+        Receives the blocks, in grid order.
+    xl, yl : list of _Line
+        The x and y grid lines.
+    core : list of bool
+        Per y interval, whether it lies in the dense core.
+    parks : dict
+        Park name to its snapped rectangle.
+    yard : tuple
+        The snapped rail yard rectangle.
+    """
     for j in range(len(yl) - 1):
         y0, y1 = yl[j].v, yl[j + 1].v
-        xs = active(j)
-        for a, b in itertools.pairwise(xs):
+        for a, b in itertools.pairwise(_active_lines(xl, core, j)):
             centre = ((a + b) / 2, (y0 + y1) / 2)
             if (a, b) == (-1580, -1420):
                 kind = "rail"
@@ -554,6 +610,24 @@ def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
             else:
                 kind = "res"
             cells.append(_Cell(a, y0, b, y1, community_at(*centre), kind))
+
+
+def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
+                ) -> tuple[dict, tuple, list[_Line], list[_Line]]:
+    """The built-up band: grid streets, the railway corridor, parks and the rail yard."""
+    xl = _grid_lines(list(X_ARTERIALS), _x_spacing)
+    yl = _grid_lines(list(Y_ARTERIALS), _y_spacing)
+    xs_all, ys_all = [l.v for l in xl], [l.v for l in yl]
+    yard = _snap_rect(RAIL_YARD, xs_all, ys_all)
+    core = [CORE_Y[0] <= a.v and b.v <= CORE_Y[1] for a, b in itertools.pairwise(yl)]
+    parks: dict[str, tuple[float, float, float, float]] = {}
+    for name, rect in PARKS_APPROX.items():
+        j = next(i for i in range(len(yl) - 1) if yl[i].v <= (rect[1] + rect[3]) / 2 < yl[i + 1].v)
+        parks[name] = _snap_rect(rect, _active_lines(xl, core, j), ys_all)
+    blocked = [yard, *parks.values()]
+    _band_verticals(namer, segs, xl, yl, core, blocked)
+    _band_horizontals(namer, segs, xl, yl, core, blocked)
+    _band_blocks(cells, xl, yl, core, parks, yard)
     return parks, yard, xl, yl
 
 
@@ -579,15 +653,20 @@ def _settlement(xs: Sequence[float], ys: Sequence[float], highway: str, kind: st
             cells.append(_Cell(x0, y0, x1, y1, community_at((x0 + x1) / 2, (y0 + y1) / 2), kind))
 
 
-def _layout(seed: int) -> _Layout:
-    """Streets and blocks of the whole district (no buildings yet)."""
-    namer = _Namer(np.random.default_rng(seed))
-    segs: list[_Seg] = []
-    cells: list[_Cell] = []
-    extra: list[tuple[list[tuple[float, float]], dict[str, str], dict[str, Any]]] = []
-    parks, yard, _xl, yl = _build_band(namer, segs, cells)
-    ys_band = [l.v for l in yl]
+def _outer_settlements(namer: _Namer, segs: list[_Seg], cells: list[_Cell], ys_band: list[float]) -> None:
+    """Append the fringe estates, the steel works estate and the villages.
 
+    Parameters
+    ----------
+    namer : _Namer
+        Gives local streets their names.
+    segs : list of _Seg
+        Receives the street segments.
+    cells : list of _Cell
+        Receives the blocks.
+    ys_band : list of float
+        The y grid lines of the band, which the fringe estates continue.
+    """
     # 新和/新园: fringe estates east of 东环路, west of the motorway
     fringe_x = [2400.0, 2633.3, 2866.7, 3100.0]
     fringe_y = [y for y in ys_band if -2500 <= y <= 5000]
@@ -611,7 +690,18 @@ def _layout(seed: int) -> _Layout:
         main_y = vy[2]
         _settlement(vx, vy, "residential", "village", segs, cells, namer,
                     line_tags={("h", main_y): _street_tags("unclassified", vname + "街")})
-    # industrial park: a coarse grid south of 南环路
+
+
+def _industrial_park(segs: list[_Seg], cells: list[_Cell]) -> None:
+    """Append the industrial park south of 南环路: a coarse grid and its blocks.
+
+    Parameters
+    ----------
+    segs : list of _Seg
+        Receives the street segments.
+    cells : list of _Cell
+        Receives the blocks (one workers' dormitory block, the rest industrial).
+    """
     dev_x = [-550.0, 400.0, 1400.0, 2400.0, 3000.0]
     dev_y = [-10200.0, -9500.0, -8600.0, -7700.0]
     dev_names = {-550.0: "园区一路", 400.0: "人民南路", 1400.0: "园区二路", 2400.0: "园区三路", 3000.0: "园区四路",
@@ -633,6 +723,18 @@ def _layout(seed: int) -> _Layout:
             cells.append(_Cell(x0, y0, x1, y1, community_at((x0 + x1) / 2, (y0 + y1) / 2),
                                "dorm" if dorm else "industrial"))
 
+
+def _outer_roads(extra: list[tuple[list[tuple[float, float]], dict[str, str], dict[str, Any]]],
+                 yard: tuple[float, float, float, float]) -> None:
+    """Append the ways beyond the grid: links, bridges, promenade, motorway and railway.
+
+    Parameters
+    ----------
+    extra : list of tuple
+        Receives ``(points, tags, options)`` per way, in drawing order.
+    yard : tuple
+        The snapped rail yard rectangle the yard tracks run through.
+    """
     def road(pts: list[tuple[float, float]], tags: dict[str, str], **kw: Any) -> None:
         extra.append((pts, tags, kw))
 
@@ -683,6 +785,18 @@ def _layout(seed: int) -> _Layout:
     for tx in (-1680.0, -1610.0, -1390.0, -1320.0):
         road([(RAIL_X, yard[1] + 20.0), (tx, yard[1] + 150.0), (tx, yard[3] - 150.0), (RAIL_X, yard[3] - 20.0)],
              {"railway": "rail", "service": "yard"}, layer="rail", step=100.0)
+
+
+def _layout(seed: int) -> _Layout:
+    """Streets and blocks of the whole district (no buildings yet)."""
+    namer = _Namer(np.random.default_rng(seed))
+    segs: list[_Seg] = []
+    cells: list[_Cell] = []
+    extra: list[tuple[list[tuple[float, float]], dict[str, str], dict[str, Any]]] = []
+    parks, yard, _xl, yl = _build_band(namer, segs, cells)
+    _outer_settlements(namer, segs, cells, [l.v for l in yl])
+    _industrial_park(segs, cells)
+    _outer_roads(extra, yard)
     return _Layout(seed, _district_polygon(), segs, extra, cells, parks, yard)
 
 
@@ -857,88 +971,169 @@ def _slots(cell: _Cell, pitch: tuple[float, float], setback: float) -> list[tupl
     return out
 
 
-def _make_buildings(lay: _Layout, units: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Residential buildings per community (count ∝ population, clustered), plus a few others."""
-    by_comm: dict[str, list[int]] = {}
-    for i, c in enumerate(lay.cells):
-        by_comm.setdefault(c.community, []).append(i)
-    ctype = dict(zip(units["code"], units["type"]))
-    cshort = dict(zip(units["code"], units["name_short"]))
-    # non-residential blocks: schools and shops in the band (the population model must skip them)
-    res_cells = [i for i, c in enumerate(lay.cells) if c.kind == "res" and c.x1 <= 2400 and not c.through]
-    pick = rng.permutation(res_cells)
-    school_no = 0
-    for k, i in enumerate(pick[:30]):
-        lay.cells[int(i)].kind = "school" if k < 14 else "commercial"
-    buildings: list[dict[str, Any]] = []
-    for code in units["code"]:
-        idx = by_comm.get(code, [])
-        people = lay.population[code]
-        if ctype[code] == "村":
-            style, ppb = "village", 4.6
-        elif ctype[code] == "虚拟社区":
-            style, ppb = "dorm", 80.0
-        elif code[:9].endswith("101"):
-            style, ppb = "town", 42.0
+def _community_style(code: str, ctype: str, rng: np.random.Generator) -> tuple[str, float]:
+    """Building style of a community and its people per building.
+
+    Parameters
+    ----------
+    code : str
+        The community's 12-digit code.
+    ctype : str
+        Its type (村, 虚拟社区, ...).
+    rng : numpy.random.Generator
+        Draws the people per building of urban communities.
+
+    Returns
+    -------
+    tuple of (str, float)
+        ``(style, people_per_building)``.
+    """
+    if ctype == "村":
+        return "village", 4.6
+    if ctype == "虚拟社区":
+        return "dorm", 80.0
+    if code[:9].endswith("101"):
+        return "town", 42.0
+    return "urban", float(rng.uniform(90, 115))
+
+
+def _building_slots(lay: _Layout, idx: list[int]) -> list[tuple[int, tuple[float, float, float, float]]]:
+    """Building plots ``(cell index, (x, y, w, h))`` in the given blocks of one community.
+
+    Parameters
+    ----------
+    lay : _Layout
+        The district layout.
+    idx : list of int
+        Indices of the community's blocks in ``lay.cells``.
+
+    Returns
+    -------
+    list of tuple
+        The plots, block by block.
+    """
+    slot_rows: list[tuple[int, tuple[float, float, float, float]]] = []
+    for i in idx:
+        c = lay.cells[i]
+        if c.kind == "village":
+            slot_rows += [(i, s) for s in _slots(c, (21.0, 18.0), 9.0)]
+        elif c.kind == "res":
+            slot_rows += [(i, s) for s in _slots(c, (66.0, 34.0), 14.0)]
+        elif c.kind == "dorm":  # a big works block: dormitories along its north street only
+            slot_rows += [(i, s) for s in _slots(c, (66.0, 34.0), 14.0) if s[1] > c.y1 - 90]
+    return slot_rows
+
+
+def _building_shape(style: str, sw: float, sh: float, rng: np.random.Generator) -> tuple[str, float, float, int]:
+    """Type, footprint size and storeys of one residential building on a ``sw`` × ``sh`` plot.
+
+    Parameters
+    ----------
+    style : str
+        The community's building style.
+    sw, sh : float
+        Plot width and height in metres.
+    rng : numpy.random.Generator
+        Draws type, size and storeys.
+
+    Returns
+    -------
+    tuple of (str, float, float, int)
+        ``(building type, width, height, levels)``.
+    """
+    if style == "village":
+        btype = "house"
+    elif style == "dorm":
+        btype = "dormitory"
+    else:
+        p = (0.55, 0.33, 0.04, 0.08) if style == "urban" else (0.4, 0.3, 0.0, 0.3)
+        btype = str(rng.choice(["apartments", "residential", "dormitory", "house"], p=p))
+    if btype == "house":
+        w_, h_ = (float(rng.uniform(9, 15)), float(rng.uniform(8, 12)))
+        levels = int(rng.choice([1, 2], p=[0.75, 0.25]))
+    else:
+        w_ = float(rng.uniform(0.65, 1.0)) * sw
+        h_ = float(rng.uniform(11.0, min(14.0, sh)))
+        if btype == "apartments":
+            levels = int(rng.choice([5, 6, 7, 11, 14, 18], p=[0.05, 0.35, 0.2, 0.15, 0.15, 0.1]))
+        elif btype == "dormitory":
+            levels = int(rng.integers(4, 7))
         else:
-            style, ppb = "urban", float(rng.uniform(90, 115))
-        slot_rows: list[tuple[int, tuple[float, float, float, float]]] = []
-        for i in idx:
-            c = lay.cells[i]
-            if c.kind == "village":
-                slot_rows += [(i, s) for s in _slots(c, (21.0, 18.0), 9.0)]
-            elif c.kind == "res":
-                slot_rows += [(i, s) for s in _slots(c, (66.0, 34.0), 14.0)]
-            elif c.kind == "dorm":  # a big works block: dormitories along its north street only
-                slot_rows += [(i, s) for s in _slots(c, (66.0, 34.0), 14.0) if s[1] > c.y1 - 90]
-        n = max(1, round(people / ppb)) if people > 0 else 0
-        if n == 0 or not slot_rows:
-            continue
-        n = min(n, len(slot_rows))
-        xy = np.array([[s[0] + s[2] / 2, s[1] + s[3] / 2] for _, s in slot_rows])
-        # residents cluster around one estate area: a seeded centre, blocks taken by
-        # jittered distance from it, plus a few scattered older buildings
-        centre = xy[int(rng.integers(len(xy)))]
-        lay.cluster_centres[code] = (float(centre[0]), float(centre[1]))
-        rank = np.hypot(*(xy - centre).T) * np.exp(rng.normal(0.0, 0.3, len(xy)))
-        order = np.argsort(rank, kind="stable")
-        n_main = round(0.93 * n)
-        rest = rng.choice(order[n_main:], size=min(n - n_main, len(order) - n_main), replace=False)
-        chosen = np.sort(np.concatenate([order[:n_main], rest]).astype(int))
-        numbers: dict[int, int] = {}
-        for k in chosen:
-            ci, (sx, sy, sw, sh) = slot_rows[int(k)]
-            cell = lay.cells[ci]
-            if style == "village":
-                btype = "house"
-            elif style == "dorm":
-                btype = "dormitory"
-            else:
-                p = (0.55, 0.33, 0.04, 0.08) if style == "urban" else (0.4, 0.3, 0.0, 0.3)
-                btype = str(rng.choice(["apartments", "residential", "dormitory", "house"], p=p))
-            if btype == "house":
-                w_, h_ = (float(rng.uniform(9, 15)), float(rng.uniform(8, 12)))
-                levels = int(rng.choice([1, 2], p=[0.75, 0.25]))
-            else:
-                w_ = float(rng.uniform(0.65, 1.0)) * sw
-                h_ = float(rng.uniform(11.0, min(14.0, sh)))
-                if btype == "apartments":
-                    levels = int(rng.choice([5, 6, 7, 11, 14, 18], p=[0.05, 0.35, 0.2, 0.15, 0.15, 0.1]))
-                elif btype == "dormitory":
-                    levels = int(rng.integers(4, 7))
-                else:
-                    levels = int(rng.integers(3, 7))
-            bx = sx + float(rng.uniform(0, max(0.0, sw - w_)))
-            by = sy + float(rng.uniform(0, max(0.0, sh - h_)))
-            name = None
-            if cell.compound or (btype == "apartments" and rng.random() < 0.08):
-                numbers[ci] = numbers.get(ci, 0) + 1
-                estate = cell.compound or cshort[code].removesuffix("社区") + "小区"
-                name = f"{estate}{numbers[ci]}号楼"
-            props = {"building": btype, "building:levels": None if rng.random() < 0.12 else levels,
-                     "name": name, "community": code}
-            buildings.append({"props": props, "rect": (bx, by, bx + w_, by + h_)})
-    # non-residential buildings
+            levels = int(rng.integers(3, 7))
+    return btype, w_, h_, levels
+
+
+def _community_buildings(lay: _Layout, code: str, short: str, style: str, n: int,
+                         slot_rows: list[tuple[int, tuple[float, float, float, float]]],
+                         rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The ``n`` residential buildings of one community, clustered around a seeded centre.
+
+    Parameters
+    ----------
+    lay : _Layout
+        The district layout; its ``cluster_centres`` gets the community's centre.
+    code, short : str
+        The community's code and short name.
+    style : str
+        Its building style.
+    n : int
+        How many buildings (at most ``len(slot_rows)``).
+    slot_rows : list of tuple
+        The community's plots ``(cell index, (x, y, w, h))``.
+    rng : numpy.random.Generator
+        Draws the centre, the plots taken and each building.
+
+    Returns
+    -------
+    list of dict
+        ``{"props": ..., "rect": (x0, y0, x1, y1)}`` per building.
+    """
+    xy = np.array([[s[0] + s[2] / 2, s[1] + s[3] / 2] for _, s in slot_rows])
+    # residents cluster around one estate area: a seeded centre, blocks taken by
+    # jittered distance from it, plus a few scattered older buildings
+    centre = xy[int(rng.integers(len(xy)))]
+    lay.cluster_centres[code] = (float(centre[0]), float(centre[1]))
+    rank = np.hypot(*(xy - centre).T) * np.exp(rng.normal(0.0, 0.3, len(xy)))
+    order = np.argsort(rank, kind="stable")
+    n_main = round(0.93 * n)
+    rest = rng.choice(order[n_main:], size=min(n - n_main, len(order) - n_main), replace=False)
+    chosen = np.sort(np.concatenate([order[:n_main], rest]).astype(int))
+    numbers: dict[int, int] = {}
+    buildings: list[dict[str, Any]] = []
+    for k in chosen:
+        ci, (sx, sy, sw, sh) = slot_rows[int(k)]
+        cell = lay.cells[ci]
+        btype, w_, h_, levels = _building_shape(style, sw, sh, rng)
+        bx = sx + float(rng.uniform(0, max(0.0, sw - w_)))
+        by = sy + float(rng.uniform(0, max(0.0, sh - h_)))
+        name = None
+        if cell.compound or (btype == "apartments" and rng.random() < 0.08):
+            numbers[ci] = numbers.get(ci, 0) + 1
+            estate = cell.compound or short.removesuffix("社区") + "小区"
+            name = f"{estate}{numbers[ci]}号楼"
+        props = {"building": btype, "building:levels": None if rng.random() < 0.12 else levels,
+                 "name": name, "community": code}
+        buildings.append({"props": props, "rect": (bx, by, bx + w_, by + h_)})
+    return buildings
+
+
+def _other_buildings(lay: _Layout, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Schools, shops and works buildings on the non-residential blocks.
+
+    Parameters
+    ----------
+    lay : _Layout
+        The district layout.
+    rng : numpy.random.Generator
+        Draws the shops' storeys.
+
+    Returns
+    -------
+    list of dict
+        ``{"props": ..., "rect": (x0, y0, x1, y1)}`` per building.
+    """
+    buildings: list[dict[str, Any]] = []
+    school_no = 0
     for i, c in enumerate(lay.cells):
         if c.kind == "school":
             school_no += 1
@@ -959,6 +1154,32 @@ def _make_buildings(lay: _Layout, units: pd.DataFrame, rng: np.random.Generator)
             buildings.append({"props": {"building": "industrial", "building:levels": 1, "name": None,
                                         "community": c.community},
                               "rect": (c.x0 + 80, c.y0 + 80, c.x0 + 260, c.y0 + 170)})
+    return buildings
+
+
+def _make_buildings(lay: _Layout, units: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Residential buildings per community (count ∝ population, clustered), plus a few others."""
+    by_comm: dict[str, list[int]] = {}
+    for i, c in enumerate(lay.cells):
+        by_comm.setdefault(c.community, []).append(i)
+    ctype = dict(zip(units["code"], units["type"]))
+    cshort = dict(zip(units["code"], units["name_short"]))
+    # non-residential blocks: schools and shops in the band (the population model must skip them)
+    res_cells = [i for i, c in enumerate(lay.cells) if c.kind == "res" and c.x1 <= 2400 and not c.through]
+    pick = rng.permutation(res_cells)
+    for k, i in enumerate(pick[:30]):
+        lay.cells[int(i)].kind = "school" if k < 14 else "commercial"
+    buildings: list[dict[str, Any]] = []
+    for code in units["code"]:
+        people = lay.population[code]
+        style, ppb = _community_style(code, ctype[code], rng)
+        slot_rows = _building_slots(lay, by_comm.get(code, []))
+        n = max(1, round(people / ppb)) if people > 0 else 0
+        if n == 0 or not slot_rows:
+            continue
+        n = min(n, len(slot_rows))
+        buildings += _community_buildings(lay, code, cshort[code], style, n, slot_rows, rng)
+    buildings += _other_buildings(lay, rng)
     lay.buildings = buildings
 
 

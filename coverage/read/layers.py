@@ -323,6 +323,117 @@ def _read_zip(path: Path, kind: str, coordinate_system: str | None) -> gpd.GeoDa
                             path=f"{path} › {rel[layers[0]]}", row=exc.row) from exc
 
 
+_FAMILIES = {"point": {0, 4}, "line": {1, 2, 5}, "polygon": {3, 6}}  # shapely geometry type ids
+
+
+def _drop_missing(gdf: gpd.GeoDataFrame, kind: str, path: str | Path | None,
+                  skipped: list[Skipped]) -> gpd.GeoDataFrame:
+    """Drop features without geometry (counted), then refuse NaN or infinite coordinates.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    kind : str
+        Layer name for messages and skip records.
+    path : path, optional
+        The file, for messages.
+    skipped : list of Skipped
+        Receives the ``empty_geometry`` record.
+
+    Returns
+    -------
+    GeoDataFrame
+        The features that have a geometry.
+
+    Raises
+    ------
+    GeometryError
+        No feature has a geometry, or some coordinates are not finite.
+    """
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        names = _labels(gdf, missing)
+        skipped.append(Skipped(kind, "empty_geometry", int(missing.sum()), items=names,
+                               population=_pop_sum(gdf, missing),
+                               message="features without geometry were left out; draw them or delete them"))
+        gdf = gdf.loc[~missing]
+        geoms = gdf.geometry.values
+    if len(gdf) == 0:
+        raise GeometryError(f"the {kind} layer has no feature with a geometry; export it again with its shapes",
+                            path=path)
+    coords = shapely.get_coordinates(geoms)
+    if len(coords) and not np.isfinite(coords).all():
+        bad = ~np.array([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms])
+        row = gdf.index[int(np.flatnonzero(bad)[0])]
+        raise GeometryError(f"{int(bad.sum())} {kind} feature(s) have NaN or infinite coordinates (first: "
+                            f"{_label(gdf, row)}); fix or delete them", path=path, row=row)
+    return gdf
+
+
+def _validate_polygons(gdf: gpd.GeoDataFrame, types: pd.Series, kind: str, path: str | Path | None,
+                       skipped: list[Skipped]) -> gpd.GeoDataFrame:
+    """Refuse non-polygons; repair invalid polygons and drop those left without area (both counted).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Features that all have a finite geometry.
+    types : Series
+        Their shapely geometry type ids.
+    kind : str
+        Layer name for messages and skip records.
+    path : path, optional
+        The file, for messages.
+    skipped : list of Skipped
+        Receives the ``invalid_geometry_repaired`` and ``invalid_geometry_dropped`` records.
+
+    Returns
+    -------
+    GeoDataFrame
+
+    Raises
+    ------
+    GeometryError
+        A feature is not a polygon, or every polygon is invalid and has no area.
+    """
+    geoms = gdf.geometry.values
+    bad = ~types.isin(_FAMILIES["polygon"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        counts = pd.Series([g.geom_type for g in geoms[bad]]).value_counts()
+        found = ", ".join(f"{n} {t}" for t, n in counts.items())
+        raise GeometryError(f"{kind} must be polygons, but {found} found (first: {_label(gdf, gdf.index[i])}); "
+                            "export the boundary layer, not its points or lines", path=path, row=gdf.index[i])
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return gdf
+    names = _labels(gdf, invalid)
+    fixed = shapely.make_valid(geoms[invalid])
+    # make_valid may return collections with slivers of lines: keep the polygonal part
+    fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+    geoms = geoms.copy()
+    geoms[invalid] = fixed
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    gone = shapely.is_empty(geoms) | (shapely.area(geoms) <= 0)
+    repaired = invalid & ~gone
+    if repaired.any():
+        skipped.append(Skipped(kind, "invalid_geometry_repaired", int(repaired.sum()),
+                               items=_labels(gdf, repaired), action="repaired",
+                               message="self-intersecting or invalid polygons repaired with make_valid; "
+                                       "check their shapes in GIS"))
+    if gone.any():
+        skipped.append(Skipped(kind, "invalid_geometry_dropped", int(gone.sum()), items=_labels(gdf, gone),
+                               population=_pop_sum(gdf, gone), action="dropped",
+                               message="invalid polygons with no area left after repair were left out; "
+                                       "redraw them"))
+        gdf = gdf.loc[~gone]
+        if len(gdf) == 0:
+            raise GeometryError(f"every {kind} polygon is invalid and has no area ({names[:5]}); redraw "
+                                "the layer", path=path)
+    return gdf
+
+
 def validate_geometries(gdf: gpd.GeoDataFrame, kind: str, expect: str, path: str | Path | None = None
                         ) -> tuple[gpd.GeoDataFrame, list[Skipped]]:
     """Check geometry types, repair invalid polygons, drop (and count) empty ones.
@@ -343,62 +454,13 @@ def validate_geometries(gdf: gpd.GeoDataFrame, kind: str, expect: str, path: str
     GeoDataFrame, list of Skipped
     """
     skipped: list[Skipped] = []
-    gdf = gdf.copy()
+    gdf = _drop_missing(gdf.copy(), kind, path, skipped)
     geoms = gdf.geometry.values
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        names = _labels(gdf, missing)
-        skipped.append(Skipped(kind, "empty_geometry", int(missing.sum()), items=names,
-                               population=_pop_sum(gdf, missing),
-                               message="features without geometry were left out; draw them or delete them"))
-        gdf = gdf.loc[~missing]
-        geoms = gdf.geometry.values
-    if len(gdf) == 0:
-        raise GeometryError(f"the {kind} layer has no feature with a geometry; export it again with its shapes",
-                            path=path)
-    coords = shapely.get_coordinates(geoms)
-    if len(coords) and not np.isfinite(coords).all():
-        bad = ~np.array([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms])
-        row = gdf.index[int(np.flatnonzero(bad)[0])]
-        raise GeometryError(f"{int(bad.sum())} {kind} feature(s) have NaN or infinite coordinates (first: "
-                            f"{_label(gdf, row)}); fix or delete them", path=path, row=row)
     types = pd.Series(shapely.get_type_id(geoms))
-    families = {"point": {0, 4}, "line": {1, 2, 5}, "polygon": {3, 6}}
     if expect == "polygon":
-        bad = ~types.isin(families["polygon"]).to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            counts = pd.Series([g.geom_type for g in geoms[bad]]).value_counts()
-            found = ", ".join(f"{n} {t}" for t, n in counts.items())
-            raise GeometryError(f"{kind} must be polygons, but {found} found (first: {_label(gdf, gdf.index[i])}); "
-                                "export the boundary layer, not its points or lines", path=path, row=gdf.index[i])
-        invalid = ~shapely.is_valid(geoms)
-        if invalid.any():
-            names = _labels(gdf, invalid)
-            fixed = shapely.make_valid(geoms[invalid])
-            # make_valid may return collections with slivers of lines: keep the polygonal part
-            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
-            geoms = geoms.copy()
-            geoms[invalid] = fixed
-            gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-            gone = shapely.is_empty(geoms) | (shapely.area(geoms) <= 0)
-            repaired = invalid & ~gone
-            if repaired.any():
-                skipped.append(Skipped(kind, "invalid_geometry_repaired", int(repaired.sum()),
-                                       items=_labels(gdf, repaired), action="repaired",
-                                       message="self-intersecting or invalid polygons repaired with make_valid; "
-                                               "check their shapes in GIS"))
-            if gone.any():
-                skipped.append(Skipped(kind, "invalid_geometry_dropped", int(gone.sum()), items=_labels(gdf, gone),
-                                       population=_pop_sum(gdf, gone), action="dropped",
-                                       message="invalid polygons with no area left after repair were left out; "
-                                               "redraw them"))
-                gdf = gdf.loc[~gone]
-                if len(gdf) == 0:
-                    raise GeometryError(f"every {kind} polygon is invalid and has no area ({names[:5]}); redraw "
-                                        "the layer", path=path)
+        gdf = _validate_polygons(gdf, types, kind, path, skipped)
     elif expect == "point":
-        poly = types.isin(families["polygon"] | families["line"]).to_numpy()
+        poly = types.isin(_FAMILIES["polygon"] | _FAMILIES["line"]).to_numpy()
         multi = (types == 4).to_numpy()
         if poly.any() or multi.any():
             geoms = geoms.copy()
@@ -408,7 +470,7 @@ def validate_geometries(gdf: gpd.GeoDataFrame, kind: str, expect: str, path: str
                                    items=_labels(gdf, poly | multi),
                                    message="polygons, lines or multipoints replaced by a point on their surface"))
     elif expect == "line":
-        bad = ~types.isin(families["line"]).to_numpy()
+        bad = ~types.isin(_FAMILIES["line"]).to_numpy()
         if bad.all():
             raise GeometryError(f"{kind} must be lines (street centre-lines)", path=path)
     return gdf, skipped

@@ -277,6 +277,204 @@ def _unique_map(keys: list[str | None]) -> tuple[dict[str, int], set[str]]:
     return {k: i for i, k in enumerate(keys) if k and k not in dup}, dup
 
 
+def _table_rows(table: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, np.ndarray, Path | None]:
+    """Read the office table (or take the DataFrame), without its blank rows.
+
+    Parameters
+    ----------
+    table : DataFrame or path
+        A ``.csv``/``.xlsx`` file or a DataFrame.
+
+    Returns
+    -------
+    df : DataFrame
+        The non-blank rows, renumbered from 0.
+    rows : ndarray
+        The row number (file) or index label (DataFrame) of each, for messages.
+    path : Path or None
+        The file, for messages.
+
+    Raises
+    ------
+    ValueInputError
+        The table has no rows.
+    """
+    path: Path | None = None
+    if isinstance(table, (str, Path)):
+        path = Path(table)
+        df, rows = _read_office_table(path)
+    else:
+        keep = ~table.isna().all(axis=1).to_numpy()
+        rows = np.asarray(table.index)[keep]  # a DataFrame's rows are named by its index
+        df = table.loc[keep].reset_index(drop=True)
+    if len(df) == 0:
+        raise ValueInputError("the population table has no rows", path=path)
+    return df, rows, path
+
+
+def _join_keys(df: pd.DataFrame, names_raw: pd.Series, communities: gpd.GeoDataFrame, t_code: str | None,
+               t_sub: str | None, use_code: bool) -> tuple[list, list, list, list]:
+    """Normalised codes and name keys of the table rows and of the communities.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table rows (total rows removed).
+    names_raw : Series
+        Their names as written.
+    communities : GeoDataFrame
+        The community layer (with ``name``).
+    t_code, t_sub : str or None
+        The table's code and subdistrict columns.
+    use_code : bool
+        Whether codes take part in the join.
+
+    Returns
+    -------
+    t_codes, t_names, c_codes, c_names : list
+        Names repeated across subdistricts (两个“新华社区”) are prefixed with
+        their subdistrict when both sides have one.
+    """
+    t_codes = [code_text(v) for v in df[t_code]] if use_code else [None] * len(df)
+    t_names = [name_key(v) for v in names_raw]
+    c_codes = [code_text(v) for v in communities["code"]] if "code" in communities.columns else [None] * len(
+        communities)
+    c_names = [name_key(v) for v in communities["name"]]
+    if t_sub is not None and "subdistrict" in communities.columns:
+        t_subs = [name_key(v) for v in df[t_sub]]
+        c_subs = [name_key(v) for v in communities["subdistrict"]]
+        if len(set(t_names)) < len(t_names) or len(set(c_names)) < len(c_names):
+            t_names = [f"{s}/{n}" if n else "" for s, n in zip(t_subs, t_names)]
+            c_names = [f"{s}/{n}" if n else "" for s, n in zip(c_subs, c_names)]
+    return t_codes, t_names, c_codes, c_names
+
+
+@dataclass
+class _Matching:
+    """The state of the join: which table row each community took, and what was ambiguous."""
+
+    assigned: np.ndarray  # table row for each community, -1 if none
+    how: list[str | None]
+    done: np.ndarray  # table rows used
+    blank: np.ndarray  # table rows without a population
+    dup_table: set[str] = field(default_factory=set)
+    dup_comm: set[str] = field(default_factory=set)
+
+    def match(self, t_keys: list[str | None], c_keys: list[str | None], label: str) -> None:
+        """Join the rows and communities still open whose keys are unique on both sides.
+
+        Parameters
+        ----------
+        t_keys, c_keys : list of str or None
+            Keys of the table rows and of the communities.
+        label : str
+            The ``population_match`` value for the rows joined in this pass.
+        """
+        t_map, t_dup = _unique_map([k if not self.done[i] else None for i, k in enumerate(t_keys)])
+        c_map, c_dup = _unique_map([k if self.assigned[j] < 0 else None for j, k in enumerate(c_keys)])
+        self.dup_table.update(t_dup)
+        self.dup_comm.update(c_dup)
+        for key, i in t_map.items():
+            j = c_map.get(key)
+            if j is None or self.blank[i]:
+                continue
+            self.assigned[j] = i
+            self.how[j] = label
+            self.done[i] = True
+
+
+def _unmatched_rows(m: _Matching, rows: np.ndarray, names_raw: pd.Series, t_codes: list, t_names: list,
+                    c_names: list, pop: pd.Series, communities: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """The table rows with a population that matched no community, with close names suggested.
+
+    Parameters
+    ----------
+    m : _Matching
+        The finished join.
+    rows : ndarray
+        Row numbers of the table rows, for messages.
+    names_raw : Series
+        Their names as written.
+    t_codes, t_names, c_names : list
+        Join keys of the table rows and of the communities.
+    pop : Series
+        Population per table row.
+    communities : GeoDataFrame
+        The community layer, for the suggested names.
+
+    Returns
+    -------
+    list of dict
+        ``row``, ``name``, ``code``, ``population`` and ``suggestions`` per row.
+    """
+    comm_keys = sorted({k for k in c_names if k})
+    unmatched_table = []
+    for i in np.flatnonzero(~m.done & ~m.blank):
+        key = t_names[i]
+        unmatched_table.append({
+            "row": int(rows[i]),
+            "name": None if names_raw.iloc[i] is None or pd.isna(names_raw.iloc[i]) else str(names_raw.iloc[i]),
+            "code": t_codes[i],
+            "population": float(pop.iloc[i]),
+            "suggestions": [str(communities["name"].iloc[c_names.index(s)]) for s in _suggest(key, comm_keys)]
+            if key else [],
+        })
+    return unmatched_table
+
+
+def _drop_total_rows(df: pd.DataFrame, rows: np.ndarray, t_name: str | None
+                     ) -> tuple[pd.DataFrame, np.ndarray, pd.Series, list[str]]:
+    """Remove total rows (合计): they are not units.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table rows.
+    rows : ndarray
+        Their row numbers, for messages.
+    t_name : str or None
+        The table's name column.
+
+    Returns
+    -------
+    df, rows, names_raw, total_rows
+        The remaining rows, their numbers and names as written, and ``"row:name"`` per total row removed.
+    """
+    names_raw = df[t_name] if t_name else pd.Series([None] * len(df))
+    is_total = names_raw.map(lambda v: bool(_TOTAL_ROWS.match(name_key(v)))).to_numpy()
+    total_rows = [f"{rows[i]}:{names_raw.iloc[i]}" for i in np.flatnonzero(is_total)]
+    df, rows, names_raw = df.loc[~is_total].reset_index(drop=True), rows[~is_total], names_raw[~is_total].reset_index(
+        drop=True)
+    return df, rows, names_raw, total_rows
+
+
+def _joined_layer(communities: gpd.GeoDataFrame, m: _Matching, pop: pd.Series) -> gpd.GeoDataFrame:
+    """A copy of the communities with ``population`` set where matched and ``population_match``.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The community layer; unmatched ones keep their previous population (NaN if none).
+    m : _Matching
+        The finished join.
+    pop : Series
+        Population per table row.
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    out = communities.copy()
+    if "population" not in out.columns:
+        out["population"] = np.nan
+    values = pd.to_numeric(out["population"], errors="coerce").to_numpy(dtype=float, copy=True)
+    hit = m.assigned >= 0
+    values[hit] = pop.to_numpy()[m.assigned[hit]]
+    out["population"] = values
+    out["population_match"] = m.how
+    return out
+
+
 def join_population_table(
     communities: gpd.GeoDataFrame,
     table: pd.DataFrame | str | Path,
@@ -326,16 +524,7 @@ def join_population_table(
     """
     if by not in ("auto", "code", "name"):
         raise ValueInputError(f"by must be 'auto', 'code' or 'name', got {by!r}")
-    path: object = None
-    if isinstance(table, (str, Path)):
-        path = Path(table)
-        df, rows = _read_office_table(path)
-    else:
-        keep = ~table.isna().all(axis=1).to_numpy()
-        rows = np.asarray(table.index)[keep]  # a DataFrame's rows are named by its index
-        df = table.loc[keep].reset_index(drop=True)
-    if len(df) == 0:
-        raise ValueInputError("the population table has no rows", path=path)
+    df, rows, path = _table_rows(table)
     pop_col = _find_column(df, "population", population_column, path)
     if pop_col is None:
         raise MissingColumnError(f"no population column (常住人口/人口/population); columns found: {list(df.columns)}; "
@@ -356,96 +545,43 @@ def join_population_table(
         raise MissingColumnError(f"no community name (社区名称) or code (社区代码) column in the table; columns found: "
                                  f"{list(df.columns)}; pass name_column= or code_column=", path=path)
 
-    # total rows (合计) are not units
-    names_raw = df[t_name] if t_name else pd.Series([None] * len(df))
-    is_total = names_raw.map(lambda v: bool(_TOTAL_ROWS.match(name_key(v)))).to_numpy()
-    total_rows = [f"{rows[i]}:{names_raw.iloc[i]}" for i in np.flatnonzero(is_total)]
-    df, rows, names_raw = df.loc[~is_total].reset_index(drop=True), rows[~is_total], names_raw[~is_total].reset_index(
-        drop=True)
+    df, rows, names_raw, total_rows = _drop_total_rows(df, rows, t_name)
     pop = _parse_population(df[pop_col], rows, path)
+    t_codes, t_names, c_codes, c_names = _join_keys(df, names_raw, communities, t_code, t_sub, use_code)
 
-    t_codes = [code_text(v) for v in df[t_code]] if use_code else [None] * len(df)
-    t_names = [name_key(v) for v in names_raw]
-    c_codes = [code_text(v) for v in communities["code"]] if "code" in communities.columns else [None] * len(
-        communities)
-    c_names = [name_key(v) for v in communities["name"]]
-    # names repeated across subdistricts (两个“新华社区”) are told apart by the subdistrict when both sides have it
-    if t_sub is not None and "subdistrict" in communities.columns:
-        t_subs = [name_key(v) for v in df[t_sub]]
-        c_subs = [name_key(v) for v in communities["subdistrict"]]
-        if len(set(t_names)) < len(t_names) or len(set(c_names)) < len(c_names):
-            t_names = [f"{s}/{n}" if n else "" for s, n in zip(t_subs, t_names)]
-            c_names = [f"{s}/{n}" if n else "" for s, n in zip(c_subs, c_names)]
-
-    assigned = np.full(len(communities), -1, dtype=np.int64)  # table row for each community
-    how: list[str | None] = [None] * len(communities)
-    done = np.zeros(len(df), dtype=bool)
-    blank = np.isnan(pop.to_numpy())
-    dup_table: set[str] = set()
-    dup_comm: set[str] = set()
+    m = _Matching(assigned=np.full(len(communities), -1, dtype=np.int64), how=[None] * len(communities),
+                  done=np.zeros(len(df), dtype=bool), blank=np.isnan(pop.to_numpy()))
     codes_not_found: list[str] = []
-
-    def match(t_keys: list[str | None], c_keys: list[str | None], label: str) -> None:
-        t_map, t_dup = _unique_map([k if not done[i] else None for i, k in enumerate(t_keys)])
-        c_map, c_dup = _unique_map([k if assigned[j] < 0 else None for j, k in enumerate(c_keys)])
-        dup_table.update(t_dup)
-        dup_comm.update(c_dup)
-        for key, i in t_map.items():
-            j = c_map.get(key)
-            if j is None or blank[i]:
-                continue
-            assigned[j] = i
-            how[j] = label
-            done[i] = True
-
     if use_code:
         valid = [k if k and re.fullmatch(r"\d{12}", k) else None for k in t_codes]
-        match(valid, c_codes, "code")
+        m.match(valid, c_codes, "code")
         layer_codes = {c for c in c_codes if c}
-        codes_not_found = [k for i, k in enumerate(valid) if k and not done[i] and k not in layer_codes]
+        codes_not_found = [k for i, k in enumerate(valid) if k and not m.done[i] and k not in layer_codes]
     if use_name:
-        match(t_names, c_names, "name")
+        m.match(t_names, c_names, "name")
         # loose pass: 和平社区 ~ 和平, only where unambiguous on both sides
-        match([_loose_key(k) if k else None for k in t_names], [_loose_key(k) if k else None for k in c_names],
-              "loose_name")
+        m.match([_loose_key(k) if k else None for k in t_names], [_loose_key(k) if k else None for k in c_names],
+                "loose_name")
     # a name that was repeated in the first pass but unique in the loose pass is still ambiguous: keep it reported
-    out = communities.copy()
-    if "population" not in out.columns:
-        out["population"] = np.nan
-    values = pd.to_numeric(out["population"], errors="coerce").to_numpy(dtype=float, copy=True)
-    hit = assigned >= 0
-    values[hit] = pop.to_numpy()[assigned[hit]]
-    out["population"] = values
-    out["population_match"] = how
+    out = _joined_layer(communities, m, pop)
+    hit = m.assigned >= 0
 
-    comm_keys = sorted({k for k in c_names if k})
-    unmatched_table = []
-    for i in np.flatnonzero(~done & ~blank):
-        key = t_names[i]
-        unmatched_table.append({
-            "row": int(rows[i]),
-            "name": None if names_raw.iloc[i] is None or pd.isna(names_raw.iloc[i]) else str(names_raw.iloc[i]),
-            "code": t_codes[i],
-            "population": float(pop.iloc[i]),
-            "suggestions": [str(communities["name"].iloc[c_names.index(s)]) for s in _suggest(key, comm_keys)]
-            if key else [],
-        })
-    matched_by = pd.Series([h for h in how if h]).value_counts().to_dict()
+    matched_by = pd.Series([h for h in m.how if h]).value_counts().to_dict()
     report = JoinReport(
         by="code" if by == "code" else ("name" if not use_code else ("code+name" if use_name else "code")),
         table_rows=len(df),
         communities=len(communities),
         matched=int(hit.sum()),
         matched_by={str(k): int(v) for k, v in matched_by.items()},
-        unmatched_table=unmatched_table,
+        unmatched_table=_unmatched_rows(m, rows, names_raw, t_codes, t_names, c_names, pop, communities),
         unmatched_communities=[str(communities["name"].iloc[j]) for j in np.flatnonzero(~hit)],
-        duplicates_table=sorted(dup_table),
-        duplicates_communities=sorted(dup_comm),
+        duplicates_table=sorted(m.dup_table),
+        duplicates_communities=sorted(m.dup_comm),
         codes_not_found=codes_not_found,
         total_rows=total_rows,
-        blank_population=[f"{rows[i]}:{names_raw.iloc[i]}" for i in np.flatnonzero(blank)],
+        blank_population=[f"{rows[i]}:{names_raw.iloc[i]}" for i in np.flatnonzero(m.blank)],
         table_total=float(np.nansum(pop.to_numpy())),
-        joined_total=float(np.nansum(pop.to_numpy()[assigned[hit]])),
+        joined_total=float(np.nansum(pop.to_numpy()[m.assigned[hit]])),
         population_column=str(pop_col),
     )
     return out, report

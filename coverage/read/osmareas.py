@@ -21,20 +21,40 @@ from coverage.skipped import Skipped
 __all__ = ["buildings_from_osm", "landuse_from_osm", "clip_polygon", "HEALTH_TAGS", "features_from_pbf"]
 
 
-def _osm_areas(path: str | Path, key: str, extra: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Closed ways and multipolygon relations tagged ``key=*`` from OSM XML, as WGS84 polygons."""
+_OsmRelation = tuple[int, list[tuple[int, str]], dict]
 
-    path = Path(path)
-    if not path.exists():
-        raise LayerReadError("OSM file not found", path=path)
-    if not path.name.lower().endswith((".osm", ".xml")):
-        raise LayerReadError("buildings can be read from OSM XML (.osm) only; convert a .pbf with "
-                             "'osmium cat in.pbf -o out.osm'", path=path)
-    check_xml_safe(path)
+
+def _read_osm_elements(path: Path, key: str) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray],
+                                                      list[tuple[int, dict]], list[_OsmRelation]]:
+    """Stream an OSM XML file: every node and way, and the ways and relations tagged ``key=*``.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.osm`` file (already checked to exist and be safe XML).
+    key : str
+        The tag that marks the areas wanted (``building``, ``landuse`` ...).
+
+    Returns
+    -------
+    nodes : dict
+        Node id to ``(lon, lat)``.
+    way_refs : dict
+        Way id to its node ids.
+    ways : list of (int, dict)
+        Tagged ways with their tags.
+    rels : list of (int, list, dict)
+        Tagged multipolygon relations with their way members ``(ref, role)`` and tags.
+
+    Raises
+    ------
+    LayerReadError
+        The file is not readable as OSM XML.
+    """
     nodes: dict[int, tuple[float, float]] = {}
     way_refs: dict[int, np.ndarray] = {}
     ways: list[tuple[int, dict]] = []
-    rels: list[tuple[int, list[tuple[int, str]], dict]] = []
+    rels: list[_OsmRelation] = []
     try:
         ctx = ET.iterparse(path, events=("start", "end"))
         _, root = next(ctx)
@@ -62,52 +82,104 @@ def _osm_areas(path: str | Path, key: str, extra: tuple[str, ...]) -> gpd.GeoDat
             root.clear()  # drop finished children so memory stays flat on city extracts
     except (ET.ParseError, TypeError, ValueError) as exc:
         raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc})", path=path) from exc
+    return nodes, way_refs, ways, rels
+
+
+def _node_coords(nodes: dict[int, tuple[float, float]], refs: np.ndarray) -> list[tuple[float, float]] | None:
+    """The coordinates of ``refs``, or None when a node is missing from the extract."""
+    try:
+        return [nodes[int(r)] for r in refs]
+    except KeyError:
+        return None
+
+
+def _way_polygon(nodes: dict[int, tuple[float, float]], refs: np.ndarray) -> tuple[Any, str | None]:
+    """The polygon of one closed way (repaired if invalid), or None and the reason it is skipped.
+
+    Parameters
+    ----------
+    nodes : dict
+        Node id to ``(lon, lat)``.
+    refs : ndarray
+        The way's node ids.
+
+    Returns
+    -------
+    tuple
+        ``(polygon, None)``, or ``(None, reason)`` with reason ``unclosed_way``,
+        ``missing_nodes`` or ``empty_polygon``.
+    """
+    if len(refs) < 4 or refs[0] != refs[-1]:
+        return None, "unclosed_way"
+    xy = _node_coords(nodes, refs)
+    if xy is None:
+        return None, "missing_nodes"
+    g = shapely.Polygon(xy)
+    if not g.is_valid:
+        g = shapely.make_valid(g)
+        g = shapely.union_all([p for p in getattr(g, "geoms", [g]) if p.geom_type in ("Polygon", "MultiPolygon")]
+                              ) if g.geom_type not in ("Polygon", "MultiPolygon") else g
+    if g.is_empty or g.area == 0:
+        return None, "empty_polygon"
+    return g, None
+
+
+def _relation_polygon(nodes: dict[int, tuple[float, float]], way_refs: dict[int, np.ndarray],
+                      members: list[tuple[int, str]]) -> tuple[Any, str | None]:
+    """The polygon of one multipolygon relation (outer rings less inner), or None and the reason.
+
+    Parameters
+    ----------
+    nodes : dict
+        Node id to ``(lon, lat)``.
+    way_refs : dict
+        Way id to its node ids.
+    members : list of (int, str)
+        The relation's way members and roles.
+
+    Returns
+    -------
+    tuple
+        ``(polygon, None)``, or ``(None, reason)`` with reason ``missing_nodes`` or ``empty_polygon``.
+    """
+    lines: dict[str, list] = {"outer": [], "inner": []}
+    missing = False
+    for ref, role in members:
+        refs = way_refs.get(ref)
+        xy = _node_coords(nodes, refs) if refs is not None else None
+        if xy is None or len(xy) < 2:
+            missing = True
+            continue
+        lines["inner" if role == "inner" else "outer"].append(shapely.LineString(xy))
+    outer = shapely.union_all(list(shapely.polygonize(lines["outer"]).geoms)) if lines["outer"] else None
+    inner = shapely.union_all(list(shapely.polygonize(lines["inner"]).geoms)) if lines["inner"] else None
+    if outer is None or outer.is_empty:
+        return None, "missing_nodes" if missing else "empty_polygon"
+    return (outer.difference(inner) if inner is not None and not inner.is_empty else outer), None
+
+
+def _osm_areas(path: str | Path, key: str, extra: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Closed ways and multipolygon relations tagged ``key=*`` from OSM XML, as WGS84 polygons."""
+
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError("OSM file not found", path=path)
+    if not path.name.lower().endswith((".osm", ".xml")):
+        raise LayerReadError("buildings can be read from OSM XML (.osm) only; convert a .pbf with "
+                             "'osmium cat in.pbf -o out.osm'", path=path)
+    check_xml_safe(path)
+    nodes, way_refs, ways, rels = _read_osm_elements(path, key)
     skipped: list[Skipped] = []
     bad: dict[str, list] = {"unclosed_way": [], "missing_nodes": [], "empty_polygon": []}
-
-    def coords(refs: np.ndarray) -> list[tuple[float, float]] | None:
-        try:
-            return [nodes[int(r)] for r in refs]
-        except KeyError:
-            return None
-
     records, geoms = [], []
-    for wid, tags in ways:
-        refs = way_refs[wid]
-        if len(refs) < 4 or refs[0] != refs[-1]:
-            bad["unclosed_way"].append(f"way/{wid}")
+    elements = [(f"way/{wid}", tags, _way_polygon(nodes, way_refs[wid])) for wid, tags in ways]
+    elements += [(f"relation/{rid}", tags, _relation_polygon(nodes, way_refs, members))
+                 for rid, members, tags in rels]
+    for osm_id, tags, (g, reason) in elements:
+        if reason is not None:
+            bad[reason].append(osm_id)
             continue
-        xy = coords(refs)
-        if xy is None:
-            bad["missing_nodes"].append(f"way/{wid}")
-            continue
-        g = shapely.Polygon(xy)
-        if not g.is_valid:
-            g = shapely.make_valid(g)
-            g = shapely.union_all([p for p in getattr(g, "geoms", [g]) if p.geom_type in ("Polygon", "MultiPolygon")]
-                                  ) if g.geom_type not in ("Polygon", "MultiPolygon") else g
-        if g.is_empty or g.area == 0:
-            bad["empty_polygon"].append(f"way/{wid}")
-            continue
-        records.append({"osm_id": f"way/{wid}", **{k: tags.get(k) for k in (key,) + extra}})
-        geoms.append(g)
-    for rid, members, tags in rels:
-        lines = {"outer": [], "inner": []}
-        missing = False
-        for ref, role in members:
-            refs = way_refs.get(ref)
-            xy = coords(refs) if refs is not None else None
-            if xy is None or len(xy) < 2:
-                missing = True
-                continue
-            lines["inner" if role == "inner" else "outer"].append(shapely.LineString(xy))
-        outer = shapely.union_all(list(shapely.polygonize(lines["outer"]).geoms)) if lines["outer"] else None
-        inner = shapely.union_all(list(shapely.polygonize(lines["inner"]).geoms)) if lines["inner"] else None
-        if outer is None or outer.is_empty:
-            bad["missing_nodes" if missing else "empty_polygon"].append(f"relation/{rid}")
-            continue
-        g = outer.difference(inner) if inner is not None and not inner.is_empty else outer
-        records.append({"osm_id": f"relation/{rid}", **{k: tags.get(k) for k in (key,) + extra}})
+        records.append({"osm_id": osm_id, **{k: tags.get(k) for k in (key,) + extra}})
         geoms.append(g)
     messages = {"unclosed_way": "way is not closed: not an area",
                 "missing_nodes": "way/relation refers to nodes or ways missing from the extract (clipped at its "
