@@ -48,7 +48,10 @@ def _sites(text: str) -> str | int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the docs)."""
+    """The argument parser (also used by the docs).
+
+    Long because it is one declaration per option, grouped as `--help` shows them.
+    """
     p = argparse.ArgumentParser(prog="python -m coverage",
                                 description="15-minute health circle planner / 一刻钟健康医疗圈规划工具")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
