@@ -2,12 +2,12 @@
 
 A thin shell over the same library calls as the command line
 (:func:`coverage.study.load_study_area`, :func:`coverage.pipeline.run_plan`,
-:func:`coverage.siting.propose_sites`, :mod:`coverage.outputs`); the helpers it
-needs that are not analysis live in :mod:`coverage.appstate`.
+:func:`coverage.siting.propose.propose_sites`, :mod:`coverage.outputs`); the helpers it
+needs that are not analysis live in :mod:`coverage.webapp.state`.
 
 Starts on the embedded Haibowan demo, or on the folder named by the
 ``COVERAGE_APP_DATA`` environment variable. The map needs no internet
-(:func:`coverage.offline.prepare_for_streamlit`).
+(:func:`coverage.outputs.offline.prepare_for_streamlit`).
 
 Caching: the study (the walking network) is kept by ``st.cache_resource``
 keyed by the data source; plan results, the demand points and scenario studies
@@ -26,8 +26,15 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from coverage.access import CoverageParams
-from coverage.appstate import (
+from coverage import params as P
+from coverage.errors import CoverageInputError
+from coverage.i18n import t
+from coverage.outputs.mapview import LAYER_KEYS, plan_map
+from coverage.outputs.offline import prepare_for_streamlit
+from coverage.params import CoverageParams
+from coverage.pipeline import run_plan
+from coverage.read.safety import MAX_UPLOAD_BYTES
+from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
     DECLARABLE_LAYERS,
     PRESETS,
@@ -61,12 +68,6 @@ from coverage.appstate import (
     upload_source,
     worst_communities,
 )
-from coverage.errors import CoverageInputError
-from coverage.i18n import t
-from coverage.mapview import LAYER_KEYS, plan_map
-from coverage.offline import prepare_for_streamlit
-from coverage.pipeline import run_plan
-from coverage.safety import MAX_UPLOAD_BYTES
 
 st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", page_icon="🏥", layout="wide")
 ss = st.session_state
@@ -110,8 +111,8 @@ def _init_state() -> None:
     ss.setdefault("p_preset", "15")
     for key, name in (("p_radius", "radius_m"), ("p_minutes", "minutes"), ("p_speed", "speed_kmh")):
         ss.setdefault(key, PRESETS["15"][name])
-    ss.setdefault("p_max_snap", 300.0)
-    ss.setdefault("p_target", 1.0)
+    ss.setdefault("p_max_snap", P.DEFAULT_MAX_SNAP_M)
+    ss.setdefault("p_target", P.DEFAULT_TARGET_SHARE)
     ss.setdefault("p_share", "walk_share")
     ss.setdefault("p_layers", list(LAYER_KEYS))
     ss.setdefault("scenario_added", [])
@@ -257,10 +258,10 @@ st.sidebar.number_input(tr("minutes", lang), min_value=1.0, max_value=60.0, step
 st.sidebar.number_input(tr("speed_kmh", lang), min_value=1.0, max_value=8.0, step=0.1, format="%.1f",
                         key="p_speed", on_change=_mark_custom)
 st.sidebar.caption(tr("walk_distance", lang, d=ss["p_minutes"] * ss["p_speed"] * 1000 / 60))
-kind_options = sorted(set(study0.facilities["kind"]), key=lambda k: (k not in ("centre", "station"), k))
+kind_options = sorted(set(study0.facilities["kind"]), key=lambda k: (k not in P.DEFAULT_COUNTED_KINDS, k))
 if "p_kinds" not in ss or not set(ss["p_kinds"]) <= set(kind_options):
-    ss["p_kinds"] = [k for k in ss.get("p_kinds", ["centre", "station"]) if k in kind_options] or \
-        [k for k in ("centre", "station") if k in kind_options]
+    ss["p_kinds"] = [k for k in ss.get("p_kinds", list(P.DEFAULT_COUNTED_KINDS)) if k in kind_options] or \
+        [k for k in P.DEFAULT_COUNTED_KINDS if k in kind_options]
 st.sidebar.multiselect(tr("counted_kinds", lang), kind_options, key="p_kinds",
                        format_func=lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
 with st.sidebar.expander(tr("advanced", lang)):
@@ -448,9 +449,10 @@ else:
     o2.radio(tr("site_for", lang), ["radius", "walk"], key="opt_for",
              format_func=lambda m: tr(f"site_for_{m}", lang))
     o3.checkbox(tr("site_rules", lang), key="opt_rules")
-    o4.number_input(tr("time_limit", lang), min_value=5, max_value=600, value=30, step=5, key="opt_tl")
+    o4.number_input(tr("time_limit", lang), min_value=5, max_value=600, value=int(P.APP_TIME_LIMIT_S), step=5,
+                    key="opt_tl")
     if st.button(tr("propose", lang), type="primary", key="opt_go"):
-        from coverage.siting import propose_sites
+        from coverage.siting.propose import propose_sites
 
         with st.status(tr("proposing", lang, limit=f"{float(ss['opt_tl']):g}"), expanded=False) as status:
             try:

@@ -197,7 +197,7 @@ def _rss_mb() -> float:
 
 def run_one(folder: Path, siting: bool, trace: bool, time_limit: float) -> dict:
     """Load and plan one data folder, timing each step (run in a fresh process)."""
-    from coverage.access import CoverageParams
+    from coverage.params import CoverageParams
     from coverage.pipeline import run_plan
     from coverage.study import load_study_area
 

@@ -49,9 +49,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synthetic_city import City, helsinki_city, synthetic_city
 
-from coverage.access import CoverageParams, measure_coverage, source_matrix
+from coverage.access import measure_coverage, source_matrix
 from coverage.isochrones import default_workers, isochrones
-from coverage.network import snap_points
+from coverage.network.snap import snap_points
+from coverage.params import CoverageParams
 
 MINUTES = (5.0, 10.0, 15.0)
 

@@ -25,7 +25,7 @@ Two parts, printed as markdown tables (nothing is asserted; see benchmarks/READM
    only) next to it. Our side, end to end: snap the residents, bounded reach
    matrix, reduction, HiGHS. The reach matrix is checked to equal ``cost <=
    radius``.
-2. **Full size, ours only.** :func:`coverage.siting.propose_sites` on the whole
+2. **Full size, ours only.** :func:`coverage.siting.propose.propose_sites` on the whole
    city (candidates layer, and every street node), end to end: candidates,
    reach matrix, solve, ranking, the from-scratch re-check of coverage and the
    isochrones of the proposals.
@@ -57,13 +57,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synthetic_city import City, helsinki_city, synthetic_city
 
-from coverage.access import CoverageParams
-from coverage.network import snap_points
-from coverage.pipeline import run_plan
 from coverage.access import source_matrix
-from coverage.siting import (CandidateSet, _as_snap, layer_candidates, node_candidates, propose_sites,
-                             reach_matrix)
-from coverage.solvers import MaximalCovering, SetCovering
+from coverage.network.snap import snap_points
+from coverage.params import CoverageParams
+from coverage.pipeline import run_plan
+from coverage.siting.candidates import CandidateSet, _as_snap, layer_candidates, node_candidates
+from coverage.siting.propose import propose_sites
+from coverage.siting.reach import reach_matrix
+from coverage.siting.solvers import MaximalCovering, SetCovering
 
 
 def _subsample(city: City, result, n_dem: int, n_cand: int, seed: int):

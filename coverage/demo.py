@@ -42,6 +42,9 @@ from pyproj import Transformer
 from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box
 from shapely.geometry.polygon import orient
 
+from coverage.datasets import demo_data_dir as default_data_dir
+from coverage.reference import load_reference_units
+
 __all__ = [
     "DEFAULT_SEED",
     "default_data_dir",
@@ -1161,7 +1164,6 @@ def _meta(seed: int) -> dict[str, Any]:
 
 def _build_layout(seed: int = DEFAULT_SEED) -> _Layout:
     """Generate the whole demo in memory (local metres; see :func:`generate_demo`)."""
-    from .reference import load_reference_units
 
     units = load_reference_units()
     units = units[units["district_code"] == DISTRICT_CODE].reset_index(drop=True)
@@ -1195,7 +1197,6 @@ def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
         ``osm_ways``, ``subdistricts``, ``communities``, ``population``,
         ``buildings``, ``residential_buildings``, ``facilities`` (by kind).
     """
-    from .reference import load_reference_units
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1263,11 +1264,6 @@ def _exclusions(lay: _Layout, proj: _Proj) -> list[tuple[dict[str, Any], dict[st
              ("乌海站货场", "railway", box(*lay.yard))]
     items += [(n, "park", box(*r)) for n, r in lay.parks.items()]
     return [({"name": n, "kind": k}, _geom_json(orient(g, 1.0), proj)) for n, k, g in items]
-
-
-def default_data_dir() -> Path:
-    """The embedded demo folder, ``data/haibowan`` beside the package."""
-    return Path(__file__).resolve().parents[1] / "data" / "haibowan"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

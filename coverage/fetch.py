@@ -24,10 +24,9 @@ that: :func:`build_folder` classifies, filters and writes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import LayerReadError, NetworkError, ValueInputError
-from .io import classify_kind
-from .network import OSM_WAY_TAGS, WalkNetwork, walk_mask
-from .osmpbf import HEALTH_TAGS, clip_polygon
+from coverage.errors import LayerReadError, NetworkError, ValueInputError
+from coverage.geo.crs import choose_metric_crs
+from coverage.network.filter import filter_graph, osmnx_with_walk_tags
+from coverage.network.graph import WalkNetwork
+from coverage.network.osmpbf import read_osm_pbf
+from coverage.read.cells import classify_kind
+from coverage.read.osmareas import HEALTH_TAGS, clip_polygon, features_from_pbf
+from coverage.read.safety import check_xml_safe
 
 __all__ = ["FEATURE_TAGS", "OSM_SOURCE", "build_folder", "fetch_city", "graph_from_network"]
 
@@ -53,7 +56,7 @@ FEATURE_TAGS: dict[str, bool | str | list[str]] = {**HEALTH_TAGS, "boundary": "a
 MIN_SHARE_INSIDE = 0.5
 #: Tags that may carry a statistical division code, in order of preference.
 CODE_TAGS = ("admin_code", "china_admin_code", "ref:admin_code", "ref:CN", "ref")
-#: Facility kinds :func:`coverage.io.classify_kind` recognises.
+#: Facility kinds :func:`coverage.read.cells.classify_kind` recognises.
 _KNOWN_KINDS = {"centre", "station", "village_clinic", "hospital", "clinic"}
 #: OSM tag values, as text classify_kind understands. healthcare=centre is any multi-service
 #: health centre, not necessarily a 社区卫生服务中心: without a telling name it is not counted.
@@ -108,38 +111,23 @@ def _empty_response(exc: Exception) -> bool:
     return type(exc).__name__ == "InsufficientResponseError"
 
 
-@contextlib.contextmanager
-def _way_tags() -> Iterator[None]:
-    """Make osmnx keep the tags the walk filter reads (foot, access, sidewalk, ...)."""
-    import osmnx as ox
-
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = sorted(set(saved) | set(OSM_WAY_TAGS))
-    try:
-        yield
-    finally:
-        ox.settings.useful_tags_way = saved
-
-
 # --------------------------------------------------------------------------
 # sources: download, OSM XML, PBF -> (graph, features)
 # --------------------------------------------------------------------------
 
 
 def _download(area: shapely.Geometry, bbox: Sequence[float] | None) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
-    import osmnx as ox
-
-    with _way_tags():
-        try:
-            if bbox is not None:
-                G = ox.graph_from_bbox(tuple(float(v) for v in bbox), network_type="walk", retain_all=True)
-            else:
-                G = ox.graph_from_polygon(area, network_type="walk", retain_all=True)
-        except Exception as exc:
-            if _empty_response(exc):
-                raise NetworkError("OpenStreetMap has no walkable street in the study area; check the place, bbox "
-                                   "or polygon") from exc
-            raise _download_error("the street network", exc) from exc
+    ox = osmnx_with_walk_tags()
+    try:
+        if bbox is not None:
+            G = ox.graph_from_bbox(tuple(float(v) for v in bbox), network_type="walk", retain_all=True)
+        else:
+            G = ox.graph_from_polygon(area, network_type="walk", retain_all=True)
+    except Exception as exc:
+        if _empty_response(exc):
+            raise NetworkError("OpenStreetMap has no walkable street in the study area; check the place, bbox "
+                               "or polygon") from exc
+        raise _download_error("the street network", exc) from exc
     try:
         features = ox.features_from_polygon(area, tags=FEATURE_TAGS)
     except Exception as exc:
@@ -150,17 +138,13 @@ def _download(area: shapely.Geometry, bbox: Sequence[float] | None) -> tuple[nx.
 
 
 def _from_osm_xml(path: Path, area: shapely.Geometry | None) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
-    import osmnx as ox
-
-    from .safety import check_xml_safe
-
     check_xml_safe(path)
-    with _way_tags():
-        try:
-            G = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
-        except Exception as exc:
-            raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc}); export the area from "
-                                 "OSM/JOSM as .osm XML", path=path) from exc
+    ox = osmnx_with_walk_tags()
+    try:
+        G = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
+    except Exception as exc:
+        raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc}); export the area from "
+                             "OSM/JOSM as .osm XML", path=path) from exc
     if area is not None and G.number_of_nodes():
         try:
             G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=True)
@@ -177,7 +161,7 @@ def _from_osm_xml(path: Path, area: shapely.Geometry | None) -> tuple[nx.MultiDi
 
 
 def graph_from_network(network: WalkNetwork) -> nx.MultiDiGraph:
-    """Turn a :class:`~coverage.network.WalkNetwork` into an osmnx graph in EPSG:4326.
+    """Turn a :class:`~coverage.network.graph.WalkNetwork` into an osmnx graph in EPSG:4326.
 
     Parameters
     ----------
@@ -217,7 +201,6 @@ def _blank(value: object) -> bool:
 
 
 def _from_pbf(path: Path, area: shapely.Geometry | None) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame]:
-    from .osmpbf import features_from_pbf, read_osm_pbf
 
     net = read_osm_pbf(path, clip=area)
     G = graph_from_network(net)
@@ -230,26 +213,11 @@ def _from_pbf(path: Path, area: shapely.Geometry | None) -> tuple[nx.MultiDiGrap
 # --------------------------------------------------------------------------
 
 
-def _walk_filtered(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict[str, int]]:
-    """Drop edges :func:`coverage.network.walk_mask` refuses, then nodes left alone."""
-    keys = list(G.edges(keys=True))
-    if not keys:
-        return G, {}
-    data = pd.DataFrame([d for _, _, d in G.edges(data=True)])
-    keep, _ = walk_mask(data)
-    ways = data["osmid"].map(str) if "osmid" in data.columns else pd.Series(range(len(data)))
-    _, excluded = walk_mask(data.loc[~ways.duplicated().to_numpy()])
-    G = G.copy()
-    G.remove_edges_from([k for k, ok in zip(keys, keep) if not ok])
-    G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
-    return G, excluded
-
-
 def _prepare_graph(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict[str, int]]:
     """Walk-filter (before simplifying, so unwalkable ways are never merged into walkable edges) and simplify."""
     import osmnx as ox
 
-    G, excluded = _walk_filtered(G)
+    G, excluded = filter_graph(G)
     excluded = {**G.graph.get("walk_filtered", {}), **excluded}
     if G.number_of_edges() == 0:
         raise NetworkError(f"no walkable street in the study area (walk filter excluded: {excluded}); check the area "
@@ -363,7 +331,6 @@ def _boundaries(features: gpd.GeoDataFrame, area: shapely.Geometry | None
 
 
 def _metric_for(area: shapely.Geometry) -> Any:
-    from .crs import choose_metric_crs
 
     return choose_metric_crs(gpd.GeoSeries([area], crs=4326))
 
@@ -390,7 +357,7 @@ def build_folder(graph: nx.MultiDiGraph, features: gpd.GeoDataFrame, out: str | 
     ----------
     graph : networkx.MultiDiGraph
         osmnx street graph (any CRS osmnx knows). It is walk-filtered with
-        :func:`coverage.network.walk_mask` and simplified unless
+        :func:`coverage.network.filter.walk_mask` and simplified unless
         ``graph.graph["simplified"]``.
     features : GeoDataFrame
         OSM features as :func:`osmnx.features_from_xml` returns them (tags as
@@ -452,10 +419,10 @@ def _meta(query: dict[str, Any], G: nx.MultiDiGraph, excluded: dict[str, int], s
     if comms is None:
         missing["communities"] = {
             "zh": "OpenStreetMap 中没有该地区的社区（admin_level=10）边界。请放入 communities.geojson/.gpkg/.shp"
-                  "（名称、代码、人口），或用 coverage.boundaries.communities_from_points 由社区点位生成近似边界。",
+                  "（名称、代码、人口），或用 coverage.geo.boundaries.communities_from_points 由社区点位生成近似边界。",
             "en": "OpenStreetMap has no community (admin_level=10) boundaries here. Add communities.geojson/.gpkg/.shp "
                   "(name, code, population) from the planning office, or build approximate areas from community "
-                  "points with coverage.boundaries.communities_from_points.",
+                  "points with coverage.geo.boundaries.communities_from_points.",
         }
     if subs is None:
         missing["subdistricts"] = {

@@ -19,8 +19,10 @@ mean outline offset about 1 m from the exact buffer, 8× (grid city) to 50× (He
 from __future__ import annotations
 
 import os
+import sys
+import types
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -28,14 +30,16 @@ import shapely
 from scipy.sparse import csgraph
 from shapely.ops import substring
 
-from .access import CoverageParams, source_matrix
-from .errors import ValueInputError
-from .isoraster import reached_pieces, trace_polygon
-from .network import Snap, WalkNetwork, snap_points
+from coverage.access import source_matrix
+from coverage.errors import ValueInputError
+from coverage.isoraster import reached_pieces, trace_polygon
+from coverage.network.graph import WalkNetwork
+from coverage.network.snap import Snap, snap_points
+from coverage.params import DEFAULT_ISOCHRONE_MINUTES, CoverageParams
 
 __all__ = ["reached_intervals", "reached_lines", "isochrones", "DEFAULT_MINUTES"]
 
-DEFAULT_MINUTES = (5, 10, 15)
+DEFAULT_MINUTES = DEFAULT_ISOCHRONE_MINUTES
 
 
 def reached_intervals(network: WalkNetwork, node_dist: np.ndarray, limit: float, source: Snap | None = None,
@@ -231,3 +235,16 @@ def isochrones(
             pool.shutdown()
     return gpd.GeoDataFrame(rows, columns=["facility", "name", "kind", "minutes", "distance_m", "area_km2",
                                            "geometry"], geometry="geometry", crs=network.crs)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its main function: ``hc.isochrones(...)`` and ``hc.isochrones.DEFAULT_MINUTES``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+        return isochrones(*args, **kwargs)
+
+
+# `import coverage.isochrones` binds the *module* to `coverage.isochrones`, so the public function of the
+# same name is reached by calling the module; `__wrapped__` gives `inspect.signature` the function's signature.
+sys.modules[__name__].__class__ = _CallableModule
+__wrapped__ = isochrones

@@ -34,8 +34,8 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
-from .network import SegmentTable, segment_foot
-from .ranges import concat_ranges, sample_pieces
+from coverage.network.graph import SegmentTable, segment_foot
+from coverage.ranges import concat_ranges, sample_pieces
 
 __all__ = ["reached_pieces", "trace_polygon"]
 

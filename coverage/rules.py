@@ -13,18 +13,30 @@ from __future__ import annotations
 import math
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-__all__ = ["RULES", "check_rules", "stations_required"]
+from coverage.params import DEFAULT_MINUTES, DEFAULT_RADIUS_M, radius_label, walk_label
 
-#: Rule keys with their Chinese and English wording.
-RULES = {
-    "centre_rule": ("每个街道1所社区卫生服务中心", "one community health service centre per subdistrict"),
-    "station_rule": ("每2个社区至少1个社区卫生服务站", "at least one station per two communities"),
-    "radius_rule": ("居民500米内覆盖", "residents covered within the radius"),
-    "walk_rule": ("居民15分钟步行可达", "residents within the walking time"),
-}
+__all__ = ["RULE_KEYS", "rule_names", "check_rules", "stations_required"]
+
+#: The rules, in the order every table lists them.
+RULE_KEYS = ("centre_rule", "station_rule", "radius_rule", "walk_rule")
+
+
+def rule_names(radius_m: float = DEFAULT_RADIUS_M, minutes: float = DEFAULT_MINUTES) -> dict[str, tuple[str, str]]:
+    """Rule key → (中文, English) wording, formatted from the thresholds actually checked.
+
+    >>> rule_names(300, 5)["walk_rule"]
+    ('居民5分钟步行可达', 'residents within a 5-minute walk')
+    """
+    r_zh, r_en = radius_label(radius_m)
+    w_zh, w_en = walk_label(minutes)
+    return {
+        "centre_rule": ("每个街道1所社区卫生服务中心", "one community health service centre per subdistrict"),
+        "station_rule": ("每2个社区至少1个社区卫生服务站", "at least one station per two communities"),
+        "radius_rule": (f"居民{r_zh}内覆盖", f"residents covered within {r_en}"),
+        "walk_rule": (f"居民{w_zh}可达", f"residents within a {w_en}"),
+    }
 
 
 def stations_required(communities: int) -> int:

@@ -23,16 +23,20 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .crs import choose_metric_crs, describe_crs
-from .errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
-from .io import (Skipped, classify_kind, code_text, find_layer_files, population_numbers, read_layer, read_meta,
-                 validate_geometries)
-from .network import WalkNetwork, walk_graph
+from coverage.datasets import demo_data_dir
+from coverage.errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
+from coverage.geo.areas import first_containing
+from coverage.geo.crs import choose_metric_crs, describe_crs
+from coverage.network import walk_graph
+from coverage.network.graph import WalkNetwork
+from coverage.params import DEFAULT_COUNTED_KINDS
+from coverage.read.cells import classify_kind, code_text, population_numbers
+from coverage.read.layers import _polygonal, find_layer_files, read_layer, read_meta, validate_geometries
+from coverage.skipped import Skipped
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
 
-DEFAULT_COUNTED_KINDS = ("centre", "station")
-#: Kinds :func:`coverage.io.classify_kind` recognises; others are listed as unknown when not counted.
+#: Kinds :func:`coverage.read.cells.classify_kind` recognises; others are listed as unknown when not counted.
 KNOWN_KINDS = ("centre", "station", "village_clinic", "hospital", "clinic")
 #: Overlaps between communities and gaps in a subdistrict smaller than this (m²), or thinner than
 #: :data:`SLIVER_WIDTH_M`, are digitising noise and not reported.
@@ -253,10 +257,10 @@ def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFram
         kinds = set(counted_kinds or DEFAULT_COUNTED_KINDS)
         f["counted"] = f["kind"].isin(kinds)
     for col, layer in (("subdistrict", subdistricts), ("community", communities)):
-        f = f.drop(columns=[col], errors="ignore")
-        j = gpd.sjoin(f[["geometry"]], layer[["name", "geometry"]], how="left", predicate="within")
-        j = j[~j.index.duplicated(keep="first")]
-        f[col] = j["name"].reindex(f.index).astype(object).where(j["name"].reindex(f.index).notna(), None)
+        # the one point-in-area rule: a facility on a shared boundary counts for the first area in layer order
+        idx = first_containing(f.geometry.values, layer.geometry.values)
+        names = layer["name"].to_numpy(dtype=object)
+        f[col] = pd.Series([names[i] if i >= 0 else None for i in idx], index=f.index, dtype=object)
     unknown = (~f["kind"].isin(KNOWN_KINDS) & ~f["counted"]).to_numpy()
     if unknown.any():
         raw = [_kind_label(r, k) for r, k in zip(f.loc[unknown, "kind_raw"], f.loc[unknown, "kind"])]
@@ -337,7 +341,6 @@ def _check_network_extent(network: WalkNetwork, subdistricts: gpd.GeoDataFrame, 
 
 def _revalidate(gdf: gpd.GeoDataFrame, layer: str) -> tuple[gpd.GeoDataFrame, list[Skipped]]:
     """Repair polygons that reprojection made invalid (rounding can make a ring touch itself)."""
-    from .io import _polygonal
 
     geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms)
@@ -476,7 +479,6 @@ def build_study_area(
         if gdf is None or len(gdf) == 0:
             raise LayerReadError(f"the {layer} layer is empty", path=src)
         if gdf.crs is None:
-            from .errors import CRSError
             raise CRSError(f"the {layer} layer has no CRS", path=src)
         _require(gdf, "name", layer, src)
         gdf, sk = validate_geometries(gdf, layer, expect, path=src)
@@ -580,8 +582,7 @@ def load_study_area(
                                       compounds=compounds, candidates=candidates, exclusions=exclusions).items()
                 if v is not None}
     if folder is None and not explicit:
-        from .demo import default_data_dir
-        folder = default_data_dir()
+        folder = demo_data_dir()
     files: dict[str, Path] = find_layer_files(folder) if folder is not None else {}
     files.update({k: Path(v) for k, v in explicit.items()})
     meta = read_meta(folder) if folder is not None else {}

@@ -19,8 +19,12 @@ import pandas as pd
 import pytest
 from toycity import lonlat, points, polygons, street_grid, write_osm
 
-from coverage.access import CoverageParams
-from coverage.appstate import (
+from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
+from coverage.geo.chinese_crs import wgs84_to_gcj02
+from coverage.params import CoverageParams
+from coverage.pipeline import run_plan
+from coverage.read.safety import MAX_UPLOAD_BYTES
+from coverage.webapp.state import (
     PRESETS,
     LRUStore,
     Scenario,
@@ -44,10 +48,6 @@ from coverage.appstate import (
     upload_source,
     worst_communities,
 )
-from coverage.chinese_crs import wgs84_to_gcj02
-from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
-from coverage.pipeline import run_plan
-from coverage.safety import MAX_UPLOAD_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -113,7 +113,7 @@ def test_streamlit_config_matches_safety_limit():
 
 
 def test_every_app_string_has_both_languages():
-    from coverage.i18n_app import APP_STRINGS
+    from coverage.webapp.strings import APP_STRINGS
 
     for key, pair in APP_STRINGS.items():
         assert len(pair) == 2 and all(isinstance(s, str) and s for s in pair), key
@@ -125,7 +125,7 @@ def test_every_app_string_has_both_languages():
 
 
 # --------------------------------------------------------------------------
-# helpers (coverage.appstate)
+# helpers (coverage.webapp.state)
 # --------------------------------------------------------------------------
 
 def test_layer_filename():
@@ -279,8 +279,8 @@ def test_display_tables_and_downloads(toy):
 def test_proposal_downloads(toy, tmp_path):
     if not siting_available():
         pytest.skip("coverage.siting (propose_sites) is not in this checkout yet")
-    from coverage.appstate import proposals_bytes, proposals_display
-    from coverage.siting import propose_sites
+    from coverage.siting.propose import propose_sites
+    from coverage.webapp.state import proposals_bytes, proposals_display
 
     _, study = toy
     result = run_plan(counted_study(study, ["centre", "station"]))

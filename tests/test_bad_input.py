@@ -22,6 +22,7 @@ from toycity import COMMUNITIES, FACILITIES, SUBDISTRICTS, lonlat, make_toy, poi
 
 from coverage.cli import main
 
+
 @pytest.fixture
 def toy(tmp_path):
     return make_toy(tmp_path / "toy")

@@ -1,4 +1,4 @@
-"""Approximate community areas from points (coverage.boundaries)."""
+"""Approximate community areas from points (coverage.geo.boundaries)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from coverage.boundaries import APPROXIMATE_NOTE, communities_from_points
 from coverage.errors import CRSError, GeometryError, ValueInputError
+from coverage.geo.boundaries import APPROXIMATE_NOTE, communities_from_points
 
 UTM = 32648
 

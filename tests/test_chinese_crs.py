@@ -1,4 +1,4 @@
-"""Tests for coverage.chinese_crs: GCJ-02 / BD-09 / CGCS2000 handling.
+"""Tests for coverage.geo.chinese_crs: GCJ-02 / BD-09 / CGCS2000 handling.
 
 No independent re-implementation of the GCJ-02 formula is used as an oracle:
 the conversions are checked by internal consistency (round trips measured
@@ -20,7 +20,8 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 
-from coverage.chinese_crs import (
+from coverage.errors import CoverageInputError, CRSError, NetworkError, ValueInputError
+from coverage.geo.chinese_crs import (
     COORDINATE_SYSTEMS,
     OffsetDiagnosis,
     bd09_to_gcj02,
@@ -36,7 +37,6 @@ from coverage.chinese_crs import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from coverage.errors import CoverageInputError, CRSError, NetworkError, ValueInputError
 
 GEOD = pyproj.Geod(ellps="WGS84")
 WUHAI = (106.82, 39.67)

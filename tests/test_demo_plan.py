@@ -75,7 +75,7 @@ def test_gcj02_facility_list_is_flagged_and_declaring_it_fixes_it(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from coverage.chinese_crs import wgs84_to_gcj02
+    from coverage.geo.chinese_crs import wgs84_to_gcj02
     from coverage.pipeline import offset_warnings
     from coverage.study import load_study_area
 

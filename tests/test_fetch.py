@@ -14,8 +14,8 @@ from toycity import box, lonlat
 
 from coverage.errors import LayerReadError, NetworkError, ValueInputError
 from coverage.fetch import fetch_city
-from coverage.io import find_layer_files, read_layer
 from coverage.network import walk_graph
+from coverage.read.layers import find_layer_files, read_layer
 
 # local metres (see tests/toycity.py): a 1200 m x 800 m street grid in two subdistricts
 STREET_NODES = {100 + 10 * i + j: (600 * i, 400 * j) for i in range(3) for j in range(3)}
@@ -251,8 +251,8 @@ def test_fetched_folder_plus_office_community_points_and_population_runs(tmp_pat
     """OSM streets/boundaries/facilities + the office's community points and population table -> a study."""
     from openpyxl import Workbook
 
-    from coverage.boundaries import communities_from_points
-    from coverage.officedata import join_population_table
+    from coverage.geo.boundaries import communities_from_points
+    from coverage.read.officedata import join_population_table
     from coverage.study import load_study_area
 
     folder = fetch_city(osm_file=write_city(tmp_path / "city.osm", with_communities=False), out=tmp_path / "out")

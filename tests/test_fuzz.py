@@ -3,7 +3,7 @@
 Valid GeoJSON, CSV, zipped Shapefile, OSM XML and street GeoJSON files of the
 toy city are mutated (random bytes, truncation, flipped bytes, inserted
 syntax, deleted lines, numbers replaced by NaN/huge/negative/text) by a
-seeded generator, and fed to :func:`coverage.io.read_layer` and
+seeded generator, and fed to :func:`coverage.read.layers.read_layer` and
 :func:`coverage.network.walk_graph`. Each must return a result or raise a
 :class:`~coverage.errors.CoverageInputError` subclass.
 """
@@ -23,8 +23,8 @@ import pytest
 from test_bad_input import make_toy
 
 from coverage.errors import CoverageInputError
-from coverage.io import read_layer
 from coverage.network import walk_graph
+from coverage.read.layers import read_layer
 from coverage.study import load_study_area
 
 REPLACEMENTS = [b"nan", b"1e999", b"-999", b"0", b"abc", b"", b"95", b"-181", b"1e308", b'"x"', b"null", b"[]"]

@@ -7,14 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from toycity import ORIGIN, UTM, points, street_grid, write_osm
 
-from coverage.access import CoverageParams
 from coverage.errors import ValueInputError
 from coverage.isochrones import isochrones, reached_lines
-from coverage.network import read_osm_xml
+from coverage.network.osmxml import read_osm_xml
+from coverage.params import CoverageParams
 from coverage.rules import check_rules, stations_required
-
-from toycity import ORIGIN, UTM, points, street_grid, write_osm
 
 
 def test_isochrone_cuts_partial_edges_at_the_limit(tmp_path):

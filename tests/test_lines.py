@@ -1,4 +1,4 @@
-"""Tests for coverage.lines: un-noded centre-line layers -> street graph.
+"""Tests for coverage.network.lines: un-noded centre-line layers -> street graph.
 
 Every layer is hand-made in UTM 48N (EPSG:32648, Wuhai's zone) so that the
 right nodes, edges and lengths are known by construction.
@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import GeometryCollection, LineString, MultiLineString, Point
 
 from coverage.errors import CoverageInputError, CRSError, GeometryError, ValueInputError
-from coverage.lines import LinesGraph, graph_from_lines
+from coverage.network.lines import LinesGraph, graph_from_lines
 
 CRS = "EPSG:32648"
 X0, Y0 = 500_000.0, 4_370_000.0  # near Wuhai in UTM 48N

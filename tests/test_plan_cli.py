@@ -13,11 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from toycity import COMMUNITIES, FACILITIES, ORIGIN, make_toy
 
 from coverage.cli import main
 from coverage.study import load_study_area
-
-from toycity import COMMUNITIES, FACILITIES, ORIGIN, make_toy
 
 
 @pytest.fixture

@@ -16,22 +16,15 @@ import pytest
 import shapely
 from toycity import ORIGIN, UTM, lonlat, points, polygons, write_osm
 
+from coverage.demand import MODELS, auto_model, build_demand
+from coverage.demand.buildings import DEFAULT_LEVELS, demand_from_buildings
+from coverage.demand.compounds import NATIONAL_HOUSEHOLD_SIZE, demand_from_compounds
+from coverage.demand.raster import demand_from_raster
 from coverage.errors import CoverageInputError, MissingColumnError, ValueInputError
-from coverage.network import read_osm_xml
+from coverage.geo.areas import assign_areas, first_containing
+from coverage.network.osmxml import read_osm_xml
 from coverage.pipeline import run_plan
-from coverage.population import assign_areas, first_containing
-from coverage.popmodels import (
-    DEFAULT_LEVELS,
-    MODELS,
-    NATIONAL_HOUSEHOLD_SIZE,
-    auto_model,
-    buildings_from_osm,
-    demand_from_buildings,
-    demand_from_compounds,
-    demand_from_raster,
-    landuse_from_osm,
-)
-from coverage.population import build_demand
+from coverage.read.osmareas import buildings_from_osm, landuse_from_osm
 from coverage.study import build_study_area
 
 SUBDISTRICTS = [{"name": "甲街道", "code": "150302001", "bounds": (-100, -100, 1100, 500)}]
@@ -406,7 +399,7 @@ def test_registry_auto_model_and_dispatch(tmp_path):
     assert auto_model(only_school) is None
     c = polygons([{"name": "A", "population": 10, "bounds": (100, 100, 200, 200)}])
     assert auto_model(make_study(tmp_path, comms(), buildings=b, compounds=c)) == "compounds"
-    d = build_demand(with_b)                     # auto → buildings, through coverage.population
+    d = build_demand(with_b)                     # auto → buildings, through coverage.demand
     assert d.model == "buildings"
     sn = build_demand(plain, "street_nodes")
     assert sn.model == "street_nodes"

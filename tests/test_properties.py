@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import shortest_path
 
-from coverage.access import CoverageParams, measure_coverage
-from coverage.network import network_from_edges, snap_points
+from coverage.access import measure_coverage
+from coverage.network.graph import network_from_edges
+from coverage.network.snap import snap_points
+from coverage.params import CoverageParams
 
 UTM = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 655_000.0, 4_392_000.0

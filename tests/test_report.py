@@ -7,12 +7,11 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from toycity import make_toy
 
 from coverage.cli import main
 from coverage.i18n import t
-from coverage.offline import assert_offline
-
-from toycity import make_toy
+from coverage.outputs.offline import assert_offline
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +97,10 @@ def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch)
     import numpy as np
     from PIL import Image
 
-    import coverage.mapview as mapview
-    from coverage.offline import to_standalone_html
+    import coverage.outputs.mapview as mapview
+    from coverage.outputs.offline import to_standalone_html
+    from coverage.outputs.streetimage import street_png
     from coverage.pipeline import run_plan
-    from coverage.streetimage import street_png
     from coverage.study import load_study_area
 
     study = load_study_area(make_toy(tmp_path / "toy"))
@@ -130,7 +129,7 @@ def test_uncovered_people_are_binned_to_a_bounded_number_of_points():
     import numpy as np
     import shapely
 
-    from coverage.mapview import _aggregate_points
+    from coverage.outputs.mapview import _aggregate_points
 
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 20_000, size=(20_000, 2)) + [600_000, 4_390_000]

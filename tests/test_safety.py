@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from test_bad_input import make_toy, plan
 
-from coverage import safety
 from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
-from coverage.io import read_layer
 from coverage.network import walk_graph
-from coverage.safety import check_size, check_xml_safe, safe_extract_zip
+from coverage.read import safety
+from coverage.read.layers import read_layer
+from coverage.read.safety import check_size, check_xml_safe, safe_extract_zip
 
 PACKAGE = Path(__file__).resolve().parents[1] / "coverage"
 
@@ -273,8 +273,8 @@ SCRIPT = "</script><script>alert(2)</script>"
 def test_html_in_names_is_escaped_in_report(tmp_path):
     from test_bad_input import COMMUNITIES, FACILITIES, SUBDISTRICTS
 
+    from coverage.outputs.report import render_report
     from coverage.pipeline import run_plan
-    from coverage.report import render_report
     from coverage.study import load_study_area
 
     comms = [dict(c) for c in COMMUNITIES]

@@ -21,20 +21,19 @@ import pytest
 import shapely
 from toycity import ORIGIN, UTM, points, polygons, street_grid, write_osm
 
-from coverage.access import CoverageParams, network_distance
+from coverage.access import network_distance
 from coverage.cli import main
 from coverage.errors import ValueInputError
-from coverage.network import network_from_edges, snap_points
+from coverage.network.graph import network_from_edges
+from coverage.network.snap import snap_points
+from coverage.outputs.files import write_proposals
+from coverage.outputs.mapview import add_proposals_to_map
+from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
-from coverage.siting import (
-    CandidateSet,
-    _distances_from,
-    best_centre,
-    layer_candidates,
-    node_candidates,
-    propose_sites,
-    reach_matrix,
-)
+from coverage.siting.candidates import CandidateSet, layer_candidates, node_candidates
+from coverage.siting.centres import best_centre
+from coverage.siting.propose import propose_sites
+from coverage.siting.reach import _distances_from, reach_matrix
 from coverage.study import build_study_area
 
 O = np.array(ORIGIN)
@@ -381,14 +380,14 @@ def test_map_layers_escape_names_and_console_line(tmp_path):
     study = study_of(net, rows, GRID_SUBS, GRID_COMMS, candidates=cands)
     s = propose_sites(plan(study, radius_m=250), sites="auto")
     m = folium.Map()
-    s.add_to_map(m, "en")
+    add_proposals_to_map(s, m, "en")
     folium.LayerControl().add_to(m)  # layer names show in the control
     page = m.get_root().render()
     assert "Proposed stations" in page and "Isochrones of proposed stations" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
     line = s.one_line()
     assert "建议新增" in line and "1 station(s)" in line and "100.0%" in line
-    files = s.write(tmp_path)
+    files = write_proposals(s, tmp_path)
     fc = json.loads(files["proposals.geojson"].read_text(encoding="utf-8"))
     assert fc["features"][0]["properties"]["name"] == "<b>bold</b>"
 

@@ -1,4 +1,4 @@
-"""Tests for coverage.solvers on problems whose optimum is known.
+"""Tests for coverage.siting.solvers on problems whose optimum is known.
 
 Known by construction (line of villages, dominated grid, disjoint sets) or by
 brute force over every subset of <= 12 candidates, and, for medium instances,
@@ -15,14 +15,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from coverage import solvers
 from coverage.errors import CoverageInputError, ValueInputError
-from coverage.solvers import (
-    MaximalCovering,
-    SetCovering,
-    rank_by_marginal_gain,
-    reduce_problem,
-)
+from coverage.siting import solvers
+from coverage.siting.solvers import MaximalCovering, SetCovering, rank_by_marginal_gain, reduce_problem
 
 # --------------------------------------------------------------------------
 # helpers
@@ -567,7 +562,7 @@ def test_superset_rows_dropped_for_full_cover():
     """Rows containing another row's candidate set are implied by it: dropping them keeps every cover."""
     import itertools
 
-    from coverage.solvers import _drop_superset_rows
+    from coverage.siting.solvers import _drop_superset_rows
 
     rng = np.random.default_rng(7)
     dense = rng.random((40, 9)) < 0.3

@@ -1,0 +1,72 @@
+"""``compliance.csv``: the per-subdistrict rule table, with bilingual headers that name the plan's thresholds."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from coverage.params import CoverageParams, radius_label
+from coverage.result import PlanResult
+
+__all__ = ["COMPLIANCE_COLUMNS", "compliance_columns", "compliance_table"]
+
+#: compliance.csv columns: (key, 中文, English), headers for the default thresholds; a plan's own are
+#: :func:`compliance_columns` of its parameters.
+COMPLIANCE_COLUMNS = [
+    ("name", "街道/乡镇", "subdistrict"),
+    ("code", "区划代码", "code"),
+    ("communities", "社区数", "communities"),
+    ("centres", "社区卫生服务中心", "centres"),
+    ("stations", "社区卫生服务站", "stations"),
+    ("stations_required", "应设服务站", "stations required"),
+    ("centre_rule", "中心达标", "centre rule"),
+    ("station_rule", "服务站达标", "station rule"),
+    ("population", "人口", "population"),
+    ("radius_share", "500米覆盖率", "radius share"),
+    ("radius_euclidean_share", "500米直线覆盖率", "radius share (crow flies)"),
+    ("walk_share", "15分钟步行覆盖率", "walk share"),
+    ("radius_rule", "500米覆盖达标", "radius rule"),
+    ("walk_rule", "15分钟覆盖达标", "walk rule"),
+    ("passes", "全部达标", "all rules pass"),
+]
+
+
+def compliance_columns(params: CoverageParams) -> list[tuple[str, str, str]]:
+    """compliance.csv columns with headers that name the plan's own radius and walking time.
+
+    >>> [zh for key, zh, en in compliance_columns(CoverageParams(radius_m=300, minutes=5)) if "share" in key]
+    ['300米覆盖率', '300米直线覆盖率', '5分钟步行覆盖率']
+    """
+    # the Chinese headers name the thresholds; the English ones stay threshold-neutral, so that the
+    # default headers (a contract for scripts) are unchanged
+    r_zh, _ = radius_label(params.radius_m)
+    m = f"{params.minutes:g}分钟"
+    named = {
+        "radius_share": (f"{r_zh}覆盖率", "radius share"),
+        "radius_euclidean_share": (f"{r_zh}直线覆盖率", "radius share (crow flies)"),
+        "walk_share": (f"{m}步行覆盖率", "walk share"),
+        "radius_rule": (f"{r_zh}覆盖达标", "radius rule"),
+        "walk_rule": (f"{m}覆盖达标", "walk rule"),
+    }
+    return [(key, *named.get(key, (zh, en))) for key, zh, en in COMPLIANCE_COLUMNS]
+
+
+def compliance_table(result: PlanResult, bilingual_headers: bool = True) -> pd.DataFrame:
+    """The per-subdistrict rule table, with ``中文 / English`` headers.
+
+    Parameters
+    ----------
+    result : PlanResult
+    bilingual_headers : bool
+        Headers like ``社区数 / communities``; else the JSON keys.
+
+    Returns
+    -------
+    DataFrame
+    """
+    r = result.rules[[k for k, _, _ in COMPLIANCE_COLUMNS]].copy()
+    for col in ("radius_share", "radius_euclidean_share", "walk_share"):
+        r[col] = r[col].astype(float).round(4)
+    r["population"] = r["population"].round(1)
+    if bilingual_headers:
+        r.columns = [f"{zh} / {en}" for _, zh, en in compliance_columns(result.params)]
+    return r

@@ -1,0 +1,112 @@
+"""The thresholds of the 15-minute health circle: every default lives here, once.
+
+The command line, the Streamlit app, the library and the labels of every table
+read their defaults from this module, so changing a default changes it everywhere.
+
+>>> p = CoverageParams(radius_m=300, minutes=5)
+>>> p.walk_m                     # 5 minutes at 4 km/h
+333.3333333333333
+>>> radius_label(p.radius_m), walk_label(p.minutes)
+(('300米', '300 m'), ('5分钟步行', '5-minute walk'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coverage.errors import ValueInputError
+
+__all__ = [
+    "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
+]
+
+#: Coverage radius (metres): residents within 500 m of a health facility.
+DEFAULT_RADIUS_M = 500.0
+#: Walking time budget (minutes): the 15-minute circle.
+DEFAULT_MINUTES = 15.0
+#: Walking speed (km/h); 4 km/h makes 15 minutes 1000 m (GB 50180-2018: 800–1000 m).
+DEFAULT_SPEED_KMH = 4.0
+#: Points farther than this (metres) from any walkable street are off-network.
+DEFAULT_MAX_SNAP_M = 300.0
+#: Coverage target of the rules (1.0 = every resident).
+DEFAULT_TARGET_SHARE = 1.0
+#: Isochrone times drawn per facility (minutes).
+DEFAULT_ISOCHRONE_MINUTES: tuple[float, ...] = (5, 10, 15)
+#: Facility kinds that count for coverage and rules unless the user says otherwise.
+DEFAULT_COUNTED_KINDS: tuple[str, ...] = ("centre", "station")
+#: Siting solver time limit (seconds).
+DEFAULT_TIME_LIMIT_S = 60.0
+#: The app's optimiser time limit (seconds): shorter, because a planner waits at the screen.
+APP_TIME_LIMIT_S = 30.0
+#: Population model (``auto``: the best source in the data folder).
+DEFAULT_POPULATION_MODEL = "auto"
+
+#: Parameter presets after GB 50180-2018 (居住区规划设计标准): the 15-, 10- and 5-minute
+#: life circles (walking 800–1000 m, 500 m and 300 m). The 15-minute preset is the default.
+PRESETS: dict[str, dict[str, float]] = {
+    "15": {"radius_m": DEFAULT_RADIUS_M, "minutes": 15.0, "speed_kmh": DEFAULT_SPEED_KMH},
+    "10": {"radius_m": DEFAULT_RADIUS_M, "minutes": 10.0, "speed_kmh": DEFAULT_SPEED_KMH},
+    "5": {"radius_m": 300.0, "minutes": 5.0, "speed_kmh": DEFAULT_SPEED_KMH},
+}
+
+
+def radius_label(radius_m: float) -> tuple[str, str]:
+    """``("500米", "500 m")`` for a radius: the words every header and rule name uses."""
+    return f"{radius_m:g}米", f"{radius_m:g} m"
+
+
+def walk_label(minutes: float) -> tuple[str, str]:
+    """``("15分钟步行", "15-minute walk")`` for a walking time."""
+    return f"{minutes:g}分钟步行", f"{minutes:g}-minute walk"
+
+
+@dataclass(frozen=True)
+class CoverageParams:
+    """The thresholds of the 15-minute health circle.
+
+    Attributes
+    ----------
+    radius_m : float
+        Coverage radius (network, and crow-flies for the official-style figure).
+    minutes : float
+        Walking time budget.
+    speed_kmh : float
+        Walking speed; 4 km/h makes 15 minutes 1000 m (GB 50180-2018: 800–1000 m).
+    max_snap_m : float
+        Points farther than this from any walkable street are off-network: reported,
+        counted as not reached on foot.
+    target_share : float
+        Coverage target for the rules (1.0 = every resident).
+    """
+
+    radius_m: float = DEFAULT_RADIUS_M
+    minutes: float = DEFAULT_MINUTES
+    speed_kmh: float = DEFAULT_SPEED_KMH
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    target_share: float = DEFAULT_TARGET_SHARE
+
+    def __post_init__(self) -> None:
+        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueInputError(f"{name} must be a positive number, got {value!r}")
+        if not 0 <= self.target_share <= 1:
+            raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
+
+    @property
+    def walk_m(self) -> float:
+        """Distance walked in ``minutes`` at ``speed_kmh``, in metres."""
+        return self.minutes * self.speed_kmh * 1000.0 / 60.0
+
+    def minutes_to_m(self, minutes: float) -> float:
+        """Metres walked in ``minutes``."""
+        return minutes * self.speed_kmh * 1000.0 / 60.0
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form, with the derived walk distance."""
+        return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
+                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}

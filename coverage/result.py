@@ -1,0 +1,211 @@
+"""What a plan computed, and its description as ``summary.json``.
+
+:class:`PlanResult` holds every layer of a plan; :meth:`PlanResult.summary`
+assembles the dictionary written to ``summary.json`` (figures, verdicts,
+skipped records that reconcile every total). Serialising it is
+:mod:`coverage.outputs`' job.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.access import CoverageResult
+from coverage.demand import Demand
+from coverage.geo.crs import describe_crs
+from coverage.isochrones import DEFAULT_MINUTES
+from coverage.params import CoverageParams
+from coverage.plain import jsonable
+from coverage.rules import rule_names
+from coverage.skipped import Skipped
+from coverage.study import StudyArea
+from coverage.version import __version__
+
+__all__ = ["PlanResult", "build_summary", "population_check"]
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan computed.
+
+    Attributes
+    ----------
+    study : StudyArea
+    params : CoverageParams
+    demand : Demand
+    coverage : CoverageResult
+    isochrones : GeoDataFrame
+    rules : DataFrame
+        Per-subdistrict verdicts (:func:`coverage.rules.check_rules`).
+    communities : DataFrame
+        Per-community coverage.
+    siting : object, optional
+        :class:`coverage.siting.propose.SitingResult` when sites were proposed.
+    isochrone_minutes : tuple
+    """
+
+    study: StudyArea
+    params: CoverageParams
+    demand: Demand
+    coverage: CoverageResult
+    isochrones: gpd.GeoDataFrame
+    rules: pd.DataFrame
+    communities: pd.DataFrame
+    siting: object | None = None
+    isochrone_minutes: tuple = DEFAULT_MINUTES
+    counted_kinds: tuple = ("centre", "station")
+    extra_skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Everything repaired or left out, from loading to coverage."""
+        return list(self.study.skipped) + list(self.demand.skipped) + list(self.coverage.skipped) + \
+            list(self.extra_skipped)
+
+    def summary(self) -> dict:
+        """The content of ``summary.json``."""
+        return build_summary(self)
+
+
+def _num(x: object, nd: int = 6) -> float | None:
+    if x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(f):
+        return None
+    return round(f, nd)
+
+
+def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    g = gdf.geometry.to_crs(4326)
+    return g.x.to_numpy(), g.y.to_numpy()
+
+
+def population_check(result: PlanResult) -> dict:
+    """Does the population reconcile? declared (+ estimated) = modelled + dropped.
+
+    ``declared`` is the population layer's total when the model used one, else the
+    community totals; ``estimated`` is what a model gave communities without a
+    total (e.g. from floor area); ``dropped`` is the population of skipped records
+    whose action is ``dropped``.
+    """
+    modelled = float(result.demand.points["population"].sum())
+    dropped = float(sum(s.population for s in result.skipped if s.action == "dropped" and s.layer != "facilities"))
+    estimated = 0.0
+    per_comm = result.demand.details.get("communities") if isinstance(result.demand.details, dict) else None
+    if result.demand.model in ("points", "polygons") and result.study.population is not None:
+        declared = float(result.study.population["population"].fillna(0).sum())
+    elif per_comm:
+        declared = float(sum(c["population_in"] for c in per_comm if c.get("population_in") is not None))
+        estimated = float(sum(c["population_out"] for c in per_comm if c.get("population_in") is None))
+        # the per-community figures count only what reached a community; the rest lies outside all of them
+        outside = float(result.demand.points.loc[result.demand.points["community"].isna(), "population"].sum())
+        estimated += outside
+    else:
+        declared = float(result.study.communities["population"].fillna(0).sum())
+    # features dropped while loading are no longer in the layers but were declared in the files
+    declared += float(sum(s.population for s in result.study.skipped if s.action == "dropped"
+                          and s.layer in ("communities", "population")))
+    gap = declared + estimated - (modelled + dropped)
+    return {"declared": round(declared, 3), "estimated": round(estimated, 3), "modelled": round(modelled, 3),
+            "dropped": round(dropped, 3), "difference": round(gap, 6),
+            "reconciles": bool(abs(gap) <= 1e-6 * max(1.0, declared))}
+
+
+def _subdistrict_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``subdistricts``: one dict of verdicts and shares per subdistrict."""
+    subs = result.study.subdistricts
+    name_en = dict(zip(subs["name"], subs.get("name_en", pd.Series(dtype=object))))
+    return [{
+        "name": r["name"], "name_en": name_en.get(r["name"]), "code": r["code"],
+        "communities": int(r["communities"]), "centres": int(r["centres"]), "stations": int(r["stations"]),
+        "stations_required": int(r["stations_required"]), "centre_rule": bool(r["centre_rule"]),
+        "station_rule": bool(r["station_rule"]), "population": _num(r["population"], 3),
+        "radius_share": _num(r["radius_share"]), "radius_euclidean_share": _num(r["radius_euclidean_share"]),
+        "walk_share": _num(r["walk_share"]), "radius_rule": bool(r["radius_rule"]),
+        "walk_rule": bool(r["walk_rule"]), "passes": bool(r["passes"]),
+    } for r in result.rules.to_dict("records")]
+
+
+def _community_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``communities``: shares and mean distance per community."""
+    return [{
+        "name": r["name"], "code": r["code"], "subdistrict": r["subdistrict"],
+        "population": _num(r["population"], 3), "radius_share": _num(r["radius_share"]),
+        "radius_euclidean_share": _num(r["radius_euclidean_share"]), "walk_share": _num(r["walk_share"]),
+        "mean_distance_m": _num(r["mean_distance_m"], 1),
+    } for r in result.communities.to_dict("records")]
+
+
+def _facility_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``facilities``: kind, place, lon/lat and how each snapped onto the streets."""
+    fac = result.study.facilities
+    lon, lat = _lonlat(fac)
+    snapinfo = result.coverage.facilities[["snap_offset_m", "off_network", "island"]]
+    rows = []
+    for i, (idx, r) in enumerate(fac.iterrows()):
+        s = snapinfo.loc[idx] if idx in snapinfo.index else None
+        rows.append({
+            "name": r["name"], "kind": r["kind"], "kind_raw": None if pd.isna(r.get("kind_raw")) else str(r["kind_raw"]),
+            "counted": bool(r["counted"]), "subdistrict": r["subdistrict"], "community": r["community"],
+            "lon": round(float(lon[i]), 7), "lat": round(float(lat[i]), 7),
+            "snap_offset_m": None if s is None else _num(s["snap_offset_m"], 1),
+            "off_network": None if s is None else bool(s["off_network"]),
+            "on_island": None if s is None else bool(s["island"]),
+        })
+    return rows
+
+
+def _rules_overview(result: PlanResult) -> dict:
+    """``summary.json`` → ``rules``: each rule's wording (from the thresholds) and how many subdistricts pass."""
+    out = {}
+    for key, (zh, en) in rule_names(result.params.radius_m, result.params.minutes).items():
+        col = result.rules[key]
+        out[key] = {"zh": zh, "en": en, "pass": int(col.sum()), "fail": int((~col).sum())}
+    return out
+
+
+def build_summary(result: PlanResult) -> dict:
+    """Assemble ``summary.json`` from a :class:`PlanResult`."""
+    study, params = result.study, result.params
+    totals = result.coverage.totals()
+    meta = study.meta
+    summary = {
+        "tool": {"name": "coverage — 15-minute health circle planner", "version": __version__},
+        "generated": _dt.date.today().isoformat(),
+        "dataset": {
+            "title": meta.get("title"), "title_en": meta.get("title_en"), "synthetic": study.synthetic,
+            "notice": meta.get("notice"), "notice_zh": meta.get("notice_zh"), "sources": meta.get("sources", []),
+            "files": dict(study.sources),
+        },
+        "population": totals["population"],
+        "population_check": population_check(result),
+        "population_model": {"model": result.demand.model, "note_zh": result.demand.note_zh,
+                             "note_en": result.demand.note_en, "demand_points": int(len(result.demand.points)),
+                             **result.demand.details},
+        "coverage": {k: totals[k] for k in ("radius", "radius_euclidean", "walk")},
+        "rules": _rules_overview(result),
+        "subdistricts": _subdistrict_rows(result),
+        "communities": _community_rows(result),
+        "facilities": _facility_rows(result),
+        "parameters": {
+            **params.to_dict(),
+            "crs": describe_crs(study.crs),
+            "isochrone_minutes": list(result.isochrone_minutes),
+            "counted_kinds": list(result.counted_kinds),
+            "distance": "network walking distance in metres: off-network leg + along-edge offset + shortest path",
+        },
+        "network": study.network.summary(),
+        "skipped": [s.to_dict() for s in result.skipped],
+    }
+    if result.siting is not None:
+        summary.update(result.siting.summary_fields())
+    return jsonable(summary)

@@ -1,0 +1,197 @@
+"""Candidate sites for new stations: street nodes, a candidates layer (snapped), minus the exclusion areas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from coverage.errors import CRSError, GeometryError
+from coverage.geo.areas import first_containing
+from coverage.network.graph import WalkNetwork
+from coverage.network.snap import Snap, snap_points
+
+__all__ = ["CandidateSet", "node_candidates", "layer_candidates", "exclude_candidates"]
+
+
+@dataclass
+class CandidateSet:
+    """Candidate sites, each tied to the street network.
+
+    A node candidate stands on a street node (``node`` >= 0, ``edge`` = -1, no
+    legs). A layer candidate is a user point snapped onto an edge like a
+    facility (``edge``, ``u``, ``v``, ``along``, ``length``, ``offset`` as in
+    :class:`coverage.network.snap.Snap`).
+
+    Attributes
+    ----------
+    x, y : ndarray
+        The site (metric CRS): the node, or the user's point.
+    sx, sy : ndarray
+        Where the site meets the network (the node, or the snapped point).
+    source : ndarray of str
+        ``"node"`` or ``"layer"``.
+    node : ndarray of int
+        Node position for node candidates, -1 otherwise.
+    name : ndarray of object
+        Layer name (None for nodes).
+    edge, u, v : ndarray of int
+        Snapped edge and its ends (``u == v == node`` for node candidates).
+    along, length, offset : ndarray of float
+        Legs of layer candidates (0 for node candidates).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    sx: np.ndarray
+    sy: np.ndarray
+    source: np.ndarray
+    node: np.ndarray
+    name: np.ndarray
+    edge: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    along: np.ndarray
+    length: np.ndarray
+    offset: np.ndarray
+
+    _FIELDS = ("x", "y", "sx", "sy", "source", "node", "name", "edge", "u", "v", "along", "length", "offset")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, mask: np.ndarray) -> CandidateSet:
+        """The candidates selected by a boolean mask or an index array."""
+        return CandidateSet(*(getattr(self, f)[mask] for f in self._FIELDS))
+
+    @staticmethod
+    def concat(parts: list[CandidateSet]) -> CandidateSet:
+        """Candidates of several sets, in order."""
+        return CandidateSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in CandidateSet._FIELDS))
+
+    @property
+    def is_layer(self) -> np.ndarray:
+        """True for layer candidates (snapped points)."""
+        return self.edge >= 0
+
+    def anchors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(candidate, node, cost)``: the nodes a walk from each site starts at, and the legs to them."""
+        j = np.arange(len(self))
+        lay = self.is_layer
+        cand = np.concatenate([j, j[lay]])
+        node = np.concatenate([self.u, self.v[lay]])
+        cost = np.concatenate([self.offset + self.along, (self.offset + self.length - self.along)[lay]])
+        return cand, node.astype(np.int64), cost
+
+
+def _empty_candidates() -> CandidateSet:
+    i = np.zeros(0, dtype=np.int64)
+    f = np.zeros(0)
+    o = np.zeros(0, dtype=object)
+    return CandidateSet(f, f, f, f, o, i, o, i, i, i, f, f, f)
+
+
+def node_candidates(network: WalkNetwork) -> CandidateSet:
+    """Every street node as a candidate site, one per location.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+
+    Returns
+    -------
+    CandidateSet
+        Nodes at the same coordinates (to the millimetre) appear once (the first).
+    """
+    xy = np.column_stack([network.node_x, network.node_y])
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    nodes = np.sort(first).astype(np.int64)
+    k = len(nodes)
+    x, y = network.node_x[nodes], network.node_y[nodes]
+    z = np.zeros(k)
+    return CandidateSet(x=x, y=y, sx=x.copy(), sy=y.copy(), source=np.full(k, "node", dtype=object), node=nodes,
+                        name=np.full(k, None, dtype=object), edge=np.full(k, -1, dtype=np.int64), u=nodes.copy(),
+                        v=nodes.copy(), along=z, length=z.copy(), offset=z.copy())
+
+
+def layer_candidates(network: WalkNetwork, layer: gpd.GeoDataFrame, max_snap_m: float
+                     ) -> tuple[CandidateSet, list[str]]:
+    """The user's candidate points, snapped onto the streets.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    layer : GeoDataFrame
+        Points (any CRS); optional ``name``.
+    max_snap_m : float
+        Points farther than this from every walkable street are skipped.
+
+    Returns
+    -------
+    candidates : CandidateSet
+    skipped : list of str
+        ``"name (offset m)"`` of each skipped point.
+    """
+    if layer.crs is None:
+        raise CRSError("the candidates layer has no CRS; add a .prj or declare it")
+    g = layer.to_crs(network.crs)
+    geoms = g.geometry.values
+    ok_type = shapely.get_type_id(geoms) == 0
+    if (~ok_type | shapely.is_empty(geoms)).any():
+        row = int(np.flatnonzero(~ok_type | shapely.is_empty(geoms))[0])
+        raise GeometryError("candidate sites must be single points; convert lines/polygons to points "
+                            "(e.g. their centroids)", row=row)
+    xy = shapely.get_coordinates(geoms)
+    if "name" in g.columns:
+        names = np.array([None if pd.isna(v) else str(v) for v in g["name"]], dtype=object)
+    else:
+        names = np.array([f"candidate {i + 1}" for i in range(len(g))], dtype=object)
+    snap = snap_points(network, xy)
+    ok = snap.offset <= max_snap_m
+    skipped = [f"{n} ({o:.0f} m)" for n, o in zip(names[~ok], snap.offset[~ok])]
+    s = snap.subset(ok)
+    k = int(ok.sum())
+    return CandidateSet(x=xy[ok, 0], y=xy[ok, 1], sx=s.x, sy=s.y, source=np.full(k, "layer", dtype=object),
+                        node=np.full(k, -1, dtype=np.int64), name=names[ok], edge=s.edge, u=s.u, v=s.v,
+                        along=s.along, length=s.length, offset=s.offset), skipped
+
+
+def exclude_candidates(candidates: CandidateSet, exclusions: gpd.GeoDataFrame | None, crs: object
+                       ) -> tuple[CandidateSet, np.ndarray]:
+    """Drop candidates inside (or on the edge of) exclusion polygons.
+
+    Parameters
+    ----------
+    candidates : CandidateSet
+    exclusions : GeoDataFrame or None
+        Polygons (any CRS) where no station may go: parks, water, industrial land.
+    crs : CRS
+        The candidates' (metric) CRS.
+
+    Returns
+    -------
+    kept : CandidateSet
+    excluded : ndarray of bool
+        Which of the input candidates were dropped.
+    """
+    if exclusions is None or len(exclusions) == 0 or len(candidates) == 0:
+        return candidates, np.zeros(len(candidates), dtype=bool)
+    if exclusions.crs is None:
+        raise CRSError("the exclusions layer has no CRS; add a .prj or declare it")
+    polys = exclusions.to_crs(crs).geometry.values
+    polys = polys[~shapely.is_empty(polys) & np.isin(shapely.get_type_id(polys), (3, 6))]
+    if len(polys) == 0:
+        raise GeometryError("the exclusions layer holds no polygon; draw the areas where no station may go "
+                            "(parks, water, industrial land) as polygons")
+    pts = shapely.points(candidates.x, candidates.y)
+    excluded = first_containing(pts, polys) >= 0
+    return candidates.subset(~excluded), excluded
+
+
+def _as_snap(cands: CandidateSet) -> Snap:
+    """Candidates as snapped points (a node candidate: a point on its node with no legs)."""
+    return Snap(edge=cands.edge, u=cands.u, v=cands.v, along=cands.along, length=cands.length, offset=cands.offset,
+                x=cands.sx, y=cands.sy)

@@ -1,0 +1,1 @@
+"""Support for the Streamlit app (``app.py``): uploads, caches, scenarios, display tables, downloads, strings."""
