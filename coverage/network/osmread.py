@@ -2,7 +2,7 @@
 
 The file is decoded once by `pyosmium <https://osmcode.org/pyosmium/>`_
 (libosmium: PBF blocks and XML in C++, node locations kept in its own index),
-the project's walk filter (:func:`coverage.network.walk_mask`) is applied to
+the project's walk filter (:func:`coverage.network.filter.walk_mask`) is applied to
 the ways, and the degree-2 chains are contracted with numpy. The result is the
 network the osmnx path gives (``graph_from_xml(simplify=False,
 bidirectional=False)``, the walk filter, ``simplify_graph``,
@@ -27,13 +27,16 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import pyproj
 import shapely
 
-from .crs import choose_metric_crs
-from .errors import LayerReadError, NetworkError
-from .network import WALK_EXCLUDE, WalkNetwork, network_from_edges, walk_mask
+from coverage.errors import LayerReadError, NetworkError
+from coverage.geo.crs import choose_metric_crs
+from coverage.network.filter import NO_HIGHWAY, WALK_EXCLUDE, walk_mask
+from coverage.network.graph import WalkNetwork, network_from_edges
+from coverage.read.safety import check_xml_safe
 
 __all__ = ["OSM_FORMATS", "read_osm", "contract_degree2", "osm_format"]
 
@@ -51,8 +54,6 @@ _READ_TAGS = frozenset(WALK_EXCLUDE) | {"oneway", "junction"} | set(EDGE_TAGS)
 #: osmnx's one-way values (``graph._add_paths``) and those that reverse the node order.
 _ONEWAY = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 _REVERSED = frozenset({"-1", "reverse", "T"})
-#: Reason counted for ways with no ``highway`` tag (buildings, railways ...): the first reason checked.
-NO_HIGHWAY = "no highway tag"
 
 
 def osm_format(path: str | Path) -> str | None:
@@ -73,8 +74,6 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     into runs where its nodes are missing), ``counts`` the ways without a
     highway tag and the ways cut at missing nodes.
     """
-    import osmium
-
     rows: list[dict] = []
     run_way: list[int] = []
     ref: list[int] = []
@@ -278,7 +277,7 @@ def read_osm(path: str | Path, crs: pyproj.CRS | None = None, clip: shapely.Geom
     -------
     WalkNetwork
         ``excluded`` counts each OSM way once, under its first reason (no highway tag, then the
-        walk filter's tags in :data:`coverage.network.WALK_EXCLUDE` order).
+        walk filter's tags in :data:`coverage.network.filter.WALK_EXCLUDE` order).
 
     Raises
     ------
@@ -296,8 +295,6 @@ def read_osm(path: str | Path, crs: pyproj.CRS | None = None, clip: shapely.Geom
     if path.stat().st_size == 0:
         raise LayerReadError("the file is empty (0 bytes)", path=path)
     if fmt == "osm":
-        from .safety import check_xml_safe
-
         check_xml_safe(path)
     ways, run_way, ref, lonlat, run_id, counts = _read_ways(path, fmt)
     if len(ways) == 0:
