@@ -81,7 +81,7 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
         # one reader for every OSM format, so the network never depends on the file format
         area = clip_polygon(clip, 1000.0) if clip is not None else None
         return read_osm(path, crs=crs, clip=area)
-    if name.endswith(".graphml"):
+    if path.name.lower().endswith(".graphml"):
         import osmnx as ox  # slow to import (~1 s): only for GraphML
 
         check_xml_safe(path)

@@ -107,8 +107,9 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
             run += 1
             cut += broken
     except RuntimeError as exc:  # libosmium's parse and decode errors
-        raise LayerReadError(f"cannot read as OSM data ({exc}); download it again or re-export it with osmium",
-                             path=path) from exc
+        kind = "an OSM PBF extract" if fmt == "pbf" else "OSM XML"
+        raise LayerReadError(f"cannot read as {kind} ({exc}); download it again, or export the streets from "
+                             "OSM/JOSM as .osm XML or with osmium", path=path) from exc
     ways = pd.DataFrame(rows)
     counts = {NO_HIGHWAY: no_highway, "ways cut where the file lacks their nodes": cut}
     return ways, np.asarray(run_way, dtype=np.int64), np.asarray(ref, dtype=np.int64), \
