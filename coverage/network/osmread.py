@@ -106,7 +106,7 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
                 run_way.append(k)
             run += 1
             cut += broken
-    except RuntimeError as exc:  # libosmium's parse and decode errors
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # libosmium's parse/decode errors
         kind = "an OSM PBF extract" if fmt == "pbf" else "OSM XML"
         raise LayerReadError(f"cannot read as {kind} ({exc}); download it again, or export the streets from "
                              "OSM/JOSM as .osm XML or with osmium", path=path) from exc
