@@ -256,8 +256,12 @@ def _edge_tags(ways: pd.DataFrame, path_nodes: np.ndarray, path_edge: np.ndarray
         col = pd.Series([None] * n_edges, dtype=object)
         one = vals.loc[~many]
         col.iloc[one["edge"].to_numpy()] = one["v"].to_numpy()
-        for e, grp in vals.loc[many].groupby("edge")["v"]:
-            col.iloc[int(e)] = sorted(grp.tolist(), key=str)
+        multi = vals.loc[many].sort_values(["edge", "v"], key=lambda c: c if c.name == "edge" else c.map(str))
+        cuts = np.flatnonzero(np.diff(multi["edge"].to_numpy())) + 1
+        values = multi["v"].to_numpy()
+        heads = multi["edge"].to_numpy()[np.r_[0, cuts]] if len(multi) else np.zeros(0, dtype=np.int64)
+        col.iloc[heads] = pd.Series([part.tolist() for part in np.split(values, cuts)] if len(multi) else [],
+                                    dtype=object).to_numpy()
         out[tag] = col.to_numpy()
     return out
 
