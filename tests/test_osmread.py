@@ -122,3 +122,21 @@ def test_isolated_ring_dropped_and_each_way_counted_once(tmp_path) -> None:
         assert len(net.edges) == 3
         # four ways dropped, each once: two without a highway tag, the ring is walkable but removed
         assert net.excluded == {"no highway tag": 2, "access=private": 1}
+
+
+def test_folder_takes_compressed_osm_and_message_lists_the_readers_formats(tmp_path) -> None:
+    from coverage.errors import LayerReadError
+    from coverage.read.layers import OSM_FORMATS, find_layer_files
+    from coverage.study import load_study_area
+
+    xml = small_city(tmp_path)
+    packed = tmp_path / "streets.osm.bz2"
+    packed.write_bytes(bz2.compress(xml.read_bytes()))
+    assert find_layer_files(tmp_path)["streets"] == packed
+    assert fingerprint(walk_graph(packed)) == fingerprint(read_osm(xml))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(LayerReadError) as err:
+        load_study_area(empty)
+    for ending in (*OSM_FORMATS, ".graphml"):
+        assert ending in str(err.value)

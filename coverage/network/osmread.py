@@ -36,17 +36,11 @@ from coverage.errors import LayerReadError, NetworkError
 from coverage.geo.crs import choose_metric_crs
 from coverage.network.filter import NO_HIGHWAY, WALK_EXCLUDE, walk_mask
 from coverage.network.graph import WalkNetwork, network_from_edges
+from coverage.read.layers import OSM_FORMATS
 from coverage.read.safety import check_xml_safe
 
 __all__ = ["OSM_FORMATS", "read_osm", "contract_degree2", "osm_format"]
 
-#: File endings read by :func:`read_osm`, with the libosmium format name of each.
-OSM_FORMATS: dict[str, str] = {
-    ".osm.pbf": "pbf", ".pbf": "pbf",
-    ".osm": "osm", ".osm.xml": "osm", ".xml": "osm",
-    ".osm.bz2": "osm.bz2", ".osm.xml.bz2": "osm.bz2",
-    ".osm.gz": "osm.gz", ".osm.xml.gz": "osm.gz",
-}
 #: Way tags kept as edge columns (besides ``osmid``).
 EDGE_TAGS = ("name", "highway", "foot", "access", "service", "sidewalk", "bridge", "tunnel")
 #: Tags read from each way: the walk filter's, the one-way rule's and the edge columns.
@@ -237,7 +231,7 @@ def _directed(ways: pd.DataFrame, seg_a: np.ndarray, seg_b: np.ndarray, seg_way:
 
 def _edge_tags(ways: pd.DataFrame, path_nodes: np.ndarray, path_edge: np.ndarray, seg_a: np.ndarray,
                seg_b: np.ndarray, seg_way: np.ndarray, n: int, n_edges: int) -> pd.DataFrame:
-    """Tags of the simplified edges: one value where the merged ways agree, else the list (as osmnx)."""
+    """Tags of the simplified edges: one value where the merged ways agree, else all of them."""
     key = np.minimum(seg_a, seg_b) * n + np.maximum(seg_a, seg_b)
     order = np.argsort(key, kind="stable")  # first way in file order wins a shared segment
     skey = key[order]
@@ -260,8 +254,10 @@ def _edge_tags(ways: pd.DataFrame, path_nodes: np.ndarray, path_edge: np.ndarray
         cuts = np.flatnonzero(np.diff(multi["edge"].to_numpy())) + 1
         values = multi["v"].to_numpy()
         heads = multi["edge"].to_numpy()[np.r_[0, cuts]] if len(multi) else np.zeros(0, dtype=np.int64)
-        col.iloc[heads] = pd.Series([part.tolist() for part in np.split(values, cuts)] if len(multi) else [],
-                                    dtype=object).to_numpy()
+        # osmid: the list of merged ways (as osmnx); tags: OSM's own "a;b" for several values, so that
+        # columns stay plain text (plots, groupby, GeoPackage)
+        parts = [p.tolist() if tag == "osmid" else ";".join(map(str, p)) for p in np.split(values, cuts)]
+        col.iloc[heads] = pd.Series(parts if len(multi) else [], dtype=object).to_numpy()
         out[tag] = col.to_numpy()
     return out
 
