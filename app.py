@@ -33,6 +33,8 @@ from coverage.outputs.mapview import LAYER_KEYS, plan_map
 from coverage.outputs.offline import prepare_for_streamlit
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
+from coverage.outputs.capacity import one
+from coverage.webapp.capacity import capacity_view
 from coverage.read.safety import MAX_UPLOAD_BYTES
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
@@ -435,6 +437,33 @@ st.subheader(tr("communities_table", lang))
 st.dataframe(worst_communities(result, lang, share=ss["p_share"]), hide_index=True, width="stretch")
 
 # --------------------------------------------------------------------------
+# Capacity: facility load and residents covered within capacity
+# --------------------------------------------------------------------------
+
+
+def _capacity_section(result, lang: str) -> None:
+    """Per-kind capacities (off unless set), the load bar chart and the before/after table."""
+    st.subheader(one("load_title", lang))
+    c1, c2, c3 = st.columns(3)
+    station = c1.number_input(one("capacity_station", lang), min_value=0, value=0, step=500, key="cap_station")
+    centre = c2.number_input(one("capacity_centre", lang), min_value=0, value=0, step=1000, key="cap_centre")
+    assign = c3.radio(one("assign", lang), ["nearest", "capacitated"], key="cap_assign", horizontal=True,
+                      format_func=lambda k: one(k, lang))
+    key = ("capacity", id(result), station, centre, assign)
+    if ss.get("capacity_view", (None,))[0] != key:
+        ss["capacity_view"] = (key, capacity_view(result, station or None, centre or None, assign,
+                                                  siting.info if siting is not None else None))
+    view = ss["capacity_view"][1]
+    if view is None:
+        st.caption(one("no_capacity", lang))
+        return
+    st.markdown(view["chart"], unsafe_allow_html=True)
+    st.dataframe(view["before_after"], hide_index=True, width="stretch")
+
+
+_capacity_section(result, lang)
+
+# --------------------------------------------------------------------------
 # Optimiser
 # --------------------------------------------------------------------------
 
@@ -458,7 +487,8 @@ else:
             try:
                 proposal = propose_sites(result, sites="auto" if ss["opt_mode"] == "auto" else int(ss["opt_n"]),
                                          site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),
-                                         time_limit=float(ss["opt_tl"]))
+                                         time_limit=float(ss["opt_tl"]),
+                                         progress=lambda msg, frac: status.update(label=msg))
                 ss["siting"] = (result_key, proposal)
                 ss["accept_ranks"] = []
                 status.update(state="complete")

@@ -15,7 +15,8 @@ from typing import Sequence
 
 from coverage import params as P
 from coverage.demo import default_data_dir, generate_demo
-from coverage.errors import CoverageInputError
+from coverage.capacity import CapacityRule
+from coverage.errors import CoverageInputError, ValueInputError
 from coverage.read.layers import LAYER_STEMS
 from coverage.fetch import fetch_city
 from coverage.outputs.files import write_outputs
@@ -98,6 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "else nodes)")
     s.add_argument("--time-limit", type=float, default=P.DEFAULT_TIME_LIMIT_S,
                    help=f"solver time limit in seconds (default {P.DEFAULT_TIME_LIMIT_S:g})")
+    s.add_argument("--station-capacity", type=float,
+                   help="residents one new station serves: sites then cover residents within the radius and "
+                        "within capacity (existing facilities keep theirs; exact with HiGHS)")
+    c = plan.add_argument_group("capacity (facility load, E2SFCA)")
+    c.add_argument("--residents-per-doctor", type=float, default=P.DEFAULT_RESIDENTS_PER_DOCTOR,
+                   help=f"residents per doctor for doctors/gps/全科医生数/staff columns (default "
+                        f"{P.DEFAULT_RESIDENTS_PER_DOCTOR:g}: 5 GPs per 10,000 residents, 国办发〔2018〕3号)")
+    c.add_argument("--capacity-centre", type=float,
+                   help="residents a centre serves where the data has no capacity (default: none, reported unknown)")
+    c.add_argument("--capacity-station", type=float,
+                   help="residents a station serves where the data has no capacity (default: none, reported unknown)")
+    c.add_argument("--assign", choices=("nearest", "capacitated"), default=P.DEFAULT_ASSIGN,
+                   help="residents go to the nearest facility (default) or, within the radius, to facilities with "
+                        "room (exact transportation problem, HiGHS)")
+    c.add_argument("--e2sfca-decay", choices=("step", "gaussian"), default=P.DEFAULT_E2SFCA_DECAY,
+                   help="E2SFCA decay over the walk: step (Luo & Qi 2009: 1, 0.68, 0.22; default) or gaussian")
     plan.add_argument("--no-report", action="store_true", help="skip report.html")
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
@@ -141,7 +158,8 @@ class _Progress:
 
 
 def _plan(args: argparse.Namespace) -> int:
-
+    if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
+        raise ValueInputError("--station-capacity needs --sites auto or --sites N")
     progress = _Progress(args.quiet)
     progress("loading layers / 读取数据", 0.0)
     layers = {k: getattr(args, k) for k in ("streets", "subdistricts", "communities", "facilities", "population",
@@ -160,13 +178,22 @@ def _plan(args: argparse.Namespace) -> int:
                   "time_limit": args.time_limit}
         if args.candidate_source:
             siting["candidates"] = args.candidate_source
+        if args.station_capacity is not None:
+            if args.rules:
+                raise ValueInputError("--rules cannot be combined with --station-capacity yet: propose the "
+                                      "capacitated stations first, or drop --station-capacity")
+            siting = {k: v for k, v in siting.items() if k != "rules"}
+            siting["station_capacity"] = args.station_capacity
+    capacity = {"rule": CapacityRule(residents_per_doctor=args.residents_per_doctor,
+                                     capacity_centre=args.capacity_centre, capacity_station=args.capacity_station),
+                "assign": args.assign, "decay": args.e2sfca_decay, "time_limit": args.time_limit}
     pop_options = {k: v for k, v in (("raster", args.raster), ("household_size", args.household_size),
                                      ("landuse", args.landuse), ("entrances", args.entrances)) if v}
     if args.no_rescale:
         pop_options["rescale"] = False
     result = run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
                       population_model=args.population_model, population_options=pop_options,
-                      siting=siting, progress=progress)
+                      siting=siting, capacity=capacity, progress=progress)
     files = write_outputs(result, args.out, report=not args.no_report)
     if not args.quiet:
         _print_summary(result, files)

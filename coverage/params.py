@@ -22,6 +22,7 @@ __all__ = [
     "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
     "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
     "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
+    "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN", "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS",
 ]
 
 #: Coverage radius (metres): residents within 500 m of a health facility.
@@ -44,6 +45,15 @@ DEFAULT_TIME_LIMIT_S = 60.0
 APP_TIME_LIMIT_S = 30.0
 #: Population model (``auto``: the best source in the data folder).
 DEFAULT_POPULATION_MODEL = "auto"
+#: Residents per general practitioner, for capacities given as staff counts: the national
+#: target of 5 qualified GPs per 10,000 urban and rural residents by 2030 (国务院办公厅
+#: 《关于改革完善全科医生培养与使用激励机制的意见》, 国办发〔2018〕3号).
+DEFAULT_RESIDENTS_PER_DOCTOR = 2000.0
+#: Residents go to the nearest facility unless capacitated assignment is asked for.
+DEFAULT_ASSIGN = "nearest"
+#: E2SFCA distance decay: Luo & Qi's (2009) step weights over thirds of the walk.
+DEFAULT_E2SFCA_DECAY = "step"
+LUO_QI_WEIGHTS: tuple[float, ...] = (1.0, 0.68, 0.22)
 
 #: Parameter presets after GB 50180-2018 (居住区规划设计标准): the 15-, 10- and 5-minute
 #: life circles (walking 800–1000 m, 500 m and 300 m). The 15-minute preset is the default.

@@ -14,18 +14,20 @@ import numpy as np
 import pandas as pd
 
 from coverage.access import CoverageResult, measure_coverage
+from coverage.capacity import CapacityResult, CapacityRule, Decay, access_by, capacity_rule, measure_capacity
 from coverage.demand import build_demand
 from coverage.demand.base import Demand
 from coverage.isochrones import DEFAULT_MINUTES, isochrones
 from coverage.network.offset import check_offset
-from coverage.params import CoverageParams
+from coverage.params import DEFAULT_ASSIGN, DEFAULT_E2SFCA_DECAY, DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.result import PlanResult
 from coverage.rules import check_rules
+from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
 from coverage.study import StudyArea
 
-__all__ = ["Progress", "PlanResult", "coverage", "run_plan"]
+__all__ = ["Progress", "PlanResult", "add_capacity", "coverage", "run_plan"]
 
 #: ``progress(message, fraction)``: fraction in [0, 1] of the whole job.
 Progress = Callable[[str, float], None]
@@ -100,6 +102,7 @@ def run_plan(
     population_options: dict | None = None,
     demand: Demand | None = None,
     siting: dict | None = None,
+    capacity: dict | None = None,
     progress: Progress | None = None,
 ) -> PlanResult:
     """Run the whole compliance check (and, if asked, the siting).
@@ -120,7 +123,11 @@ def run_plan(
         Precomputed demand (skips the population model).
     siting : dict, optional
         Keyword arguments of :func:`coverage.siting.propose.propose_sites` (e.g.
-        ``{"sites": "auto"}``); no siting when None.
+        ``{"sites": "auto"}``); no siting when None. With ``station_capacity``, of
+        :func:`coverage.siting.capacitated.propose_capacitated` instead.
+    capacity : dict, optional
+        Keyword arguments of :func:`add_capacity` (``rule``, ``assign``, ``decay``);
+        the capacity diagnosis always runs, with the defaults when None.
     progress : callable, optional
         ``progress(message, fraction)``.
 
@@ -149,10 +156,50 @@ def run_plan(
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
                         extra_skipped=extra)
+    step("capacity / 服务能力", 0.72)
+    add_capacity(result, **(capacity or {}))
     if siting is not None:
         step("siting / 选址", 0.75)
         siting = {"progress": lambda m, f: step(m, 0.75 + 0.25 * f), **siting}
-        result.siting = propose_sites(result, **siting)
+        if siting.get("station_capacity") is not None:
+            result.siting = propose_capacitated(result, result.capacity, **siting)
+        else:
+            siting.pop("station_capacity", None)
+            result.siting = propose_sites(result, **siting)
     step("done / 完成", 1.0)
     return result
 
+
+
+def add_capacity(result: PlanResult, rule: CapacityRule = CapacityRule(), assign: str = DEFAULT_ASSIGN,
+                 decay: str = DEFAULT_E2SFCA_DECAY, time_limit: float = DEFAULT_TIME_LIMIT_S) -> CapacityResult:
+    """Measure capacities, loads and E2SFCA for a plan and attach them to it.
+
+    Sets ``result.capacity``, adds ``access_e2sfca`` to ``result.communities``, the
+    capacity rule to ``result.rules`` (only when some capacity is known) and the
+    ``capacity_unknown`` record to the skipped list.
+
+    Parameters
+    ----------
+    result : PlanResult
+    rule : CapacityRule
+    assign : {"nearest", "capacitated"}
+    decay : {"step", "gaussian"}
+        E2SFCA decay over the walk distance (:meth:`coverage.capacity.Decay.named`).
+    time_limit : float
+
+    Returns
+    -------
+    CapacityResult
+    """
+    cov, params = result.coverage, result.params
+    cap = measure_capacity(result.study.network, cov.facilities, cov.demand, cov.demand_snap, params.radius_m,
+                           params.walk_m, params.max_snap_m, rule, assign, Decay.named(decay, params.walk_m),
+                           time_limit)
+    result.capacity = cap
+    comm = result.communities.drop(columns=["access_e2sfca"], errors="ignore")
+    by = access_by(cov.demand, cap.access, ["community", "subdistrict"]).rename(columns={"community": "name"})
+    result.communities = comm.merge(by, on=["name", "subdistrict"], how="left")
+    result.rules = capacity_rule(result.rules, cap)
+    result.extra_skipped = [s for s in result.extra_skipped if s.reason != "capacity_unknown"] + list(cap.skipped)
+    return cap

@@ -46,6 +46,8 @@ class PlanResult:
         Per-community coverage.
     siting : object, optional
         :class:`coverage.siting.propose.SitingResult` when sites were proposed.
+    capacity : CapacityResult, optional
+        Capacities, loads and E2SFCA (:func:`coverage.pipeline.add_capacity`).
     isochrone_minutes : tuple
     """
 
@@ -60,6 +62,7 @@ class PlanResult:
     isochrone_minutes: tuple = DEFAULT_MINUTES
     counted_kinds: tuple = ("centre", "station")
     extra_skipped: list[Skipped] = field(default_factory=list)
+    capacity: object | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -132,6 +135,9 @@ def _subdistrict_rows(result: PlanResult) -> list[dict]:
         "radius_share": _num(r["radius_share"]), "radius_euclidean_share": _num(r["radius_euclidean_share"]),
         "walk_share": _num(r["walk_share"]), "radius_rule": bool(r["radius_rule"]),
         "walk_rule": bool(r["walk_rule"]), "passes": bool(r["passes"]),
+        # staff matched to the population served: only when capacities are known (None: not judged)
+        **({"capacity_rule": None if r["capacity_rule"] is None else bool(r["capacity_rule"])}
+           if "capacity_rule" in r else {}),
     } for r in result.rules.to_dict("records")]
 
 
@@ -208,4 +214,6 @@ def build_summary(result: PlanResult) -> dict:
     }
     if result.siting is not None:
         summary.update(result.siting.summary_fields())
+    if result.capacity is not None:
+        summary["capacity"] = jsonable(result.capacity.summary())
     return jsonable(summary)

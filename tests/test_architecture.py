@@ -16,13 +16,13 @@ PKG = Path(__file__).resolve().parents[1] / "coverage"
 #: The layers, lowest first: a module may import from its own layer or any layer below.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaves", ("coverage.errors", "coverage.skipped", "coverage.params", "coverage.ranges", "coverage.plain",
-                "coverage.i18n", "coverage.version", "coverage.datasets", "coverage.reference")),
+                "coverage.i18n", "coverage.version", "coverage.datasets", "coverage.reference", "coverage.highs")),
     ("geo", ("coverage.geo",)),
     ("read", ("coverage.read",)),
     ("network", ("coverage.network",)),
     ("study", ("coverage.study",)),
     ("demand", ("coverage.demand",)),
-    ("access", ("coverage.access", "coverage.isoraster", "coverage.isochrones")),
+    ("access", ("coverage.access", "coverage.isoraster", "coverage.isochrones", "coverage.capacity")),
     ("rules", ("coverage.rules",)),
     ("result", ("coverage.result",)),
     ("siting", ("coverage.siting",)),

@@ -1,4 +1,5 @@
-"""Writing a plan's files: summary.json, compliance.csv, communities.csv, isochrones.geojson, report.html.
+"""Writing a plan's files: summary.json, compliance.csv, communities.csv, facilities.csv, isochrones.geojson,
+report.html.
 
 The only module that writes results to disk. CSV files are UTF-8 with a BOM
 so that Excel on Chinese Windows shows the names correctly.
@@ -52,6 +53,9 @@ def write_outputs(result: PlanResult, out: str | Path, report: bool = True) -> d
     _write_geojson(iso, files["isochrones.geojson"])
     if result.siting is not None:
         files.update(write_proposals(result.siting, out))
+    if result.capacity is not None:
+        files["facilities.csv"] = out / "facilities.csv"
+        result.capacity.table().to_csv(files["facilities.csv"], index=False, encoding="utf-8-sig")
     if report:
 
         files["report.html"] = out / "report.html"

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from coverage.i18n import t
+from coverage.outputs.capacity import add_capacity_layers
 from coverage.outputs.offline import add_legend, escape_properties, new_map
 from coverage.outputs.streetimage import STREET_VECTOR_LIMIT, street_png
 from coverage.siting.propose import SERVES_I18N, SitingResult
@@ -142,6 +143,7 @@ def plan_map(
             draw()
     if "proposals" in show and getattr(result, "siting", None) is not None:
         add_proposals_to_map(result.siting, m, lang)
+    add_capacity_layers(m, result, lang)
     folium.LayerControl(collapsed=False).add_to(m)
     _plan_legend(m, result, lang, share, show)
     return m

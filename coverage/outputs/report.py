@@ -14,6 +14,7 @@ import html
 from typing import Iterable
 
 from coverage.i18n import both, t
+from coverage.outputs.capacity import capacity_section_html
 from coverage.outputs.mapview import plan_map
 from coverage.outputs.offline import to_standalone_html
 
@@ -157,6 +158,12 @@ def _proposals_section(summary: dict) -> list[str]:
     return tail
 
 
+def _capacity_section(summary: dict) -> list[str]:
+    """Facility load, residents covered within capacity before and after, E2SFCA (when capacities are known)."""
+    html_ = capacity_section_html(summary)
+    return [html_] if html_ else []
+
+
 def _skipped_section(summary: dict) -> list[str]:
     """Everything repaired or left out, with its population."""
     tail: list[str] = []
@@ -197,7 +204,8 @@ def _method_section(summary: dict) -> list[str]:
 def _sections(summary: dict) -> tuple[str, str]:
     """HTML before the map (title, KPIs) and after it (tables, method)."""
     tail = ['<div class="rp">']
-    for section in (_rules_section, _communities_section, _proposals_section, _skipped_section, _method_section):
+    for section in (_rules_section, _communities_section, _proposals_section, _capacity_section, _skipped_section,
+                    _method_section):
         tail += section(summary)
     tail.append("</div>")
     return "\n".join(_head(summary)), "\n".join(tail)

@@ -63,10 +63,13 @@ def compliance_table(result: PlanResult, bilingual_headers: bool = True) -> pd.D
     -------
     DataFrame
     """
-    r = result.rules[[k for k, _, _ in COMPLIANCE_COLUMNS]].copy()
+    cols = compliance_columns(result.params)
+    if "capacity_rule" in result.rules.columns:  # only when some capacity is known
+        cols = cols + [("capacity_rule", "服务能力达标", "capacity rule")]
+    r = result.rules[[k for k, _, _ in cols]].copy()
     for col in ("radius_share", "radius_euclidean_share", "walk_share"):
         r[col] = r[col].astype(float).round(4)
     r["population"] = r["population"].round(1)
     if bilingual_headers:
-        r.columns = [f"{zh} / {en}" for _, zh, en in compliance_columns(result.params)]
+        r.columns = [f"{zh} / {en}" for _, zh, en in cols]
     return r

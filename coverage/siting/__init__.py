@@ -4,6 +4,7 @@
 - :mod:`~coverage.siting.reach`: which candidate reaches which resident within the radius or walk;
 - :mod:`~coverage.siting.centres`: the best site for a missing community health service centre;
 - :mod:`~coverage.siting.solvers`: set covering (LSCP) and maximal covering (MCLP) with HiGHS and greedy;
+- :mod:`~coverage.siting.bigcover`: the large-scale set-covering engine behind ``propose_sites`` (proven bound);
 - :mod:`~coverage.siting.propose`: :func:`propose_sites`, the whole siting step of a plan.
 """
 

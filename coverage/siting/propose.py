@@ -63,6 +63,7 @@ from coverage.siting.candidates import (
 )
 from coverage.siting.centres import best_centre
 from coverage.siting.reach import reach_matrix
+from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
 from coverage.study import StudyArea
 
@@ -254,8 +255,12 @@ def propose_sites(
     time_limit : float
         Seconds for the solver.
     solver : {"highs", "greedy"}
+        ``"highs"``: set covering (``sites="auto"``) runs the large-scale engine of
+        :mod:`coverage.siting.bigcover` (Lagrangian bound, decomposition, HiGHS,
+        window search); maximal covering runs HiGHS. ``"greedy"``: greedy only.
     progress : callable, optional
-        ``progress(message, fraction)``.
+        ``progress(message, fraction)``; during a set-covering solve the message is
+        the best count so far and how far it can still be from optimal.
     max_isochrones : int
         Isochrones (one per site, at the radius or walk distance) are drawn for
         the best-ranked this many sites; polygon building dominates the run
@@ -321,7 +326,7 @@ def propose_sites(
         _check_budget(int(sites), group_min, study)
     model = _covering_model(sites, reach_ext, w, covered, target, forced if C else None, groups, group_min)
     mode = "set_covering" if sites == "auto" else "maximal_covering"
-    sol = model.solve(time_limit=time_limit, solver=solver)
+    sol, method = _solve(model, sites, solver, time_limit, _progress_lines(step, t3, time_limit))
     if sol.message:
         notes.append(sol.message)
     order, gain = rank_by_marginal_gain(sol.selected, reach_ext, w, covered)
@@ -350,7 +355,7 @@ def propose_sites(
         "mode": mode, "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
         "threshold_m": round(float(threshold), 3), "radius_m": float(params.radius_m),
         "minutes": float(params.minutes), "target_share": target, "rules": bool(rules), "candidate_source": source,
-        **_solve_fields(sol, K, n_excluded, len(off_network)), "new_population": round(float(gain.sum()), 3),
+        **_solve_fields(sol, method, K, n_excluded, len(off_network)), "new_population": round(float(gain.sum()), 3),
         "target_met": bool(reached), "note": "; ".join(notes),
     }
     timings["total"] = time.perf_counter() - t0
@@ -508,10 +513,36 @@ def _site_isochrones(net: WalkNetwork, proposals: gpd.GeoDataFrame, threshold: f
     return iso
 
 
-def _solve_fields(sol: SolveResult, n_candidates: int, n_excluded: int, n_off_network: int) -> dict:
-    """The solver's part of ``summary.json`` → ``siting``: status, proven gap and bound, problem sizes."""
+def _solve(model: SetCovering | MaximalCovering, sites: Literal["auto"] | int, solver: str, time_limit: float,
+           progress: Callable[[int, float], None]) -> tuple[SolveResult, str]:
+    """Solve; a set cover with ``solver="highs"`` goes to the large-scale engine. Returns the result and its method."""
+    if sites == "auto" and solver == "highs":
+        engine = solve_set_covering(model, time_limit, progress=progress)
+        return engine.result, engine.method
+    sol = model.solve(time_limit=time_limit, solver=solver)
+    return sol, "greedy" if sol.status == "greedy" or solver == "greedy" else "highs"
+
+
+def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float,
+                    every: float = 1.0) -> Callable[[int, float], None]:
+    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven."""
+    last = {"t": -math.inf, "seen": None}
+
+    def report(best: int, bound: float) -> None:
+        now = time.perf_counter()
+        if (best, bound) == last["seen"] or (now - last["t"] < every and bound < best):
+            return
+        last.update(t=now, seen=(best, bound))
+        step(progress_text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
+
+    return report
+
+
+def _solve_fields(sol: SolveResult, method: str, n_candidates: int, n_excluded: int, n_off_network: int) -> dict:
+    """The solver's part of ``summary.json`` → ``siting``: status, proven gap and bound, method, problem sizes."""
     return {
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "solve_seconds": round(float(sol.solve_seconds), 3),
+        "seconds": round(float(sol.solve_seconds), 3), "method": method,
         "objective": sol.objective, "candidates": int(n_candidates), "candidates_excluded": n_excluded,
         "candidates_off_network": n_off_network, "demand_reduced": int(sol.n_demand_reduced),
         "candidates_reduced": int(sol.n_candidates_reduced),

@@ -1,0 +1,524 @@
+"""Capacitated siting: new stations so that residents are covered within the radius *and* within capacity.
+
+The model (a capacitated covering location problem, solved exactly by HiGHS):
+
+- ``y_k ∈ {0, 1}``: open candidate site ``k`` as a station of capacity ``C``;
+- ``x_ik ≥ 0`` / ``x_ij ≥ 0``: residents of demand point ``i`` served by a new site
+  ``k`` / an existing facility ``j`` within the radius (the sparse reach pairs);
+- each point sends at most its residents: ``Σ_k x_ik + Σ_j x_ij ≤ w_i``;
+- existing facilities keep their capacities: ``Σ_i x_ij ≤ C_j`` (unknown: not limited);
+- a new site serves only if open and up to ``C``: ``Σ_i x_ik ≤ C y_k`` and, to tighten
+  the LP relaxation, ``x_ik ≤ w_i y_k``;
+- ``sites="auto"``: minimise ``Σ y`` subject to ``Σ x ≥ target × population``;
+  ``sites=N``: maximise ``Σ x`` subject to ``Σ y ≤ N``.
+
+Every answer carries HiGHS's status, objective, dual bound and relative gap.
+When the target cannot be reached even with every candidate open (residents no
+candidate reaches, or too little capacity), the target is lowered to the most
+that can be served, which is computed exactly first (an LP: all sites open),
+and the result says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+
+from coverage.access import CoverageResult
+from coverage.capacity import CapacityResult, measure_capacity
+from coverage.errors import ValueInputError
+from coverage.geo.areas import first_containing
+from coverage.highs import load_model
+from coverage.params import DEFAULT_TIME_LIMIT_S
+from coverage.result import PlanResult
+from coverage.siting.propose import (PROPOSAL_COLUMNS, SitingResult, _candidates_for, _proposal_frame, _recheck,
+                                     _site_isochrones)
+from coverage.siting.reach import reach_matrix
+from coverage.siting.solvers import SetCovering, _merge_identical_rows
+
+__all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
+
+
+@dataclass
+class CapSitingResult:
+    """Outcome of :func:`capacitated_siting`.
+
+    Attributes
+    ----------
+    selected : ndarray of int
+        Candidate columns opened.
+    served_new : ndarray of float
+        Residents each selected site serves in the solution.
+    served : float
+        Residents served within capacity (existing + new) in the solution.
+    target : float
+        Residents the model had to serve (``auto``; after lowering to ``achievable``).
+    achievable : float
+        Most residents servable with every candidate open.
+    status : str
+        ``optimal``, ``time_limit``, … (HiGHS model status).
+    objective, bound, gap : float
+        Sites (``auto``) or residents (``N``); the proven bound; relative gap.
+    solve_seconds : float
+    message : str
+    size : dict
+        Columns, rows and non-zeros of the MIP.
+    """
+
+    selected: np.ndarray
+    served_new: np.ndarray
+    served: float
+    target: float
+    achievable: float
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    solve_seconds: float
+    message: str = ""
+    size: dict | None = None
+
+
+def _check(sites: object, station_capacity: float, target_share: float, time_limit: float) -> None:
+    if not (sites == "auto" or (isinstance(sites, (int, np.integer)) and not isinstance(sites, bool) and sites >= 0)):
+        raise ValueInputError(f"sites must be 'auto' or a number of new stations >= 0, got {sites!r}")
+    if isinstance(station_capacity, bool) or not isinstance(station_capacity, (int, float)) \
+            or not math.isfinite(station_capacity) or station_capacity <= 0:
+        raise ValueInputError(f"station capacity (--station-capacity) must be a positive number of residents, "
+                              f"got {station_capacity!r}")
+    if not (0 <= target_share <= 1):
+        raise ValueInputError(f"target_share must be between 0 and 1, got {target_share!r}")
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise ValueInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+
+
+def _model(cand: sparse.csr_matrix, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray, w: np.ndarray,
+           C: float) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, dict]:
+    """Rows shared by both objectives: demand, existing capacity, site capacity, linking (y first)."""
+    K = cand.shape[1]
+    coo = cand.tocoo()
+    ni, nk = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    m_new, m_old = ni.size, old_i.size
+    n_col = K + m_new + m_old
+    xn = K + np.arange(m_new)
+    xo = K + m_new + np.arange(m_old)
+    lim = np.flatnonzero(np.isfinite(old_cap))
+    fac_row = np.full(old_cap.size, -1)
+    fac_row[lim] = np.arange(lim.size)
+    n_dem = w.size
+    r_dem = np.concatenate([ni, old_i])
+    c_dem = np.concatenate([xn, xo])
+    sel = fac_row[old_j] >= 0
+    base = n_dem
+    parts = [(r_dem, c_dem, np.ones(r_dem.size)),
+             (base + fac_row[old_j[sel]], xo[sel], np.ones(int(sel.sum())))]
+    base += lim.size
+    parts += [(base + nk, xn, np.ones(m_new)), (base + np.arange(K), np.arange(K), np.full(K, -float(C)))]
+    base += K
+    parts += [(base + np.arange(m_new), xn, np.ones(m_new)), (base + np.arange(m_new), nk, -w[ni])]
+    base += m_new
+    rows = np.concatenate([p[0] for p in parts])
+    cols = np.concatenate([p[1] for p in parts])
+    vals = np.concatenate([p[2] for p in parts])
+    a = sparse.csr_matrix((vals, (rows, cols)), shape=(base, n_col))
+    row_up = np.concatenate([w, old_cap[lim], np.zeros(K), np.zeros(m_new)])
+    upper = np.concatenate([np.ones(K), w[ni], w[old_i]])
+    info = {"ni": ni, "nk": nk, "xn": xn, "xo": xo}
+    return a, row_up, upper, info
+
+
+def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, n_old: int
+            ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shrink the model without changing its optimum.
+
+    - demand points without residents, or that no site and no existing facility
+      reaches, are dropped;
+    - demand points reached by exactly the same new sites and existing facilities
+      are merged (their residents summed): flows split back pro rata satisfy every row;
+    - candidates reaching no one are dropped. (A candidate whose reach is a subset
+      of another's is *kept*: with capacities both may be needed.)
+
+    Returns
+    -------
+    cand, w, old_i, old_j
+        The reduced matrix, residents and existing pairs (rows renumbered).
+    used : ndarray of int
+        Original candidate column of each kept column.
+    """
+    n_dem, K = cand.shape
+    inc = sparse.csr_matrix((np.ones(old_i.size, dtype=bool), (old_i, old_j)), shape=(n_dem, n_old))
+    both = sparse.hstack([cand, inc], format="csr")
+    keep = (w > 0) & (np.diff(both.indptr) > 0)
+    rows = np.flatnonzero(keep)
+    both = both[rows]
+    both.sort_indices()
+    merged, w2, _ = _merge_identical_rows(both, w[rows]) if rows.size else (both, w[rows], rows)
+    merged = merged.tocsc()
+    cand2 = merged[:, :K].tocsr()
+    oc = merged[:, K:].tocoo()
+    used = np.flatnonzero(np.diff(cand2.tocsc().indptr) > 0)
+    return cand2.tocsc()[:, used].tocsr(), w2, oc.row.astype(np.int64), oc.col.astype(np.int64), used
+
+
+def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray,
+            C: float, sites: str | int, target: float, time_limit: float
+            ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A feasible answer without the MIP, and a bound from capacities alone.
+
+    Existing facilities serve what they can alone (an exact LP); then sites are
+    opened one at a time where they serve most of the residents still unserved
+    (at most ``C`` each), until the target is met (``auto``) or ``N`` are open.
+    Every site's flow is a real allocation, so the answer is feasible. The bound:
+    existing facilities never serve more than they can alone, so ``auto`` needs at
+    least ``(target - that) / C`` sites and ``N`` sites serve at most ``that + N C``.
+
+    Returns
+    -------
+    open, flow, served, bound
+    """
+    n, K = cand.shape
+    a0, up0, upper0, info0 = _model(cand[:, :0], old_i, old_j, old_cap, w, C)
+    s_old = np.zeros(n)
+    if a0.shape[1]:
+        h = load_model(a0, maximize=True, cost=np.ones(a0.shape[1]), lower=np.zeros(a0.shape[1]), upper=upper0,
+                       row_lower=np.full(a0.shape[0], -np.inf), row_upper=up0, time_limit=time_limit)
+        h.run()
+        x0 = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper0)
+        s_old = np.minimum(np.bincount(old_i, weights=x0[info0["xo"]], minlength=n), w)
+    f_old = float(s_old.sum())
+    r = np.maximum(w - s_old, 0.0)
+    cc = cand.tocsc()
+    ct = cand.T.tocsr().astype(float)
+    opened = np.zeros(K, dtype=bool)
+    flow = np.zeros(K)
+    served = f_old
+    most = K if sites == "auto" else min(K, int(sites))
+    while opened.sum() < most and (sites != "auto" or served < target - 1e-9):
+        gain = np.minimum(C, ct @ r)
+        gain[opened] = -1.0
+        k = int(np.argmax(gain))
+        if gain[k] <= 1e-9:
+            break
+        rows = cc.indices[cc.indptr[k]:cc.indptr[k + 1]]
+        rr = r[rows]
+        take = np.clip(gain[k] - (np.cumsum(rr) - rr), 0.0, rr)
+        r[rows] -= take
+        opened[k], flow[k] = True, float(take.sum())
+        served += flow[k]
+    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
+    return opened, flow, served, float(max(bound, 0))
+
+
+def capacitated_siting(
+    cand_reach: sparse.spmatrix,
+    population: np.ndarray,
+    station_capacity: float,
+    existing_demand: np.ndarray | None = None,
+    existing_facility: np.ndarray | None = None,
+    existing_capacity: np.ndarray | None = None,
+    sites: str | int = "auto",
+    target_share: float = 1.0,
+    total_population: float | None = None,
+    time_limit: float = 60.0,
+    mip_rel_gap: float = 0.0,
+) -> CapSitingResult:
+    """Fewest (or best ``N``) new stations of capacity ``C``, existing facilities kept with theirs.
+
+    Parameters
+    ----------
+    cand_reach : sparse matrix of bool, (n_demand, n_candidates)
+        Candidate ``k`` reaches demand point ``i`` within the radius.
+    population : ndarray of float
+        Residents per demand point.
+    station_capacity : float
+        Residents one new station serves (``--station-capacity``).
+    existing_demand, existing_facility : ndarray of int, optional
+        Pairs (demand point, existing facility) within the radius.
+    existing_capacity : ndarray of float, optional
+        Per existing facility; NaN = unknown, not limited.
+    sites : "auto" or int
+    target_share : float
+        ``auto``: share of ``total_population`` to serve within capacity.
+    total_population : float, optional
+        Denominator of the share (default: the sum of ``population``).
+    time_limit : float
+        Seconds for HiGHS.
+    mip_rel_gap : float
+        0 = prove optimality.
+
+    Returns
+    -------
+    CapSitingResult
+
+    Examples
+    --------
+    Two villages of 1,000 reached by one candidate each and a third reaching both:
+    with capacity 1,500, one site is not enough.
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> reach = sparse.csr_matrix(np.array([[1, 0, 1], [0, 1, 1]], dtype=bool))
+    >>> r = capacitated_siting(reach, np.array([1000.0, 1000.0]), 1500.0)
+    >>> len(r.selected), r.status
+    (2, 'optimal')
+    """
+    import highspy
+
+    _check(sites, station_capacity, target_share, time_limit)
+    t0 = time.perf_counter()
+    cand = sparse.csr_matrix(cand_reach, dtype=bool)
+    w = np.asarray(population, dtype=float)
+    old_i = np.zeros(0, np.int64) if existing_demand is None else np.asarray(existing_demand, np.int64)
+    old_j = np.zeros(0, np.int64) if existing_facility is None else np.asarray(existing_facility, np.int64)
+    old_cap = np.zeros(0) if existing_capacity is None else np.asarray(existing_capacity, dtype=float)
+    total = float(w.sum()) if total_population is None else float(total_population)
+    # only candidates that reach someone with residents
+    cand, w, old_i, old_j, used = _reduce(cand, w, old_i, old_j, old_cap.size)
+    K = used.size
+    C = float(station_capacity)
+    a, row_up, upper, info = _model(cand, old_i, old_j, old_cap, w, C)
+    n_col = a.shape[1]
+    serve = np.r_[np.zeros(K), np.ones(n_col - K)]
+    # the most that can be served: every site open (an LP; its optimum is exact)
+    lo = np.zeros(n_col)
+    h = load_model(a, maximize=True, cost=serve, lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
+                   row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
+    h.run()
+    message = ""
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or not (K or n_col):
+        achievable = float(h.getInfo().objective_function_value) if K or n_col else 0.0
+    else:  # not solved in time: every resident some site or facility reaches (an upper bound)
+        achievable = float(w.sum())
+        message = f"the most servable with every site open was not solved within {time_limit:g} s"
+    if sites == "auto":
+        want = target_share * total
+        target = want
+        if want > achievable + 1e-6:
+            target = achievable
+            message = (f"the target of {want:,.0f} residents within capacity cannot be reached with every candidate "
+                       f"open (at most {achievable:,.0f}); the fewest sites serving that many are proposed")
+        target = max(0.0, target - 1e-6)
+        a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :])], format="csr")
+        h = load_model(a2, maximize=False, cost=np.r_[np.ones(K), np.zeros(n_col - K)], lower=lo, upper=upper,
+                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target], row_upper=np.r_[row_up, np.inf],
+                       integer=np.r_[np.ones(K), np.zeros(n_col - K)], time_limit=time_limit - (time.perf_counter() - t0))
+    else:
+        target = math.nan
+        a2 = sparse.vstack([a, sparse.csr_matrix(np.r_[np.ones(K), np.zeros(n_col - K)][None, :])], format="csr")
+        h = load_model(a2, maximize=True, cost=serve, lower=lo, upper=upper,
+                       row_lower=np.full(a2.shape[0], -np.inf), row_upper=np.r_[row_up, float(sites)],
+                       integer=np.r_[np.ones(K), np.zeros(n_col - K)], time_limit=time_limit - (time.perf_counter() - t0))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.run()
+    ms = h.getModelStatus()
+    status = {"kOptimal": "optimal", "kTimeLimit": "time_limit", "kInfeasible": "infeasible"}.get(
+        ms.name, ms.name.removeprefix("k").lower())
+    inf = h.getInfo()
+    bound = float(inf.mip_dual_bound) if abs(inf.mip_dual_bound) < 1e30 else math.nan
+    if inf.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        obj = float(inf.objective_function_value)
+        y = x[:K] > 0.5
+        flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
+        served = float(x[K:].sum())
+    else:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
+        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target, time_limit)
+        obj = float(y.sum()) if sites == "auto" else served
+        bound = cap_bound if not math.isfinite(bound) else (max(bound, cap_bound) if sites == "auto"
+                                                            else min(bound, cap_bound))
+        status = "greedy"
+        message = "; ".join(m for m in (message, f"HiGHS found no integer solution within {time_limit:g} s: the "
+                                        "greedy sites are proposed with the proven bound; raise --time-limit") if m)
+    if sites != "auto":
+        y &= flow_new > 1e-9  # an open site serving no one adds nothing
+    gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.nan
+    return CapSitingResult(
+        selected=used[np.flatnonzero(y)], served_new=flow_new[y], served=served, target=target,
+        achievable=achievable, status=status, objective=obj, bound=bound, gap=gap,
+        solve_seconds=time.perf_counter() - t0, message=message,
+        size={"columns": int(a2.shape[1]), "rows": int(a2.shape[0]), "nonzeros": int(a2.nnz), "candidates": int(K)})
+
+
+# --------------------------------------------------------------------------
+# on a plan: candidates, reach, the model, the re-check, the explanation
+# --------------------------------------------------------------------------
+
+#: extra proposals.csv columns of capacitated proposals: (key, 中文, English)
+CAPACITY_PROPOSAL_COLUMNS = [
+    ("capacity", "服务能力（人）", "capacity (residents)"),
+    ("serves_population", "服务人口", "residents served"),
+    ("takes_over_population", "承接超负荷机构人口", "residents taken over from overloaded facilities"),
+]
+
+
+class CapacitatedSitingResult(SitingResult):
+    """A :class:`coverage.siting.propose.SitingResult` whose proposals also say what they serve and take over."""
+
+    def records(self) -> list[dict]:
+        out = super().records()
+        for rec, r in zip(out, self.proposals.to_dict("records")):
+            for key, _, _ in CAPACITY_PROPOSAL_COLUMNS:
+                rec[key] = round(float(r[key]), 3)
+        return out
+
+    def one_line(self) -> str:
+        """The siting line, plus residents covered within capacity before and after."""
+        b = self.info["capacity_before"]["capacitated"] or self.info["capacity_before"]["nearest"]
+        a = self.info["capacity_after"]["capacitated"]
+        return (super().one_line() + f"; within capacity 容量内: {b['share'] or 0:.1%} → {a['share'] or 0:.1%}, "
+                f"taken over from overloaded 承接超负荷 {self.info['taken_over_population']:,.0f}")
+
+    def table(self, bilingual_headers: bool = True) -> pd.DataFrame:
+        cols = PROPOSAL_COLUMNS + CAPACITY_PROPOSAL_COLUMNS
+        df = pd.DataFrame(self.records(), columns=[k for k, _, _ in cols])
+        df["serves"] = [";".join(s) for s in df["serves"]] if len(df) else df["serves"]
+        if bilingual_headers:
+            df.columns = [f"{zh} / {en}" for _, zh, en in cols]
+        return df
+
+
+def _recheck_capacity(result: PlanResult, capacity: CapacityResult, after_cov: CoverageResult,
+                      proposals: gpd.GeoDataFrame, station_capacity: float, time_limit: float) -> CapacityResult:
+    """Capacity recomputed from scratch with the proposals built as stations of capacity ``C`` (capacitated)."""
+    f = after_cov.facilities.reset_index(drop=True)
+    f["capacity"] = np.r_[capacity.facilities["capacity"].to_numpy(float), np.full(len(proposals),
+                                                                                   float(station_capacity))]
+    f["subdistrict"] = np.r_[capacity.facilities["subdistrict"].to_numpy(object),
+                             proposals["subdistrict"].to_numpy(object)]
+    return measure_capacity(result.study.network, f, after_cov.demand, after_cov.demand_snap, capacity.threshold_m,
+                            capacity.decay.catchment_m, result.params.max_snap_m, capacity.rule, "capacitated",
+                            capacity.decay, time_limit)
+
+
+def _taken_over(capacity: CapacityResult, after_cap: CapacityResult, n_old: int) -> np.ndarray:
+    """Residents each new station serves who were assigned (nearest) to an overloaded facility before."""
+    near = capacity.nearest
+    cap = capacity.facilities["capacity"].to_numpy(float)
+    over = np.isfinite(cap) & (near.assigned > np.nan_to_num(cap) + 1e-9)
+    from_over = np.zeros(near.flows.n_demand, dtype=bool)
+    from_over[near.flows.demand[over[near.flows.facility]]] = True
+    fl = after_cap.capacitated.flows
+    new = fl.facility >= n_old
+    return np.bincount(fl.facility[new] - n_old, weights=fl.distance[new] * from_over[fl.demand[new]],
+                       minlength=len(after_cap.facilities) - n_old)
+
+
+def _tighten_with_uncapacitated(sol: CapSitingResult, result: PlanResult, reach: sparse.csr_matrix, w: np.ndarray,
+                                site_for: str, time_limit: float, notes: list[str]) -> None:
+    """A better bound for ``auto`` from the uncapacitated set cover on the same reach.
+
+    Residents served within capacity are within the radius of an open site or an
+    existing facility, so any capacitated answer is also an uncapacitated cover of
+    the same target: the set cover's proven lower bound holds here too.
+    """
+    covered = result.coverage.demand["covered_radius" if site_for == "radius" else "covered_walk"].to_numpy(bool)
+    share = min(1.0, sol.target / max(float(w.sum()), 1e-9))
+    lb = SetCovering(reach, w, covered, target_share=share).solve(time_limit=time_limit)
+    if math.isfinite(lb.bound) and math.ceil(lb.bound - 1e-6) > (sol.bound if math.isfinite(sol.bound) else -1):
+        sol.bound = float(math.ceil(lb.bound - 1e-6))
+        sol.gap = abs(sol.objective - sol.bound) / max(abs(sol.objective), 1e-9)
+        notes.append(f"bound from the uncapacitated set cover of the same target ({lb.status}, bound "
+                     f"{lb.bound:.2f})")
+
+
+def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str | int = "auto",
+                        station_capacity: float = 0.0, site_for: str = "radius", target_share: float | None = None,
+                        candidates: str | None = None, exclusions: gpd.GeoDataFrame | None = None,
+                        time_limit: float = DEFAULT_TIME_LIMIT_S, progress: Callable | None = None,
+                        max_isochrones: int = 200) -> CapacitatedSitingResult:
+    """New stations of capacity ``station_capacity`` so that the target is covered within radius and capacity.
+
+    Parameters
+    ----------
+    result : PlanResult
+    capacity : coverage.capacity.CapacityResult
+        The plan's capacity diagnosis (existing capacities, the radius pairs).
+    sites : "auto" or int
+        Fewest stations reaching ``target_share`` within capacity, or the best ``N``.
+    station_capacity : float
+        Residents one new station serves (``--station-capacity``).
+    site_for, target_share, candidates, exclusions, time_limit, progress, max_isochrones
+        As :func:`coverage.siting.propose.propose_sites`.
+
+    Returns
+    -------
+    CapacitatedSitingResult
+        Proposals with ``capacity``, ``serves_population`` (in the re-checked
+        capacitated assignment) and ``takes_over_population`` (of those, residents
+        whose nearest facility was overloaded before); ``info`` adds
+        ``station_capacity``, ``capacity_before`` and ``capacity_after``.
+    """
+    def step(msg: str, frac: float) -> None:
+        if progress is not None:
+            progress(msg, frac)
+
+    if site_for not in ("radius", "walk"):
+        raise ValueInputError(f"site_for must be 'radius' or 'walk', got {site_for!r}")
+    _check(sites, station_capacity, 1.0 if target_share is None else target_share, time_limit)
+    t0 = time.perf_counter()
+    study, params, net = result.study, result.params, result.study.network
+    target = params.target_share if target_share is None else float(target_share)
+    threshold = params.radius_m if site_for == "radius" else params.walk_m
+    notes: list[str] = []
+    step("candidates / 候选点", 0.0)
+    cands, source, n_excluded, off = _candidates_for(study, params, candidates, exclusions, notes)
+    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
+    step("reach matrix / 可达矩阵", 0.1)
+    w = result.coverage.demand["population"].to_numpy(dtype=float)
+    dsnap = result.coverage.demand_snap
+    reach = reach_matrix(net, dsnap, cands, threshold, active=(dsnap.offset <= params.max_snap_m) & (w > 0))
+    old = capacity.reach.within(threshold)
+    step(f"capacitated solver, at most {time_limit:g} s / 容量约束求解（最多 {time_limit:g} 秒）", 0.3)
+    sol = capacitated_siting(reach, w, station_capacity, old.demand, old.facility,
+                             capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=target,
+                             total_population=capacity.population, time_limit=time_limit)
+    if sol.status == "greedy" and sites == "auto":
+        _tighten_with_uncapacitated(sol, result, reach, w, site_for, time_limit, notes)
+    if sol.message:
+        notes.append(sol.message)
+    order = np.argsort(-sol.served_new, kind="stable")
+    cj = sol.selected[order]
+    proposals = _proposal_frame(result, net, cands, cj, np.zeros(cj.size, bool), sol.served_new[order], group, {},
+                                site_for)
+    step("re-check / 复核", 0.6)
+    after_cov, before, after = _recheck(result, proposals)
+    after_cap = _recheck_capacity(result, capacity, after_cov, proposals, station_capacity, time_limit)
+    n_old = len(capacity.facilities)
+    proposals["capacity"] = float(station_capacity)
+    proposals["serves_population"] = after_cap.capacitated.assigned[n_old:]
+    proposals["takes_over_population"] = _taken_over(capacity, after_cap, n_old)
+    step("isochrones / 等时圈", 0.8)
+    iso = _site_isochrones(net, proposals, threshold, params, max_isochrones, notes)
+    proposals = proposals.drop(columns=["label"])
+    within_after = after_cap.covered(after_cap.capacitated)
+    info = {
+        "mode": "capacitated_set_covering" if sites == "auto" else "capacitated_maximal_covering",
+        "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
+        "threshold_m": round(float(threshold), 3), "radius_m": float(params.radius_m),
+        "minutes": float(params.minutes), "target_share": target, "rules": False,
+        "candidate_source": source, "station_capacity": float(station_capacity),
+        "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
+        "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(cands)),
+        "candidates_excluded": n_excluded, "candidates_off_network": len(off), "model_size": sol.size,
+        "target_population": round(sol.target, 3) if sites == "auto" else None,
+        "achievable_population": round(sol.achievable, 3),
+        "new_population": round(float(proposals["serves_population"].sum()), 3),
+        "taken_over_population": round(float(proposals["takes_over_population"].sum()), 3),
+        "capacity_before": {"nearest": capacity.covered(capacity.nearest),
+                            "capacitated": capacity.covered(capacity.capacitated) if capacity.capacitated else None},
+        "capacity_after": {"nearest": after_cap.covered(after_cap.nearest), "capacitated": within_after},
+        "target_met": bool(within_after["share"] is not None and within_after["share"] >= target - 1e-6),
+        "note": "; ".join(notes),
+    }
+    step("siting done / 选址完成", 1.0)
+    return CapacitatedSitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=None,
+                                   info=info, after_coverage=after_cov, reach=reach, candidates=cands,
+                                   timings={"total": time.perf_counter() - t0})

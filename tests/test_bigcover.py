@@ -1,0 +1,217 @@
+"""The large-scale set-covering engine (coverage.siting.bigcover) against brute force and a decomposed city."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import dijkstra
+
+from coverage.siting.bigcover import (components, lagrangian_bound, progress_text, solve_big_cover,
+                               solve_set_covering)
+from coverage.siting.solvers import SetCovering, reduce_problem
+
+
+def _random_instance(seed: int, n_dem: int = 14, n_cand: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    reach = rng.random((n_dem, n_cand)) < rng.uniform(0.15, 0.45)
+    reach[np.arange(n_dem), rng.integers(0, n_cand, n_dem)] = True  # every resident reachable
+    weights = rng.integers(1, 20, n_dem).astype(float)
+    covered = rng.random(n_dem) < 0.15
+    return reach, weights, covered
+
+
+def _brute_force(reach: np.ndarray, weights: np.ndarray, covered: np.ndarray, share: float,
+                 groups: np.ndarray | None = None, need: dict | None = None) -> int:
+    """Fewest columns reaching ``share`` of all weight (groups' minimums kept), by enumeration."""
+    n = reach.shape[1]
+    required = share * weights.sum() - 1e-9 * weights.sum()
+    for k in range(n + 1):
+        for cols in itertools.combinations(range(n), k):
+            hit = covered | reach[:, list(cols)].any(axis=1)
+            if weights[hit].sum() < required:
+                continue
+            if need and any(sum(groups[j] == g for j in cols) < m for g, m in need.items()):
+                continue
+            return k
+    raise AssertionError("no feasible choice")
+
+
+def _lp_value(reach: np.ndarray, weights: np.ndarray, covered: np.ndarray, share: float) -> float:
+    """LP relaxation of the (partial) set cover, solved by scipy's HiGHS."""
+    m, n = reach.shape
+    rows = np.flatnonzero(~covered & (weights > 0))
+    need = share * weights.sum() - weights[covered].sum()
+    a = reach[rows].astype(float)
+    r = rows.size
+    # variables x (n) and y (r): min sum x; y_i <= A_i x; w·y >= need; 0 <= x, y <= 1
+    a_ub = np.vstack([np.hstack([-a, np.eye(r)]), np.concatenate([np.zeros(n), -weights[rows]])[None, :]])
+    b_ub = np.concatenate([np.zeros(r), [-need]])
+    res = linprog(np.concatenate([np.ones(n), np.zeros(r)]), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("share", [1.0, 0.8, 0.6])
+def test_bound_below_optimum_and_answer_never_worse_than_greedy(seed: int, share: float) -> None:
+    reach, weights, covered = _random_instance(seed)
+    opt = _brute_force(reach, weights, covered, share)
+    greedy = SetCovering(reach, weights, covered, target_share=share).solve(solver="greedy")
+    eng = solve_set_covering(SetCovering(reach, weights, covered, target_share=share), time_limit=5)
+    res = eng.result
+    assert res.bound <= opt + 1e-9
+    assert res.objective >= opt  # feasible: never below the optimum
+    assert res.objective <= greedy.objective
+    assert res.target_met
+    # small instances are solved to a proof, so the bound is at least the LP relaxation
+    assert res.objective == opt and res.status == "optimal"
+    assert res.bound >= _lp_value(reach, weights, covered, share) - 1e-6
+    fields = eng.siting_fields()
+    assert set(fields) == {"objective", "bound", "gap", "method", "seconds"}
+    assert fields["gap"] == 0.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_group_minimums_and_forced_sites_kept(seed: int) -> None:
+    reach, weights, covered = _random_instance(100 + seed, n_dem=12, n_cand=8)
+    groups = np.array([0, 0, 0, 1, 1, 1, -1, -1])
+    need = {0: 2, 1: 1}
+    opt = _brute_force(reach, weights, covered, 0.9, groups, need)
+    eng = solve_set_covering(SetCovering(reach, weights, covered, target_share=0.9, group_of_candidate=groups,
+                                         group_min_new=need), time_limit=5)
+    sel = eng.result.selected
+    assert eng.result.bound <= opt + 1e-9 and eng.result.objective == opt
+    assert np.sum(groups[sel] == 0) >= 2 and np.sum(groups[sel] == 1) >= 1
+    forced = solve_set_covering(SetCovering(reach, weights, covered, target_share=1.0, forced=[7]), 5).result
+    assert 7 in forced.selected
+    assert forced.bound <= forced.objective
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("share", [1.0, 0.7])
+def test_lagrangian_bound_is_below_the_lp_and_the_optimum(seed: int, share: float) -> None:
+    reach, weights, covered = _random_instance(200 + seed, n_dem=16, n_cand=10)
+    opt = _brute_force(reach, weights, covered, share)
+    lp = _lp_value(reach, weights, covered, share)
+    pr = reduce_problem(reach, weights, covered)
+    required = share * pr.total_weight - pr.existing_weight
+    full = share >= 1.0
+    value, u = lagrangian_bound(pr.reach, pr.weights, None if full else required, opt, deadline=math.inf)
+    assert value <= lp + 1e-6 <= opt + 1e-6  # weak duality: a Lagrangian value never passes the LP
+    assert np.all(u >= 0)
+    assert value > 0
+
+
+def test_window_search_improves_a_poor_start_without_breaking_the_cover() -> None:
+    """A 30 x 30 grid, radius two steps: window search alone, and the engine, beat a wasteful start."""
+    import coverage.siting.bigcover as bc
+
+    xy = np.array([(i, j) for i in range(30) for j in range(30)], dtype=float)
+    d = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    reach = sp.csr_matrix(d <= 2)
+    start = np.arange(reach.shape[1])[::2]  # every other cell: a wasteful cover
+    got, _ = bc.window_search(reach, np.ones(900), None, start, time.perf_counter() + 3, np.full(900, -1), {},
+                              lambda k: None)
+    assert got.size < start.size
+    assert reach[:, got].sum(axis=1).min() >= 1
+    out = solve_big_cover(reach, np.ones(900), None, start, deadline=time.perf_counter() + 4)
+    assert len(out.chosen) < start.size
+    assert reach[:, out.chosen].sum(axis=1).min() >= 1
+    assert out.bound <= len(out.chosen)
+
+
+def _two_districts_and_a_bridge(bridge_nodes: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Reach (500 m on the streets) of two 6 x 6 street grids (100 m blocks) joined by one bridge street.
+
+    Residents and candidate sites stand on the district nodes; the bridge's nodes
+    (100 m apart, over a river) have neither.
+    """
+    pts, edges = [], []
+
+    def grid(x0: float) -> list[int]:
+        ids = {}
+        for i in range(6):
+            for j in range(6):
+                ids[i, j] = len(pts)
+                pts.append((x0 + 100.0 * i, 100.0 * j))
+        for (i, j), a in ids.items():
+            for di, dj in ((1, 0), (0, 1)):
+                if (i + di, j + dj) in ids:
+                    edges.append((a, ids[i + di, j + dj]))
+        return list(ids.values())
+
+    left = grid(0.0)
+    right = grid(500.0 + 100.0 * (bridge_nodes + 1))
+    chain = [left[-6 + 2]]  # node (5, 2) of the left district
+    for k in range(bridge_nodes):
+        pts.append((500.0 + 100.0 * (k + 1), 200.0))
+        chain.append(len(pts) - 1)
+    chain.append(right[2])  # node (0, 2) of the right district
+    edges += list(zip(chain[:-1], chain[1:]))
+    xy = np.array(pts)
+    e = np.array(edges)
+    length = np.hypot(*(xy[e[:, 0]] - xy[e[:, 1]]).T)
+    n = len(pts)
+    g = sp.coo_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    people = np.array(left + right)
+    dist = dijkstra(g, directed=False, indices=people, limit=500.0 + 1e-9)[:, people]
+    return sp.csr_matrix(dist <= 500.0 + 1e-9), np.full(people.size, 10.0)
+
+
+def test_two_districts_joined_by_one_bridge_decompose_and_match_the_whole_solve() -> None:
+    reach, weights = _two_districts_and_a_bridge(bridge_nodes=6)  # 700 m of bridge: no 500 m crosses it
+    pr = reduce_problem(reach, weights)
+    k, _, _ = components(pr.reach)
+    assert k == 2
+    whole = SetCovering(reach, weights).solve(time_limit=30)  # the existing exact HiGHS solve, one model
+    assert whole.status == "optimal"
+    eng = solve_set_covering(SetCovering(reach, weights), time_limit=30).result
+    assert eng.status == "optimal" and eng.objective == whole.objective and eng.bound == whole.bound
+    # each district alone: the decomposed optimum is their sum
+    half = SetCovering(reach[:36][:, :36], weights[:36]).solve(time_limit=30)
+    other = SetCovering(reach[36:][:, 36:], weights[36:]).solve(time_limit=30)
+    assert half.objective + other.objective == eng.objective
+    # and the same engine without decomposition agrees
+    undecomposed = solve_big_cover(pr.reach, pr.weights, None, np.arange(pr.reach.shape[1]),
+                                   deadline=time.perf_counter() + 30, decompose=False)
+    assert len(undecomposed.chosen) == eng.objective
+
+
+def test_short_bridge_joins_the_districts_into_one_component() -> None:
+    reach, weights = _two_districts_and_a_bridge(bridge_nodes=1)  # 200 m: residents reach across
+    assert components(reduce_problem(reach, weights).reach)[0] == 1
+    eng = solve_set_covering(SetCovering(reach, weights), time_limit=30).result
+    assert eng.objective == SetCovering(reach, weights).solve(time_limit=30).objective
+
+
+def test_progress_text_states_the_proven_distance_to_optimal() -> None:
+    assert progress_text(431, 427.6).startswith("best so far 431 stations, at most 0.8 % above optimal")
+    assert "目前最好 431 个站点" in progress_text(431, 427.6)
+    assert "proven optimal" in progress_text(40, 40.0)
+
+
+def test_propose_sites_reports_the_engine_and_streams_its_progress() -> None:
+    """The line of villages (4 stations by brute force): summary keys, method and progress lines."""
+    from test_siting import LINE_R, brute_min_cover, line_study, plan, village_reach
+
+    from coverage.siting.propose import propose_sites
+
+    study, xs = line_study()
+    result = plan(study, radius_m=LINE_R)
+    k, _ = brute_min_cover(village_reach(xs))
+    lines: list[str] = []
+    s = propose_sites(result, sites="auto", progress=lambda msg, frac: lines.append(msg))
+    fields = s.summary_fields()["siting"]
+    assert fields["objective"] == k == len(s.proposals)
+    assert fields["bound"] <= k and fields["gap"] == 0.0 and fields["status"] == "optimal"
+    assert fields["method"] in {"greedy", "highs", "window", "greedy+highs", "highs+window"}
+    assert fields["seconds"] >= 0
+    assert any(m.startswith(f"best so far {k} stations, proven optimal / 目前最好 {k} 个站点") for m in lines)
+    greedy = propose_sites(result, sites="auto", solver="greedy").summary_fields()["siting"]
+    assert greedy["method"] == "greedy" and greedy["objective"] >= fields["objective"]
