@@ -31,7 +31,15 @@ from coverage.network import walk_graph
 from coverage.network.graph import WalkNetwork
 from coverage.params import DEFAULT_COUNTED_KINDS
 from coverage.read.cells import classify_kind, code_text, population_numbers
-from coverage.read.layers import _polygonal, find_layer_files, read_layer, read_meta, validate_geometries
+from coverage.read.layers import (
+    STREET_EXTENSIONS,
+    VECTOR_EXTENSIONS,
+    _polygonal,
+    find_layer_files,
+    read_layer,
+    read_meta,
+    validate_geometries,
+)
 from coverage.skipped import Skipped
 
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
@@ -588,9 +596,9 @@ def load_study_area(
     meta = read_meta(folder) if folder is not None else {}
     for required in ("streets", "subdistricts", "communities", "facilities"):
         if required not in files:
-            raise LayerReadError(f"no {required} layer: put {required}.geojson (or .gpkg/.shp"
-                                 f"{'/.osm/.graphml' if required == 'streets' else ''}) in the data folder or pass "
-                                 f"--{required}", path=folder)
+            kinds = VECTOR_EXTENSIONS + (STREET_EXTENSIONS if required == "streets" else ())
+            raise LayerReadError(f"no {required} layer: put {required}{kinds[0]} (or "
+                                 f"{'/'.join(kinds[1:])}) in the data folder or pass --{required}", path=folder)
     declared = {k: (v or {}).get("coordinate_system") for k, v in (meta.get("layers") or {}).items()}
     declared.update(coordinate_systems or {})
     layers = {k: read_layer(p, kind=k, coordinate_system=declared.get(k)) for k, p in files.items() if k != "streets"}

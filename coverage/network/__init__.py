@@ -6,8 +6,10 @@ One module per concern:
 - :mod:`~coverage.network.graph`: :class:`WalkNetwork` (edges, a symmetric sparse length matrix,
   cached edge tables and segments);
 - :mod:`~coverage.network.snap`: snapping points onto the nearest point of the nearest edge;
-- readers: :mod:`~coverage.network.osmxml` (OSM XML via osmnx), :mod:`~coverage.network.osmpbf`
-  (``.osm.pbf`` via pyrosm), :mod:`~coverage.network.lines` (centre-line layers, noded);
+- readers: :mod:`~coverage.network.osmread` (every OSM file: ``.osm``, ``.osm.bz2``, ``.osm.gz``,
+  ``.osm.pbf``, via pyosmium, simplified as osmnx does), :mod:`~coverage.network.osmxml` (the osmnx
+  XML path it reproduces, kept as its peer), :mod:`~coverage.network.osmpbf` (pyrosm, unsimplified
+  segments, kept as a peer), :mod:`~coverage.network.lines` (centre-line layers, noded);
 - :mod:`~coverage.network.offset`: facilities that sit off the streets as a coordinate offset would.
 
 :func:`walk_graph` is the one dispatcher over every street source.
@@ -34,14 +36,16 @@ from coverage.network.graph import (
 )
 from coverage.network.lines import network_from_lines
 from coverage.network.osmpbf import read_osm_pbf
+from coverage.network.osmread import OSM_FORMATS, osm_format, read_osm
 from coverage.network.osmxml import read_osm_xml
 from coverage.network.snap import Snap, snap_points
 from coverage.read.layers import read_layer
+from coverage.read.osmareas import clip_polygon
 from coverage.read.safety import check_xml_safe
 
 __all__ = ["WALK_EXCLUDE", "OSM_WAY_TAGS", "WalkNetwork", "Snap", "SegmentTable", "edge_segments", "edge_names",
            "segment_foot", "walk_mask", "walk_graph", "network_from_osmnx", "network_from_edges",
-           "network_from_lines", "read_osm_xml", "read_osm_pbf", "snap_points"]
+           "network_from_lines", "read_osm", "read_osm_xml", "read_osm_pbf", "snap_points", "OSM_FORMATS"]
 
 
 def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: pyproj.CRS | None = None,
@@ -51,7 +55,7 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
     Parameters
     ----------
     streets : path, GeoDataFrame or networkx graph
-        An OSM XML file (``.osm``, ``.osm.xml``), an osmnx GraphML file
+        An OSM file (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``), an osmnx GraphML file
         (``.graphml``), a line layer file (GeoPackage, GeoJSON, Shapefile), a
         line GeoDataFrame, or an osmnx graph.
     crs : pyproj.CRS, optional
@@ -59,8 +63,8 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
     snap_tolerance : float
         For line layers: ends closer than this (metres) are joined.
     clip : GeoDataFrame or shapely geometry, optional
-        For ``.osm.pbf`` extracts: read only the ways within this area (plus 1 km),
-        so a provincial extract can be used directly.
+        For OSM files: keep only the way segments within this area (plus 1 km),
+        so a provincial extract can be used directly; the same for every OSM format.
 
     Returns
     -------
@@ -73,12 +77,11 @@ def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: py
     path = Path(streets)
     if not path.exists():
         raise LayerReadError("file not found", path=path)
-    name = path.name.lower()
-    if name.endswith((".osm", ".osm.xml", ".xml")):
-        return read_osm_xml(path, crs=crs)
-    if name.endswith((".osm.pbf", ".pbf")):
-        return read_osm_pbf(path, crs=crs, clip=clip, buffer_m=1000.0 if clip is not None else 0.0)
-    if name.endswith(".graphml"):
+    if osm_format(path) is not None:
+        # one reader for every OSM format, so the network never depends on the file format
+        area = clip_polygon(clip, 1000.0) if clip is not None else None
+        return read_osm(path, crs=crs, clip=area)
+    if path.name.lower().endswith(".graphml"):
         import osmnx as ox  # slow to import (~1 s): only for GraphML
 
         check_xml_safe(path)

@@ -80,6 +80,10 @@ def walk_mask(edges: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     return keep, excluded
 
 
+#: Reason counted for ways without a ``highway`` tag (buildings, railways): checked first.
+NO_HIGHWAY = "no highway tag"
+
+
 def filter_graph(G: nx.MultiDiGraph, inplace: bool = False) -> tuple[nx.MultiDiGraph, dict[str, int]]:
     """Remove unwalkable edges (and the nodes they leave isolated) from an osmnx graph.
 
@@ -93,24 +97,22 @@ def filter_graph(G: nx.MultiDiGraph, inplace: bool = False) -> tuple[nx.MultiDiG
         data["highway"] = None
     # osmnx.graph_from_xml also loads ways without a highway tag (railways, ...): not streets
     data["highway"] = data["highway"].where(data["highway"].notna(), "(none)")
-    keep, excluded = walk_mask(data)
     no_highway = (data["highway"] == "(none)").to_numpy()
+    keep, _ = walk_mask(data)
     keep &= ~no_highway
-    if "osmid" in data.columns:
-        # count OSM ways, not the one or two directed edges each way became
-        ways = data.loc[~data["osmid"].map(str).duplicated()]
-        _, excluded = walk_mask(ways)
-        n_none = int((ways["highway"] == "(none)").sum())
-    else:
-        n_none = int(no_highway.sum())
-    if n_none:
-        excluded["no highway tag"] = n_none
+    # count OSM ways, not the one or two directed edges each way became, each once under its
+    # first reason: no highway tag (not a street at all), then the walk filter's tags
+    ways = data.loc[~data["osmid"].map(str).duplicated()] if "osmid" in data.columns else data
+    none = (ways["highway"] == "(none)").to_numpy()
+    _, excluded = walk_mask(ways.loc[~none])
+    if none.any():
+        excluded = {NO_HIGHWAY: int(none.sum()), **excluded}
     drop = [k for k, ok in zip(keys, keep) if not ok]
-    if drop:
-        if not inplace:
-            G = G.copy()
-        G.remove_edges_from(drop)
-        G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
+    if drop and not inplace:
+        G = G.copy()
+    G.remove_edges_from(drop)
+    # isolated nodes (POIs, nodes of dropped ways) are no part of the street network
+    G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
     return G, excluded
 
 

@@ -41,7 +41,14 @@ VECTOR_EXTENSIONS = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml
 
 TABLE_EXTENSIONS = (".csv", ".txt", ".xlsx", ".xls")
 
-STREET_EXTENSIONS = (".osm", ".osm.xml", ".graphml", ".osm.pbf", ".pbf")
+#: OSM file endings and the libosmium format of each (coverage.network.osmread reads them all).
+OSM_FORMATS: dict[str, str] = {
+    ".osm": "osm", ".osm.xml": "osm", ".xml": "osm",
+    ".osm.bz2": "osm.bz2", ".osm.xml.bz2": "osm.bz2",
+    ".osm.gz": "osm.gz", ".osm.xml.gz": "osm.gz",
+    ".osm.pbf": "pbf", ".pbf": "pbf",
+}
+STREET_EXTENSIONS = (*OSM_FORMATS, ".graphml")
 
 LAYER_STEMS = ("streets", "subdistricts", "communities", "facilities", "population", "buildings",
                "compounds", "candidates", "exclusions")
