@@ -103,11 +103,12 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
         if src.crs is None:
             raise CRSError("the DEM has no coordinate reference system; write one into the GeoTIFF", path=path)
         band = src.read(1, masked=True)
-        tf = ~src.transform
+        inv = ~src.transform
         to_dem = pyproj.Transformer.from_crs(crs, pyproj.CRS(src.crs.to_wkt()), always_xy=True)
     z = np.ma.filled(band.astype(float), np.nan)
     px, py = to_dem.transform(xy[:, 0], xy[:, 1])
-    col, row = tf * (px, py)
+    px, py = np.asarray(px), np.asarray(py)
+    col, row = inv.c + inv.a * px + inv.b * py, inv.f + inv.d * px + inv.e * py
     c, r = np.asarray(col) - 0.5, np.asarray(row) - 0.5  # pixel centres at integer positions
     h, w = z.shape
     out = np.full(len(c), np.nan)
