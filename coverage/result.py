@@ -60,6 +60,7 @@ class PlanResult:
     isochrone_minutes: tuple = DEFAULT_MINUTES
     counted_kinds: tuple = ("centre", "station")
     extra_skipped: list[Skipped] = field(default_factory=list)
+    walking: dict | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -206,6 +207,8 @@ def build_summary(result: PlanResult) -> dict:
         "network": study.network.summary(),
         "skipped": [s.to_dict() for s in result.skipped],
     }
+    if result.walking is not None:
+        summary["walking_profile"] = result.walking
     if result.siting is not None:
         summary.update(result.siting.summary_fields())
     return jsonable(summary)
