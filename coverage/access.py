@@ -22,11 +22,12 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from coverage.network.graph import WalkNetwork
+from coverage.network.slope import EdgeTimes
 from coverage.network.snap import Snap, same_edge_walks, snap_points
 from coverage.params import CoverageParams
 from coverage.skipped import Skipped
 
-__all__ = ["source_matrix", "network_distance", "euclidean_distance", "CoverageResult", "shares_by", "measure_coverage"]
+__all__ = ["source_matrix", "network_distance", "time_matrix", "walk_time", "euclidean_distance", "CoverageResult", "shares_by", "measure_coverage"]
 
 
 def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
@@ -96,6 +97,73 @@ def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: 
     d[d > limit] = np.inf
     nearest[~np.isfinite(d)] = -1
     return d, nearest
+
+
+def time_matrix(network: WalkNetwork, times: EdgeTimes, sources: Snap) -> sparse.csr_matrix:
+    """Reversed seconds matrix with one virtual node per source (for home → facility times).
+
+    Entry ``[b, a]`` is the time to walk ``a → b``, so a search *from* the facilities over it
+    gives every node's time *to* its nearest facility. Source ``i`` is node ``n + i``, joined
+    to its edge's ends by the time from each end to the facility (plus its off-network leg).
+    """
+    n, k = network.n_nodes, len(sources)
+    u, v, _ = network.edge_arrays
+    leg = sources.offset / times.speed_ms
+    to_f_from_u = times.from_u(sources.edge, sources.along) + leg
+    to_f_from_v = times.backward[sources.edge] - times.to_u(sources.edge, sources.along) + leg
+    virt = n + np.arange(k)
+    rows = np.concatenate([v, u, virt, virt])
+    cols = np.concatenate([u, v, sources.u, sources.v])
+    w = np.concatenate([times.forward, times.backward, to_f_from_u, to_f_from_v])
+    keep = rows != cols
+    df = pd.DataFrame({"r": rows[keep], "c": cols[keep], "w": np.maximum(w[keep], 1e-9)})
+    df = df.groupby(["r", "c"], as_index=False)["w"].min()  # parallel edges: the quickest (csr would sum)
+    return sparse.csr_matrix((df["w"].to_numpy(), (df["r"].to_numpy(), df["c"].to_numpy())), shape=(n + k, n + k))
+
+
+def walk_time(network: WalkNetwork, times: EdgeTimes, sources: Snap, targets: Snap, limit_s: float = np.inf
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from each target (home) to its nearest source (facility), direction-dependent.
+
+    The same legs as :func:`network_distance` (off-network, along the edge, through the network),
+    each timed in the home → facility direction by ``times``.
+
+    Returns
+    -------
+    seconds : ndarray of float
+        ``inf`` if unreachable or beyond ``limit_s``.
+    nearest : ndarray of int
+        Index of the nearest source (-1 if none).
+    """
+    if len(sources) == 0:
+        return np.full(len(targets), np.inf), np.full(len(targets), -1, dtype=np.int64)
+    n = network.n_nodes
+    dist, _, src = csgraph.dijkstra(time_matrix(network, times, sources), directed=True,
+                                    indices=n + np.arange(len(sources)), min_only=True,
+                                    return_predecessors=True, limit=limit_s)
+    node_t, node_src = dist[:n], src[:n]
+    back = times.to_u(targets.edge, targets.along)
+    via_u = node_t[targets.u] + back
+    via_v = node_t[targets.v] + times.forward[targets.edge] - times.from_u(targets.edge, targets.along)
+    use_u = via_u <= via_v
+    t = targets.offset / times.speed_ms + np.where(use_u, via_u, via_v)
+    nearest = np.where(use_u, node_src[targets.u], node_src[targets.v]).astype(np.int64)
+    nearest = np.where(np.isfinite(t), nearest - n, -1)
+    si, ti, _ = same_edge_walks(sources.edge, sources.along, sources.offset, targets.edge, targets.along,
+                                targets.offset)
+    if len(si):
+        e, a_f, a_h = sources.edge[si], sources.along[si], targets.along[ti]
+        along = np.where(a_h <= a_f, times.from_u(e, a_f) - times.from_u(e, a_h),
+                         times.to_u(e, a_h) - times.to_u(e, a_f))
+        direct = along + (sources.offset[si] + targets.offset[ti]) / times.speed_ms
+        best = pd.DataFrame({"target": ti, "source": si, "d": direct}).sort_values("d").drop_duplicates("target")
+        tt = best["target"].to_numpy()
+        better = best["d"].to_numpy() < t[tt]
+        t[tt[better]] = best["d"].to_numpy()[better]
+        nearest[tt[better]] = best["source"].to_numpy()[better]
+    t[t > limit_s] = np.inf
+    nearest[~np.isfinite(t)] = -1
+    return t, nearest
 
 
 def euclidean_distance(source_xy: np.ndarray, target_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +252,8 @@ def shares_by(demand: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-                     params: CoverageParams = CoverageParams()) -> CoverageResult:
+                     params: CoverageParams = CoverageParams(), times: EdgeTimes | None = None
+                     ) -> CoverageResult:
     """Network and crow-flies coverage of demand points by counted facilities.
 
     Parameters
@@ -195,6 +264,11 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
     demand : GeoDataFrame
         Metric CRS points with ``population``, ``community``, ``subdistrict``.
     params : CoverageParams
+    times : EdgeTimes, optional
+        A walking profile's direction-dependent edge times
+        (:func:`coverage.network.slope.edge_times`): the walk verdict then compares the
+        home → facility time (``time_walk_s``) with ``params.minutes``. Without it the walk
+        verdict is ``dist_network <= params.walk_m`` (the flat, symmetric pass).
 
     Returns
     -------
@@ -240,6 +314,11 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
     d["covered_radius"] = dist <= params.radius_m
     d["covered_radius_euclidean"] = de <= params.radius_m
     d["covered_walk"] = dist <= params.walk_m
+    if times is not None:
+        t, _ = walk_time(network, times, src, dsnap, limit_s=params.minutes * 60.0 * 4)
+        t[off] = np.inf
+        d["time_walk_s"] = t
+        d["covered_walk"] = t <= params.minutes * 60.0
     if off.any():
         skipped.append(Skipped("population", "off_network", int(off.sum()), action="kept",
                                population=float(d.loc[off, "population"].sum()),

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Sequence
 
 from coverage import params as P
-from coverage.demo import default_data_dir, generate_demo
 from coverage.capacity import CapacityRule
+from coverage.demo import default_data_dir, generate_demo
 from coverage.errors import CoverageInputError, ValueInputError
-from coverage.read.layers import LAYER_STEMS
 from coverage.fetch import fetch_city
 from coverage.outputs.files import write_outputs
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
+from coverage.read.layers import LAYER_STEMS
 from coverage.study import load_study_area
 from coverage.version import __version__
 
@@ -71,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"coverage radius in metres (default {P.DEFAULT_RADIUS_M:g})")
     t.add_argument("--minutes", type=float, default=P.DEFAULT_MINUTES,
                    help=f"walking time in minutes (default {P.DEFAULT_MINUTES:g})")
-    t.add_argument("--speed-kmh", type=float, default=P.DEFAULT_SPEED_KMH,
-                   help=f"walking speed in km/h (default {P.DEFAULT_SPEED_KMH:g})")
+    t.add_argument("--speed-kmh", type=float, default=None,
+                   help=f"walking speed in km/h (default: the profile's, {P.DEFAULT_SPEED_KMH:g} for adult)")
+    t.add_argument("--profile", choices=list(P.PROFILES), default=P.DEFAULT_PROFILE,
+                   help="who walks: adult (4 km/h), elderly (3 km/h), wheelchair (3 km/h, no steps, "
+                        "no wheelchair=no; prefers wheelchair=yes); sources in the README")
+    t.add_argument("--dem", metavar="FILE.tif",
+                   help="DEM GeoTIFF (any CRS): slope-dependent times home → facility (Tobler's hiking function)")
     t.add_argument("--max-snap-m", type=float, default=P.DEFAULT_MAX_SNAP_M,
                    help=f"points farther than this from any street are off-network (default {P.DEFAULT_MAX_SNAP_M:g})")
     t.add_argument("--target-share", type=float, default=P.DEFAULT_TARGET_SHARE,
@@ -173,7 +178,8 @@ def _plan(args: argparse.Namespace) -> int:
         counted_kinds=[k.strip() for k in args.count_kinds.split(",") if k.strip()],
         crs=args.crs,
     )
-    params = CoverageParams(radius_m=args.radius_m, minutes=args.minutes, speed_kmh=args.speed_kmh,
+    speed = args.speed_kmh if args.speed_kmh is not None else P.PROFILES[args.profile].speed_kmh
+    params = CoverageParams(radius_m=args.radius_m, minutes=args.minutes, speed_kmh=speed,
                             max_snap_m=args.max_snap_m, target_share=args.target_share)
     siting = None
     if args.sites is not None:
@@ -196,7 +202,8 @@ def _plan(args: argparse.Namespace) -> int:
         pop_options["rescale"] = False
     result = run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
                       population_model=args.population_model, population_options=pop_options,
-                      siting=siting, capacity=capacity, progress=progress)
+                      siting=siting, capacity=capacity, progress=progress, profile=args.profile,
+                      dem=args.dem)
     files = write_outputs(result, args.out, report=not args.no_report)
     if not args.quiet:
         _print_summary(result, files)

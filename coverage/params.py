@@ -120,3 +120,49 @@ class CoverageParams:
         """JSON-friendly form, with the derived walk distance."""
         return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
                 "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}
+
+
+@dataclass(frozen=True)
+class WalkProfile:
+    """Who walks: a flat-ground speed and the ways this walker can use (issue 21).
+
+    Attributes
+    ----------
+    name : str
+        ``adult``, ``elderly`` or ``wheelchair``.
+    speed_kmh : float
+        Speed on flat ground; the slope model scales it (flat = this speed).
+    refuse : dict
+        Way tags that bar this walker, ``{tag: (value, ...)}``.
+    prefer_factor : float
+        Cost factor on ways *not* tagged ``wheelchair=yes`` (1.0 = no preference).
+    source : str
+        Where the speed and rules come from (named in the README and every output).
+    """
+
+    name: str
+    speed_kmh: float
+    refuse: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    prefer_factor: float = 1.0
+    source: str = ""
+
+
+#: The walking profiles. Adult: the tool's 4 km/h (GB 50180-2018: 15 min = 800-1000 m).
+#: Elderly: 0.83 m/s = 3.0 km/h, the mean normal walking speed of people aged 65+ in the
+#: Health Survey for England (0.9 m/s men, 0.8 m/s women; Asher et al. 2012, Age and Ageing 41(5)).
+#: Wheelchair: no steps, no ``wheelchair=no`` (OSM wiki Key:wheelchair), 3.0 km/h, and
+#: ``wheelchair=yes`` ways preferred (others cost 10 % more: a project choice, stated).
+PROFILES: dict[str, WalkProfile] = {
+    "adult": WalkProfile("adult", DEFAULT_SPEED_KMH, source="GB 50180-2018 (15 min = 800-1000 m): 4 km/h"),
+    "elderly": WalkProfile("elderly", 3.0, source="Asher et al. 2012, Age and Ageing 41(5): 65+ walk 0.8-0.9 m/s"),
+    "wheelchair": WalkProfile("wheelchair", 3.0, refuse=(("highway", ("steps",)), ("wheelchair", ("no",))),
+                              prefer_factor=1.1,
+                              source="OSM Key:wheelchair (no/limited/yes), highway=steps refused; 3.0 km/h"),
+}
+#: The profile used unless asked otherwise.
+DEFAULT_PROFILE = "adult"
+#: Spacing of the DEM samples along every edge (metres).
+DEM_SPACING_M = 10.0
+#: The slope model named in every output.
+SLOPE_MODEL = ("Tobler's hiking function 6·exp(-3.5·|S+0.05|) km/h (Tobler 1993, NCGIA TR 93-1), "
+               "normalised so that flat ground gives the profile's speed")

@@ -7,6 +7,7 @@ the content of ``summary.json``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Sequence
 
 import geopandas as gpd
@@ -18,8 +19,18 @@ from coverage.capacity import CapacityResult, CapacityRule, Decay, access_by, ca
 from coverage.demand import build_demand
 from coverage.demand.base import Demand
 from coverage.isochrones import DEFAULT_MINUTES, isochrones
+from coverage.network.graph import WalkNetwork
 from coverage.network.offset import check_offset
-from coverage.params import DEFAULT_ASSIGN, DEFAULT_E2SFCA_DECAY, DEFAULT_TIME_LIMIT_S, CoverageParams
+from coverage.network.profiles import get_profile, prefer_factors, profile_network
+from coverage.network.slope import EdgeTimes, edge_times
+from coverage.params import (
+    DEFAULT_ASSIGN,
+    DEFAULT_E2SFCA_DECAY,
+    DEFAULT_PROFILE,
+    DEFAULT_TIME_LIMIT_S,
+    DEM_SPACING_M,
+    CoverageParams,
+)
 from coverage.result import PlanResult
 from coverage.rules import check_rules
 from coverage.siting.capacitated import propose_capacitated
@@ -93,6 +104,28 @@ def offset_warnings(study: StudyArea) -> list[Skipped]:
                     message=diag.message)]
 
 
+def walking_setup(network: WalkNetwork, profile: str, speed_kmh: float, dem: str | Path | None = None
+                  ) -> tuple[WalkNetwork, EdgeTimes | None, dict | None]:
+    """The network a profile walks on, its edge times, and what ``summary.json`` says of them.
+
+    The flat adult walk (no DEM, nothing refused, no preference) returns the network as is and
+    no times: the symmetric metres pass, unchanged. Otherwise every edge gets seconds both ways.
+    """
+    prof = get_profile(profile, speed_kmh)
+    net, refused = profile_network(network, prof)
+    if dem is None and net is network and prof.prefer_factor == 1.0 and prof.name == DEFAULT_PROFILE:
+        return network, None, None
+    times = edge_times(net, prof.speed_kmh, dem=dem, factors=prefer_factors(net, prof))
+    info = {"profile": prof.name, "speed_kmh": prof.speed_kmh, "source": prof.source,
+            "prefer_factor_not_wheelchair_yes": prof.prefer_factor, **refused,
+            "slope_model": times.model, "dem": None if dem is None else Path(dem).name,
+            "dem_spacing_m": DEM_SPACING_M if dem is not None else None,
+            "length_without_elevation_m": round(times.no_elevation_m, 1) if dem is not None else None,
+            "direction": "home → facility (coverage); isochrones: flat at the profile's speed on its network",
+            "time_unit": "seconds (demand column time_walk_s)"}
+    return net, times, info
+
+
 def run_plan(
     study: StudyArea,
     params: CoverageParams = CoverageParams(),
@@ -104,6 +137,8 @@ def run_plan(
     siting: dict | None = None,
     capacity: dict | None = None,
     progress: Progress | None = None,
+    profile: str = DEFAULT_PROFILE,
+    dem: str | Path | None = None,
 ) -> PlanResult:
     """Run the whole compliance check (and, if asked, the siting).
 
@@ -130,6 +165,12 @@ def run_plan(
         the capacity diagnosis always runs, with the defaults when None.
     progress : callable, optional
         ``progress(message, fraction)``.
+    profile : str
+        Walking profile (``adult``, ``elderly``, ``wheelchair``; :data:`coverage.params.PROFILES`);
+        ``params.speed_kmh`` is its speed. Anything but the flat adult walk times every edge
+        home → facility (:func:`walking_setup`).
+    dem : path, optional
+        DEM GeoTIFF (any CRS): slope-dependent, direction-dependent walking times.
 
     Returns
     -------
@@ -143,11 +184,12 @@ def run_plan(
     if demand is None:
         demand = build_demand(study, population_model, **(population_options or {}))
     step("network distances / 网络距离", 0.15)
-    cov = measure_coverage(study.network, study.facilities, demand.points, params)
+    net, times, walking = walking_setup(study.network, profile, params.speed_kmh, dem)
+    cov = measure_coverage(net, study.facilities, demand.points, params, times=times)
     extra = offset_warnings(study)
     step("isochrones / 等时圈", 0.35)
     counted = study.facilities[study.facilities["counted"]]
-    iso = isochrones(study.network, counted, isochrone_minutes, params,
+    iso = isochrones(net, counted, isochrone_minutes, params,
                      progress=lambda d, t: step(f"isochrones / 等时圈 {d}/{t}", 0.35 + 0.3 * d / max(t, 1)))
     step("rules / 规则", 0.7)
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
@@ -155,7 +197,7 @@ def run_plan(
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
-                        extra_skipped=extra)
+                        extra_skipped=extra, walking=walking)
     step("capacity / 服务能力", 0.72)
     add_capacity(result, **(capacity or {}))
     if siting is not None:

@@ -63,6 +63,7 @@ class PlanResult:
     counted_kinds: tuple = ("centre", "station")
     extra_skipped: list[Skipped] = field(default_factory=list)
     capacity: object | None = None
+    walking: dict | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -212,6 +213,8 @@ def build_summary(result: PlanResult) -> dict:
         "network": study.network.summary(),
         "skipped": [s.to_dict() for s in result.skipped],
     }
+    if result.walking is not None:
+        summary["walking_profile"] = result.walking
     if result.siting is not None:
         summary.update(result.siting.summary_fields())
     if result.capacity is not None:

@@ -32,7 +32,8 @@ WALK_EXCLUDE: dict[str, str] = {
 #: Way tags read from OSM files (osmnx drops tags not listed in its settings).
 OSM_WAY_TAGS = ["access", "area", "bridge", "foot", "highway", "junction", "name", "name:en",
                 "oneway", "ref", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
-                "sidewalk:right", "tunnel", "width"]
+                "sidewalk:right", "tunnel", "width",
+                "wheelchair", "incline"]  # walking profiles (issue 21): steps, wheelchair access, ramps
 
 
 def _as_text(value: object) -> str:

@@ -41,8 +41,18 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from coverage.ranges import concat_ranges
-from coverage.siting.solvers import (SetCovering, SolveResult, _check_solve_args, _drop_superset_rows, _greedy,
-                                     _group_rows, _new_highs, _packing_bound, _prune, _subset_pairs)
+from coverage.siting.solvers import (
+    SetCovering,
+    SolveResult,
+    _check_solve_args,
+    _drop_superset_rows,
+    _greedy,
+    _group_rows,
+    _new_highs,
+    _packing_bound,
+    _prune,
+    _subset_pairs,
+)
 
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
            "solve_big_cover", "solve_set_covering"]

@@ -39,8 +39,14 @@ from coverage.geo.areas import first_containing
 from coverage.highs import load_model
 from coverage.params import DEFAULT_TIME_LIMIT_S
 from coverage.result import PlanResult
-from coverage.siting.propose import (PROPOSAL_COLUMNS, SitingResult, _candidates_for, _proposal_frame, _recheck,
-                                     _site_isochrones)
+from coverage.siting.propose import (
+    PROPOSAL_COLUMNS,
+    SitingResult,
+    _candidates_for,
+    _proposal_frame,
+    _recheck,
+    _site_isochrones,
+)
 from coverage.siting.reach import reach_matrix
 from coverage.siting.solvers import SetCovering, _merge_identical_rows
 

@@ -54,6 +54,7 @@ from coverage.network.snap import Snap
 from coverage.params import DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.plain import _plain
 from coverage.result import PlanResult
+from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.candidates import (
     CandidateSet,
     _empty_candidates,
@@ -63,7 +64,6 @@ from coverage.siting.candidates import (
 )
 from coverage.siting.centres import best_centre
 from coverage.siting.reach import reach_matrix
-from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
 from coverage.study import StudyArea
 
