@@ -21,7 +21,6 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from coverage.network.fragments import fragment_components, resnap_to_components
 from coverage.network.graph import WalkNetwork
 from coverage.network.slope import EdgeTimes
 from coverage.network.snap import Snap, same_edge_walks, snap_points
@@ -278,15 +277,11 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
     skipped: list[Skipped] = []
     fac = facilities[facilities["counted"]].copy() if "counted" in facilities.columns else facilities.copy()
     fac_xy = shapely.get_coordinates(fac.geometry.values)
-    comp = network.components
-    fragment = fragment_components(network, params.fragment_m)
     fsnap = snap_points(network, fac_xy)
-    # a facility on a fragment moves to a street that is not one, within the tolerance
-    fsnap, fmoved = resnap_to_components(network, fac_xy, fsnap, fragment[comp[fsnap.u]], ~fragment,
-                                         params.island_snap_m)
     fac["snap_offset_m"] = fsnap.offset
     fac["off_network"] = fsnap.offset > params.max_snap_m
-    fac["island"] = fragment[comp[fsnap.u]] & ~fac["off_network"].to_numpy()
+    comp = network.components
+    fac["island"] = (comp[fsnap.u] > 0) & ~fac["off_network"].to_numpy()
     if fac["off_network"].any():
         off = fac[fac["off_network"]]
         skipped.append(Skipped("facilities", "off_network", int(len(off)), action="dropped",
@@ -297,24 +292,21 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
         isl = fac[fac["island"]]
         skipped.append(Skipped("facilities", "on_network_island", int(len(isl)), action="kept",
                                items=isl["name"].tolist(),
-                               message=f"facility on a street fragment (under {params.fragment_m:g} m of street, no other "
-                                       f"street within {params.island_snap_m:g} m): it serves only that piece; "
-                                       "check for missing street links"))
+                               message="facility on a street network piece not connected to the main network: it "
+                                       "serves only that piece; check for missing street links"))
     ok = ~fac["off_network"].to_numpy()
     src = fsnap.subset(ok)
     names = fac["name"].to_numpy()[ok]
 
     d = demand.copy()
     dxy = shapely.get_coordinates(d.geometry.values)
-    dsnap, island = _snap_demand(network, dxy, src, fragment, params)
+    dsnap = snap_points(network, dxy)
     off = dsnap.offset > params.max_snap_m
-    island &= ~off
     dist, nearest = network_distance(network, src, dsnap)
     dist[off] = np.inf
     nearest[off] = -1
     d["snap_offset_m"] = dsnap.offset
     d["off_network"] = off
-    d["on_island"] = island
     d["dist_network"] = dist
     d["nearest_facility"] = np.where(nearest >= 0, names[np.maximum(nearest, 0)] if len(names) else None, None)
     de, _ = euclidean_distance(fac_xy, dxy)
@@ -332,26 +324,4 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
                                population=float(d.loc[off, "population"].sum()),
                                message=f"demand points farther than {params.max_snap_m:.0f} m from any walkable "
                                        "street: counted as not covered on foot"))
-    if island.any():
-        skipped.append(Skipped("population", "on_network_island", int(island.sum()), action="kept",
-                               population=float(d.loc[island, "population"].sum()),
-                               message=f"demand points whose nearest street is a fragment (under "
-                                       f"{params.fragment_m:g} m of street) that reaches no facility, with no street "
-                                       f"that does within {params.island_snap_m:g} m: counted as not covered on foot; "
-                                       "check for missing street links"))
     return CoverageResult(d, fac, params, dsnap, skipped)
-
-
-def _snap_demand(network: WalkNetwork, xy: np.ndarray, sources: Snap, fragment: np.ndarray,
-                 params: CoverageParams) -> tuple[Snap, np.ndarray]:
-    """Snap demand points; a point on a fragment that reaches no facility moves to one that does.
-
-    Returns the snaps and the mask of points left on such a fragment (``on_network_island``).
-    """
-    comp = network.components
-    reaches = np.zeros(len(fragment), dtype=bool)
-    reaches[comp[sources.u]] = True
-    snap = snap_points(network, xy)
-    stranded = fragment[comp[snap.u]] & ~reaches[comp[snap.u]]
-    snap, moved = resnap_to_components(network, xy, snap, stranded, reaches, params.island_snap_m)
-    return snap, stranded & ~moved

@@ -20,7 +20,7 @@ from coverage.errors import ValueInputError
 
 __all__ = [
     "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
-    "DEFAULT_TARGET_SHARE", "DEFAULT_FRAGMENT_M", "DEFAULT_ISLAND_SNAP_M", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
     "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
     "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN", "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS",
 ]
@@ -33,12 +33,6 @@ DEFAULT_MINUTES = 15.0
 DEFAULT_SPEED_KMH = 4.0
 #: Points farther than this (metres) from any walkable street are off-network.
 DEFAULT_MAX_SNAP_M = 300.0
-#: A connected piece of the walk network with less street than this (metres) is a fragment
-#: (tunnel pieces, building passages, footways cut off by tagging).
-DEFAULT_FRAGMENT_M = 500.0
-#: A point whose nearest street is a fragment reaching no facility is snapped to the nearest street that
-#: reaches one when that street is within this many metres; else it is reported as ``on_network_island``.
-DEFAULT_ISLAND_SNAP_M = 50.0
 #: Coverage target of the rules (1.0 = every resident).
 DEFAULT_TARGET_SHARE = 1.0
 #: Isochrone times drawn per facility (minutes).
@@ -97,10 +91,6 @@ class CoverageParams:
         counted as not reached on foot.
     target_share : float
         Coverage target for the rules (1.0 = every resident).
-    fragment_m : float
-        Components with less street than this (metres) are fragments.
-    island_snap_m : float
-        Tolerance for snapping a point off a fragment onto a street that reaches a facility.
     """
 
     radius_m: float = DEFAULT_RADIUS_M
@@ -108,14 +98,11 @@ class CoverageParams:
     speed_kmh: float = DEFAULT_SPEED_KMH
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     target_share: float = DEFAULT_TARGET_SHARE
-    fragment_m: float = DEFAULT_FRAGMENT_M
-    island_snap_m: float = DEFAULT_ISLAND_SNAP_M
 
     def __post_init__(self) -> None:
-        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m", "fragment_m", "island_snap_m"):
+        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                    or not (np.isfinite(value) and value > 0):
+            if not (np.isfinite(value) and value > 0):
                 raise ValueInputError(f"{name} must be a positive number, got {value!r}")
         if not 0 <= self.target_share <= 1:
             raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
@@ -132,8 +119,7 @@ class CoverageParams:
     def to_dict(self) -> dict:
         """JSON-friendly form, with the derived walk distance."""
         return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
-                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share,
-                "fragment_m": self.fragment_m, "island_snap_m": self.island_snap_m}
+                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}
 
 
 @dataclass(frozen=True)
