@@ -51,6 +51,15 @@ def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
     return (base + extra).tocsr()
 
 
+def _keep_shorter(d: np.ndarray, nearest: np.ndarray, si: np.ndarray, ti: np.ndarray, direct: np.ndarray) -> None:
+    """Where a direct walk along a shared edge (source ``si`` → target ``ti``) beats the network, take it (in place)."""
+    best = pd.DataFrame({"target": ti, "source": si, "d": direct}).sort_values("d").drop_duplicates("target")
+    tt = best["target"].to_numpy()
+    better = best["d"].to_numpy() < d[tt]
+    d[tt[better]] = best["d"].to_numpy()[better]
+    nearest[tt[better]] = best["source"].to_numpy()[better]
+
+
 def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: float = np.inf
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each target to its nearest source, through the network.
@@ -89,11 +98,7 @@ def network_distance(network: WalkNetwork, sources: Snap, targets: Snap, limit: 
     si, ti, direct = same_edge_walks(sources.edge, sources.along, sources.offset, targets.edge, targets.along,
                                      targets.offset)
     if len(direct):
-        best = pd.DataFrame({"target": ti, "source": si, "d": direct}).sort_values("d").drop_duplicates("target")
-        t = best["target"].to_numpy()
-        better = best["d"].to_numpy() < d[t]
-        d[t[better]] = best["d"].to_numpy()[better]
-        nearest[t[better]] = best["source"].to_numpy()[better]
+        _keep_shorter(d, nearest, si, ti, direct)
     d[d > limit] = np.inf
     nearest[~np.isfinite(d)] = -1
     return d, nearest
@@ -156,11 +161,7 @@ def walk_time(network: WalkNetwork, times: EdgeTimes, sources: Snap, targets: Sn
         along = np.where(a_h <= a_f, times.from_u(e, a_f) - times.from_u(e, a_h),
                          times.to_u(e, a_h) - times.to_u(e, a_f))
         direct = along + (sources.offset[si] + targets.offset[ti]) / times.speed_ms
-        best = pd.DataFrame({"target": ti, "source": si, "d": direct}).sort_values("d").drop_duplicates("target")
-        tt = best["target"].to_numpy()
-        better = best["d"].to_numpy() < t[tt]
-        t[tt[better]] = best["d"].to_numpy()[better]
-        nearest[tt[better]] = best["source"].to_numpy()[better]
+        _keep_shorter(t, nearest, si, ti, direct)
     t[t > limit_s] = np.inf
     nearest[~np.isfinite(t)] = -1
     return t, nearest

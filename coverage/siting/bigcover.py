@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
 from coverage.siting.solvers import (
     SetCovering,
@@ -48,7 +49,6 @@ from coverage.siting.solvers import (
     _drop_superset_rows,
     _greedy,
     _group_rows,
-    _new_highs,
     _packing_bound,
     _prune,
     _subset_pairs,
@@ -237,7 +237,7 @@ def _cover_model(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         lower.append(np.array([required]))
     a = sp.vstack(blocks, format="csc")
     a.sort_indices()
-    h = _new_highs()
+    h = new_highs()
     for key, value in (("output_flag", False), ("time_limit", float(max(time_limit, 0.05))),
                        ("random_seed", 12345), ("mip_rel_gap", 0.0)):
         h.setOptionValue(key, value)

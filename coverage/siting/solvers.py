@@ -23,8 +23,6 @@ time limit; a greedy solution is the fallback (it is not passed as a MIP start, 
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coverage.errors import ValueInputError
+from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
 
 __all__ = [
@@ -665,48 +664,14 @@ def _weight_of(b: sp.csr_matrix, w: np.ndarray, chosen: Sequence[int]) -> float:
     return float(w[hit].sum())
 
 
-_HIGHS_BANNER_DONE = False
-
-
-def _new_highs() -> object:
-    """A silent ``highspy.Highs``.
-
-    The first instance in a process prints a licence banner straight to file
-    descriptor 1 (before any option can be set), which would corrupt CLI output
-    piped as CSV/JSON; it is sent to /dev/null once.
-    """
-    import highspy
-
-    global _HIGHS_BANNER_DONE
-    if _HIGHS_BANNER_DONE:
-        return highspy.Highs()
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1 (detached process): nothing to protect
-        _HIGHS_BANNER_DONE = True
-        return highspy.Highs()
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        _HIGHS_BANNER_DONE = True
-    return h
-
-
 def _highs_model(a: sp.csc_matrix, sense_max: bool, cost: np.ndarray, upper: np.ndarray, integer: np.ndarray,
                  row_lower: np.ndarray, row_upper: np.ndarray, time_limit: float) -> object:
     """A silent HiGHS instance holding the column-wise model (``integer`` all zero: its LP relaxation)."""
     import highspy
 
     n_col, n_row = a.shape[1], a.shape[0]
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()  # silent, seeded with _SEED % 2**31 (coverage.highs.SEED)
     h.setOptionValue("time_limit", float(max(time_limit, 1e-3)))
-    h.setOptionValue("random_seed", _SEED % 2**31)
     status = h.passModel(
         n_col,
         n_row,
