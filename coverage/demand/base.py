@@ -226,23 +226,9 @@ def _allocate(study, pts: gpd.GeoDataFrame, *, layer: str, reason_zh: str, to_pe
     subs = comms["subdistrict"].to_numpy(dtype=object)
     out["community"] = np.where(inside, names[np.maximum(cidx, 0)], None)
     out["subdistrict"] = np.where(inside, subs[np.maximum(cidx, 0)], None)
-    skipped: list[Skipped] = []
     parts = [out]
     fallback = given & (total > 0) & (wsum <= 0) if rescale else np.zeros(n, dtype=bool)
-    if fallback.any():
-        sub = comms.iloc[np.flatnonzero(fallback)]
-        fb = demand_from_street_nodes(study.network, sub)
-        key = {_key(nm, sd): int(p) for nm, sd, p in zip(sub["name"], sub["subdistrict"], np.flatnonzero(fallback))}
-        f = fb.points.copy()
-        f["_cidx"] = [key[_key(nm, sd)] for nm, sd in zip(f["community"], f["subdistrict"])]
-        f["origin"] = "street_node"
-        parts.append(f[["population", "community", "subdistrict", "origin", "_cidx", "geometry"]])
-        skipped.append(Skipped(
-            "communities", f"no_{layer}_inside", int(fallback.sum()), population=float(total[fallback].sum()),
-            items=sub["name"].tolist(), action="kept",
-            message=f"community has a population but no {layer} (无{reason_zh}) inside: its population is spread "
-                    "over its street nodes (the crudest model)"))
-        skipped += fb.skipped
+    skipped = _street_node_fallback(study, fallback, layer, reason_zh, parts)
     outside = ~inside
     if outside.any():
         skipped.append(Skipped(layer, "outside_all_communities", int(outside.sum()), action="kept",
@@ -251,8 +237,42 @@ def _allocate(study, pts: gpd.GeoDataFrame, *, layer: str, reason_zh: str, to_pe
     res = pd.concat(parts, ignore_index=True)
     res = gpd.GeoDataFrame(res, geometry="geometry", crs=study.crs)
     res = res[res["population"] > 0].reset_index(drop=True)
+    return res, skipped, _methods(total, wsum, fallback, to_persons, rescale)
+
+
+def _street_node_fallback(study, fallback: np.ndarray, layer: str, reason_zh: str,
+                          parts: list[gpd.GeoDataFrame]) -> list[Skipped]:
+    """Spread the communities marked in ``fallback`` over their street nodes (appended to ``parts``).
+
+    These communities have a population but none of the model's points, so
+    the crudest model is the only way to keep their total.
+    """
+    skipped: list[Skipped] = []
+    if not fallback.any():
+        return skipped
+    comms = study.communities
+    total = comms["population"].to_numpy(dtype=float)
+    sub = comms.iloc[np.flatnonzero(fallback)]
+    fb = demand_from_street_nodes(study.network, sub)
+    key = {_key(nm, sd): int(p) for nm, sd, p in zip(sub["name"], sub["subdistrict"], np.flatnonzero(fallback))}
+    f = fb.points.copy()
+    f["_cidx"] = [key[_key(nm, sd)] for nm, sd in zip(f["community"], f["subdistrict"])]
+    f["origin"] = "street_node"
+    parts.append(f[["population", "community", "subdistrict", "origin", "_cidx", "geometry"]])
+    skipped.append(Skipped(
+        "communities", f"no_{layer}_inside", int(fallback.sum()), population=float(total[fallback].sum()),
+        items=sub["name"].tolist(), action="kept",
+        message=f"community has a population but no {layer} (无{reason_zh}) inside: its population is spread "
+                "over its street nodes (the crudest model)"))
+    return skipped + fb.skipped
+
+
+def _methods(total: np.ndarray, wsum: np.ndarray, fallback: np.ndarray, to_persons: float,
+             rescale: bool) -> list[dict]:
+    """Per community: how its population was made (``method``), its ``scale`` and ``estimated`` persons."""
+    given = ~np.isnan(total)
     rows = []
-    for i in range(n):
+    for i in range(len(total)):
         if fallback[i]:
             method, scale = "street_nodes_fallback", None
         elif given[i] and rescale and wsum[i] > 0:
@@ -264,7 +284,47 @@ def _allocate(study, pts: gpd.GeoDataFrame, *, layer: str, reason_zh: str, to_pe
         else:
             method, scale = "no_demand", None
         rows.append({"method": method, "scale": scale, "estimated": float(wsum[i] * to_persons)})
-    return res, skipped, rows
+    return rows
+
+
+def _fallback_note(rows: list[dict], zh_none: str, en_none: str) -> tuple[str, str]:
+    """Ends of the model note: how many communities fell back to their street nodes (zh, en).
+
+    ``zh_none`` says what such a community lacks (``无住宅楼``), ``en_none`` what it is
+    without (``a residential building``).
+    """
+    n_fb = sum(r["method"] == "street_nodes_fallback" for r in rows)
+    if not n_fb:
+        return "。", "."
+    return (f"；{n_fb} 个社区{zh_none}，按路网节点平均分配。",
+            f"; {n_fb} communities without {en_none} fall back to their street nodes.")
+
+
+def _scale_factors(study, rows: list[dict], estimated_as: str | None = None) -> list[dict]:
+    """The rescaled communities with their factor (and, under ``estimated_as``, the model's own total)."""
+    comms = study.communities
+    out = []
+    for i, r in enumerate(rows):
+        if r["method"] != "rescaled":
+            continue
+        item = {"name": comms["name"].iloc[i], "subdistrict": comms["subdistrict"].iloc[i]}
+        if estimated_as is not None:
+            item[estimated_as] = r["estimated"]
+        item["scale"] = r["scale"]
+        out.append(item)
+    return out
+
+
+def _option_layer(study, given: gpd.GeoDataFrame | str | Path | None, kind: str, expect: str
+                  ) -> tuple[gpd.GeoDataFrame | None, list[Skipped], str | None]:
+    """A model's layer: the one passed as an option, else the study's own ``kind`` layer, else None."""
+    if given is not None:
+        return _to_metric(given, study, kind, expect)
+    own = getattr(study, kind, None)
+    path = study.sources.get(kind)
+    if own is not None and len(own):
+        return own, [], path
+    return None, [], path
 
 
 def _finish(study, pts: gpd.GeoDataFrame, model: str, source: str, zh: str, en: str, skipped: list[Skipped],

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.demand.base import Demand, _allocate, _check_options, _column, _finish, _to_metric
+from coverage.demand.base import (
+    Demand,
+    _allocate,
+    _check_options,
+    _column,
+    _fallback_note,
+    _finish,
+    _option_layer,
+    _to_metric,
+)
 from coverage.errors import ValueInputError
 from coverage.geo.areas import first_containing
 from coverage.read.osmareas import buildings_from_osm, landuse_from_osm
@@ -214,30 +223,7 @@ def demand_from_buildings(study, *, buildings: gpd.GeoDataFrame | str | Path | N
         No buildings, or none residential.
     """
     _check_options(other)
-    skipped: list[Skipped] = []
-    path = study.sources.get("buildings")
-    source = "buildings layer"
-    if buildings is not None:
-        b, sk, path = _to_metric(buildings, study, "buildings", "polygon")
-        skipped += sk
-    elif study.buildings is not None and len(study.buildings):
-        b = study.buildings
-    elif (osm := _streets_osm_path(study)) is not None:
-        b = buildings_from_osm(osm)
-        if not len(b):
-            raise ValueInputError("population model 'buildings' needs buildings: the streets OSM file has no "
-                                  "building=* way and there is no buildings layer (buildings.geojson with "
-                                  "building, building:levels)", path=osm)
-        skipped += b.attrs.get("skipped", [])
-        b = b.to_crs(study.crs)
-        path, source = str(osm), "OSM building=* ways of the streets file"
-        if landuse is None:
-            lu = landuse_from_osm(osm)
-            if len(lu) and lu["landuse"].isin(_RESIDENTIAL_LANDUSE).any():
-                landuse = lu
-    else:
-        raise ValueInputError("population model 'buildings' needs a buildings layer (buildings.geojson with "
-                              "building, building:levels) or streets given as OSM XML with building=* ways")
+    b, landuse, skipped, path, source = _buildings_layer(study, buildings, landuse)
     lu_gdf = None
     if landuse is not None:
         lu_gdf, sk, _ = _to_metric(landuse, study, "landuse", "polygon")
@@ -254,9 +240,69 @@ def demand_from_buildings(study, *, buildings: gpd.GeoDataFrame | str | Path | N
         skipped.append(Skipped("buildings", "levels_unreadable", unreadable, action="repaired",
                                message="building:levels held no number: default levels used"))
     res = np.flatnonzero(residential)
+    pts, n_outside, sk = _building_points(study, b, kind, res, levels)
+    skipped += sk
+    fapp, fapp_src = _floor_area_per_person(study, pts, floor_area_per_person)
+    out, sk, rows = _allocate(study, pts, layer="buildings", reason_zh="住宅楼", to_persons=1.0 / fapp)
+    skipped += sk
+    zh_end, en_end = _fallback_note(rows, "无住宅楼", "a residential building")
+    zh = "各社区人口按住宅楼建筑面积（占地面积×层数，缺层数时用默认层数）分配到社区内的住宅楼，每栋楼一个需求点" + zh_end
+    en = ("Each community's population is spread over its residential buildings in proportion to floor area "
+          "(footprint × levels, default levels where missing), one demand point per building" + en_end)
+    details = {
+        "buildings": {"total": len(b), "residential": int(residential.sum()),
+                      "non_residential": int((~residential).sum()),
+                      "yes_counted": int((residential & (kind == "yes").to_numpy()).sum()),
+                      "levels_defaulted": int(defaulted[res].sum()), "outside_communities": n_outside,
+                      "by_kind": {str(k): int(v) for k, v in kind[residential].value_counts().items()}},
+        "yes_rule": yes_rule,
+        "default_levels": levels_default,
+        "floor_area_m2": float(pts["weight"].to_numpy(dtype=float).sum()),
+        "floor_area_per_person_m2": round(fapp, 3),
+        "floor_area_per_person_source": fapp_src,
+    }
+    return _finish(study, out, "buildings", source, zh, en, skipped, details, rows)
+
+
+def _buildings_layer(study, buildings: gpd.GeoDataFrame | str | Path | None,
+                     landuse: gpd.GeoDataFrame | str | Path | None
+                     ) -> tuple[gpd.GeoDataFrame, Any, list[Skipped], str | None, str]:
+    """The buildings to use: the option, the study's layer, else the streets' OSM ``building=*`` ways.
+
+    Returns the buildings (metric CRS), the land-use layer to use (the OSM
+    file's residential areas when the buildings come from it and none was
+    given), skip records, the file for messages and a source label.
+    """
+    b, skipped, path = _option_layer(study, buildings, "buildings", "polygon")
+    if b is not None:
+        return b, landuse, skipped, path, "buildings layer"
+    osm = _streets_osm_path(study)
+    if osm is None:
+        raise ValueInputError("population model 'buildings' needs a buildings layer (buildings.geojson with "
+                              "building, building:levels) or streets given as OSM XML with building=* ways")
+    b = buildings_from_osm(osm)
+    if not len(b):
+        raise ValueInputError("population model 'buildings' needs buildings: the streets OSM file has no "
+                              "building=* way and there is no buildings layer (buildings.geojson with "
+                              "building, building:levels)", path=osm)
+    skipped = list(b.attrs.get("skipped", []))
+    if landuse is None:
+        lu = landuse_from_osm(osm)
+        if len(lu) and lu["landuse"].isin(_RESIDENTIAL_LANDUSE).any():
+            landuse = lu
+    return b.to_crs(study.crs), landuse, skipped, str(osm), "OSM building=* ways of the streets file"
+
+
+def _building_points(study, b: gpd.GeoDataFrame, kind: pd.Series, res: np.ndarray, levels: np.ndarray
+                     ) -> tuple[gpd.GeoDataFrame, int, list[Skipped]]:
+    """One weighted point (floor area) per residential building ``res`` inside a community.
+
+    Returns the points, how many residential buildings lie in no community
+    (dropped: they have no community total to share) and the skip record.
+    """
+    skipped: list[Skipped] = []
     geoms = b.geometry.values[res]
-    area = shapely.area(geoms)
-    floor = area * levels[res]
+    floor = shapely.area(geoms) * levels[res]
     rep = shapely.point_on_surface(geoms)
     cidx = first_containing(rep, study.communities.geometry.values)
     outside = cidx < 0
@@ -270,40 +316,23 @@ def demand_from_buildings(study, *, buildings: gpd.GeoDataFrame | str | Path | N
               for k, nm in zip(kind.to_numpy(dtype=object)[res][keep], names[keep])]
     pts = gpd.GeoDataFrame({"weight": floor[keep], "_cidx": cidx[keep], "origin": "building", "label": labels},
                            geometry=rep[keep], crs=study.crs)
+    return pts, int(outside.sum()), skipped
+
+
+def _floor_area_per_person(study, pts: gpd.GeoDataFrame, given: float | None) -> tuple[float, str]:
+    """m² of floor area per person and where it came from: given, calibrated on known totals, or the default."""
+    if given is not None:
+        if not (np.isfinite(given) and given > 0):
+            raise ValueInputError(f"floor_area_per_person must be a positive number, got {given!r}")
+        return float(given), "given"
     # calibrate m² per person on communities whose total is known
     total = study.communities["population"].to_numpy(dtype=float)
-    wsum = np.bincount(cidx[keep], weights=floor[keep], minlength=len(total))
+    wsum = np.bincount(pts["_cidx"].to_numpy(dtype=np.int64), weights=pts["weight"].to_numpy(dtype=float),
+                       minlength=len(total))
     cal = ~np.isnan(total) & (total > 0) & (wsum > 0)
-    if floor_area_per_person is not None:
-        if not (np.isfinite(floor_area_per_person) and floor_area_per_person > 0):
-            raise ValueInputError(f"floor_area_per_person must be a positive number, got {floor_area_per_person!r}")
-        fapp, fapp_src = float(floor_area_per_person), "given"
-    elif cal.any():
-        fapp, fapp_src = float(wsum[cal].sum() / total[cal].sum()), "calibrated on communities with a population"
-    else:
-        fapp, fapp_src = DEFAULT_FLOOR_AREA_PER_PERSON, "default (7th census urban housing floor area per person)"
-    out, sk, rows = _allocate(study, pts, layer="buildings", reason_zh="住宅楼", to_persons=1.0 / fapp)
-    skipped += sk
-    n_fb = sum(r["method"] == "street_nodes_fallback" for r in rows)
-    zh = ("各社区人口按住宅楼建筑面积（占地面积×层数，缺层数时用默认层数）分配到社区内的住宅楼，每栋楼一个需求点"
-          + (f"；{n_fb} 个社区无住宅楼，按路网节点平均分配。" if n_fb else "。"))
-    en = ("Each community's population is spread over its residential buildings in proportion to floor area "
-          "(footprint × levels, default levels where missing), one demand point per building"
-          + (f"; {n_fb} communities without a residential building fall back to their street nodes." if n_fb
-             else "."))
-    details = {
-        "buildings": {"total": len(b), "residential": int(residential.sum()),
-                      "non_residential": int((~residential).sum()),
-                      "yes_counted": int((residential & (kind == "yes").to_numpy()).sum()),
-                      "levels_defaulted": int(defaulted[res].sum()), "outside_communities": int(outside.sum()),
-                      "by_kind": {str(k): int(v) for k, v in kind[residential].value_counts().items()}},
-        "yes_rule": yes_rule,
-        "default_levels": levels_default,
-        "floor_area_m2": float(floor[keep].sum()),
-        "floor_area_per_person_m2": round(fapp, 3),
-        "floor_area_per_person_source": fapp_src,
-    }
-    return _finish(study, out, "buildings", source, zh, en, skipped, details, rows)
+    if cal.any():
+        return float(wsum[cal].sum() / total[cal].sum()), "calibrated on communities with a population"
+    return DEFAULT_FLOOR_AREA_PER_PERSON, "default (7th census urban housing floor area per person)"
 
 
 def _has_residential_buildings(study, landuse: Any = None) -> bool:

@@ -22,8 +22,11 @@ from coverage.demand.base import (
     _check_options,
     _column,
     _empty_points,
+    _fallback_note,
     _finish,
     _numeric,
+    _option_layer,
+    _scale_factors,
     _to_metric,
 )
 from coverage.errors import MissingColumnError, ValueInputError
@@ -189,17 +192,50 @@ def demand_from_compounds(study, *, compounds: gpd.GeoDataFrame | str | Path | N
         ``details["scale_factors"]``).
     """
     _check_options(other)
-    skipped: list[Skipped] = []
-    path = study.sources.get("compounds")
-    if compounds is not None:
-        comp, sk, path = _to_metric(compounds, study, "compounds", "polygon")
-        skipped += sk
-    elif study.compounds is not None and len(study.compounds):
-        comp = study.compounds
-    else:
+    comp, skipped, path = _option_layer(study, compounds, "compounds", "polygon")
+    if comp is None:
         raise ValueInputError("population model 'compounds' needs a compounds layer (compounds.geojson: 小区 "
                               "polygons with population or households/户数)")
     comp = comp.reset_index(drop=True)
+    n = len(comp)
+    residents, from_households, sizes, size_src = _compound_residents(study, comp, household_size, path)
+    missing = np.isnan(residents)
+    names = comp["name"].astype(object).to_numpy() if "name" in comp.columns else np.arange(n).astype(object)
+    if missing.any():
+        skipped.append(Skipped("compounds", "population_missing", int(missing.sum()), action="dropped",
+                               items=names[missing].tolist(),
+                               message="compound with neither population nor households: left out"))
+    ent, sk, ent_src = _entrances_by_compound(study, comp, entrances, entrance_max_m, path)
+    skipped += sk
+    pts = _compound_points(study, comp, residents, names, ent)
+    out, sk, rows = _allocate(study, pts, layer="compounds", reason_zh="小区")
+    skipped += sk
+    used = ~missing & from_households
+    sizes_used: dict[str, float] = {}
+    for src, s in zip(size_src[used], sizes[used]):
+        sizes_used[str(src)] = float(s)
+    zh_end, en_end = _fallback_note(rows, "无小区", "a compound")
+    zh = "人口按小区计算（常住人口，或户数×户均人口），需求点位于小区出入口（无出入口时位于小区内部），并按社区人口总数等比例调整" + zh_end
+    en = ("Population from residential compounds (residents, or households × household size) placed at their "
+          "entrances (else inside the compound), scaled to each community's total" + en_end)
+    details = {
+        "compounds": {"total": int(n), "used": int((~missing).sum()), "from_households": int(used.sum()),
+                      "with_entrances": int(sum(1 for i in ent if not missing[i])),
+                      "residents": float(np.nansum(residents))},
+        "household_size": sizes_used,
+        "entrances": ent_src,
+        "scale_factors": _scale_factors(study, rows, "compounds_population"),
+    }
+    return _finish(study, out, "compounds", "compounds layer", zh, en, skipped, details, rows)
+
+
+def _compound_residents(study, comp: gpd.GeoDataFrame, household_size: float | None, path: str | None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Residents of each compound: its population, else households × household size (NaN: neither).
+
+    Returns residents, which came from households, and the household size
+    and its source for every compound.
+    """
     pcol = "population" if "population" in comp.columns else None
     hcol = _column(comp, _HOUSEHOLD_COLUMNS)
     if pcol is None and hcol is None:
@@ -208,40 +244,47 @@ def demand_from_compounds(study, *, compounds: gpd.GeoDataFrame | str | Path | N
     n = len(comp)
     residents = _numeric(comp, pcol, "compound", path, "population") if pcol else np.full(n, np.nan)
     households = _numeric(comp, hcol, "compound", path, "households") if hcol else np.full(n, np.nan)
+    sizes, size_src = _household_sizes(study, comp, household_size)
+    from_households = np.isnan(residents) & ~np.isnan(households)
+    residents = np.where(from_households, households * sizes, residents)
+    return residents, from_households, sizes, size_src
+
+
+def _household_sizes(study, comp: gpd.GeoDataFrame, household_size: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Persons per household for each compound and where it came from (given, district, meta, national)."""
+    n = len(comp)
     if household_size is not None:
         if not (np.isfinite(household_size) and 0 < household_size <= 20):
             raise ValueInputError(f"household_size must be a number of persons between 0 and 20, got "
                                   f"{household_size!r}")
-        sizes = np.full(n, float(household_size))
-        size_src = np.full(n, "given", dtype=object)
-    else:
-        dcol = _column(comp, _DISTRICT_COLUMNS)
-        meta_d = study.meta.get("district")
-        meta_size = household_size_for(meta_d)
-        sizes = np.full(n, np.nan)
-        size_src = np.empty(n, dtype=object)
-        for i in range(n):
-            s = household_size_for(comp[dcol].iloc[i]) if dcol else None
-            if s is not None:
-                sizes[i], size_src[i] = s, f"district {comp[dcol].iloc[i]} (7th census)"
-            elif meta_size is not None:
-                sizes[i], size_src[i] = meta_size, f"meta district {meta_d} (7th census)"
-            else:
-                sizes[i], size_src[i] = NATIONAL_HOUSEHOLD_SIZE, "national average (7th census)"
-    from_households = np.isnan(residents) & ~np.isnan(households)
-    residents = np.where(from_households, households * sizes, residents)
-    missing = np.isnan(residents)
-    names = comp["name"].astype(object).to_numpy() if "name" in comp.columns else np.arange(n).astype(object)
-    if missing.any():
-        skipped.append(Skipped("compounds", "population_missing", int(missing.sum()), action="dropped",
-                               items=names[missing].tolist(),
-                               message="compound with neither population nor households: left out"))
+        return np.full(n, float(household_size)), np.full(n, "given", dtype=object)
+    dcol = _column(comp, _DISTRICT_COLUMNS)
+    meta_d = study.meta.get("district")
+    meta_size = household_size_for(meta_d)
+    sizes = np.full(n, np.nan)
+    size_src = np.empty(n, dtype=object)
+    for i in range(n):
+        s = household_size_for(comp[dcol].iloc[i]) if dcol else None
+        if s is not None:
+            sizes[i], size_src[i] = s, f"district {comp[dcol].iloc[i]} (7th census)"
+        elif meta_size is not None:
+            sizes[i], size_src[i] = meta_size, f"meta district {meta_d} (7th census)"
+        else:
+            sizes[i], size_src[i] = NATIONAL_HOUSEHOLD_SIZE, "national average (7th census)"
+    return sizes, size_src
+
+
+def _compound_points(study, comp: gpd.GeoDataFrame, residents: np.ndarray, names: np.ndarray,
+                     ent: dict[int, list[shapely.Point]]) -> gpd.GeoDataFrame:
+    """Weighted points: each compound's residents split equally over its entrances, else at its interior point.
+
+    A compound belongs to the community containing its representative
+    point, even when its entrances lie outside it.
+    """
     rep = shapely.point_on_surface(comp.geometry.values)
     cidx_c = first_containing(rep, study.communities.geometry.values)
-    ent, sk, ent_src = _entrances_by_compound(study, comp, entrances, entrance_max_m, path)
-    skipped += sk
     geoms, weight, cidx, origin, cname = [], [], [], [], []
-    for i in np.flatnonzero(~missing):
+    for i in np.flatnonzero(~np.isnan(residents)):
         pts_i = ent.get(int(i)) or [rep[i]]
         k = len(pts_i)
         geoms += pts_i
@@ -253,28 +296,4 @@ def demand_from_compounds(study, *, compounds: gpd.GeoDataFrame | str | Path | N
                             "origin": origin, "label": [str(c) for c in cname]}, geometry=list(geoms), crs=study.crs)
     if not len(pts):
         pts = _empty_points(study.crs).assign(weight=pd.Series(dtype=float)).drop(columns=["population"])
-    out, sk, rows = _allocate(study, pts, layer="compounds", reason_zh="小区")
-    skipped += sk
-    used = ~missing & from_households
-    sizes_used: dict[str, float] = {}
-    for src, s in zip(size_src[used], sizes[used]):
-        sizes_used[str(src)] = float(s)
-    comms = study.communities
-    scale = [{"name": comms["name"].iloc[i], "subdistrict": comms["subdistrict"].iloc[i],
-              "compounds_population": r["estimated"], "scale": r["scale"]}
-             for i, r in enumerate(rows) if r["method"] == "rescaled"]
-    n_fb = sum(r["method"] == "street_nodes_fallback" for r in rows)
-    zh = ("人口按小区计算（常住人口，或户数×户均人口），需求点位于小区出入口（无出入口时位于小区内部），"
-          "并按社区人口总数等比例调整" + (f"；{n_fb} 个社区无小区，按路网节点平均分配。" if n_fb else "。"))
-    en = ("Population from residential compounds (residents, or households × household size) placed at their "
-          "entrances (else inside the compound), scaled to each community's total"
-          + (f"; {n_fb} communities without a compound fall back to their street nodes." if n_fb else "."))
-    details = {
-        "compounds": {"total": int(n), "used": int((~missing).sum()), "from_households": int(used.sum()),
-                      "with_entrances": int(sum(1 for i in ent if not missing[i])),
-                      "residents": float(np.nansum(residents))},
-        "household_size": sizes_used,
-        "entrances": ent_src,
-        "scale_factors": scale,
-    }
-    return _finish(study, out, "compounds", "compounds layer", zh, en, skipped, details, rows)
+    return pts
