@@ -198,6 +198,54 @@ def graph_from_lines(
     ValueInputError
         If ``snap_tolerance`` is negative or not finite.
     """
+    tol = _check_input(lines, snap_tolerance, source)
+    skipped = dict.fromkeys(_SKIP_KEYS, 0)
+    repairs = dict.fromkeys(_REPAIR_KEYS, 0)
+    skipped_pos: dict[str, list[np.ndarray]] = {k: [] for k in _SKIP_KEYS}
+
+    # --- 1. explode and clean ------------------------------------------------
+    geoms, pos = _explode(lines, source, skipped, repairs, skipped_pos)
+    if split_at_crossings and len(geoms):
+        geoms, pos = _self_node(geoms, pos, repairs)
+    # Exact consecutive repeats would otherwise count as "shared vertices".
+    geoms = shapely.remove_repeated_points(geoms, 0.0)
+    # Exact copies (either direction) go first, so they are neither noded against
+    # each other vertex by vertex nor snapped onto each other.
+    copy = pd.Series(shapely.to_wkb(shapely.normalize(geoms))).duplicated().to_numpy()
+    geoms, pos = geoms[~copy], pos[~copy]
+    n_copies = int(copy.sum())
+
+    # --- 2.-4. snap ends, split, number the nodes ----------------------------
+    u, v, length, pieces, piece_part, node_xy = _noded_pieces(geoms, tol, split_at_crossings, repairs)
+
+    # --- 5. drop collapsed pieces, de-duplicate ------------------------------
+    collapsed = (length <= NODE_TOLERANCE) | ((u == v) & (length <= 2 * tol))
+    if collapsed.any():
+        skipped["collapsed_pieces"] = int(collapsed.sum())
+        skipped_pos["collapsed_pieces"].append(pos[piece_part[collapsed]])
+    keep = ~collapsed
+    dup = _duplicates(u, v, length, pieces, keep)
+    repairs["duplicates_removed"] = n_copies + int(dup.sum())
+    keep &= ~dup
+    if not keep.any():
+        raise GeometryError(
+            "no usable street remains after snapping: every line collapsed to a point "
+            f"(snap_tolerance={tol} m); check the layer's units or lower snap_tolerance",
+            path=source,
+        )
+
+    # --- 6. assemble ---------------------------------------------------------
+    nodes, edges, renamed = _assemble(lines, u[keep], v[keep], length[keep], pieces[keep], pos[piece_part[keep]],
+                                      node_xy)
+    skipped_rows = {
+        k: lines.index[np.unique(np.concatenate(p))].tolist() if p else []
+        for k, p in skipped_pos.items()
+    }
+    return LinesGraph(nodes, edges, skipped, repairs, skipped_rows, renamed)
+
+
+def _check_input(lines: gpd.GeoDataFrame, snap_tolerance: float, source: str | None) -> float:
+    """Refuse a layer without geometry or metres, or a bad tolerance; return the tolerance as a float."""
     try:
         has_geometry = isinstance(lines, gpd.GeoDataFrame) and lines.geometry is not None
     except AttributeError:  # a GeoDataFrame without an active geometry column
@@ -219,23 +267,19 @@ def graph_from_lines(
             "use e.g. 2.0 (or 0 to disable snapping)",
             path=source,
         )
+    return tol
 
-    skipped = dict.fromkeys(_SKIP_KEYS, 0)
-    repairs = dict.fromkeys(_REPAIR_KEYS, 0)
-    skipped_pos: dict[str, list[np.ndarray]] = {k: [] for k in _SKIP_KEYS}
 
-    # --- 1. explode and clean ------------------------------------------------
-    geoms, pos = _explode(lines, source, skipped, repairs, skipped_pos)
-    if split_at_crossings and len(geoms):
-        geoms, pos = _self_node(geoms, pos, repairs)
-    # Exact consecutive repeats would otherwise count as "shared vertices".
-    geoms = shapely.remove_repeated_points(geoms, 0.0)
-    # Exact copies (either direction) go first, so they are neither noded against
-    # each other vertex by vertex nor snapped onto each other.
-    copy = pd.Series(shapely.to_wkb(shapely.normalize(geoms))).duplicated().to_numpy()
-    geoms, pos = geoms[~copy], pos[~copy]
-    n_copies = int(copy.sum())
+def _noded_pieces(
+    geoms: np.ndarray, tol: float, split_at_crossings: bool, repairs: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Snap the line ends, cut the lines at every split point and give the piece ends node ids.
 
+    Returns ``u``, ``v`` (node of each piece's ends), ``length``, the pieces,
+    the line each piece came from (position in ``geoms``) and the node
+    coordinates; counts ``ends_merged``, ``ends_snapped`` and
+    ``crossings_split`` in ``repairs``.
+    """
     # --- 2. snap ends --------------------------------------------------------
     coords, cidx = shapely.get_coordinates(geoms, return_index=True)
     first, last = _first_last(cidx, len(geoms))
@@ -271,25 +315,19 @@ def graph_from_lines(
         tree = cKDTree(node_xy)
         _, hit = tree.query(split_xy)
         repairs["crossings_split"] = int(len(np.unique(hit)))
+    return u, v, length, pieces, piece_part, node_xy
 
-    # --- 5. drop collapsed pieces, de-duplicate ------------------------------
-    collapsed = (length <= NODE_TOLERANCE) | ((u == v) & (length <= 2 * tol))
-    if collapsed.any():
-        skipped["collapsed_pieces"] = int(collapsed.sum())
-        skipped_pos["collapsed_pieces"].append(pos[piece_part[collapsed]])
-    keep = ~collapsed
-    dup = _duplicates(u, v, length, pieces, keep)
-    repairs["duplicates_removed"] = n_copies + int(dup.sum())
-    keep &= ~dup
-    if not keep.any():
-        raise GeometryError(
-            "no usable street remains after snapping: every line collapsed to a point "
-            f"(snap_tolerance={tol} m); check the layer's units or lower snap_tolerance",
-            path=source,
-        )
 
-    # --- 6. assemble ---------------------------------------------------------
-    u, v, length, pieces, piece_part = u[keep], v[keep], length[keep], pieces[keep], piece_part[keep]
+def _assemble(
+    lines: gpd.GeoDataFrame,
+    u: np.ndarray,
+    v: np.ndarray,
+    length: np.ndarray,
+    pieces: np.ndarray,
+    rows: np.ndarray,
+    node_xy: np.ndarray,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, str]]:
+    """Node and edge tables of the kept pieces (``rows``: input row position of each), and renamed columns."""
     # Renumber the nodes still in use 0..n-1 in order of first appearance.
     codes, old_id = pd.factorize(np.column_stack([u, v]).ravel())
     u, v = codes[0::2].astype(np.int64), codes[1::2].astype(np.int64)
@@ -304,22 +342,16 @@ def graph_from_lines(
     )
     attrs = lines.drop(columns=lines.geometry.name)
     renamed = {c: _free_name(f"{c}_input", attrs.columns) for c in attrs.columns if c in _RESERVED}
-    attrs = pd.DataFrame(attrs.rename(columns=renamed)).iloc[pos[piece_part]].reset_index(drop=True)
+    attrs = pd.DataFrame(attrs.rename(columns=renamed)).iloc[rows].reset_index(drop=True)
     edges = pd.concat(
         [
             pd.DataFrame({"u": u, "v": v, "length": length}),
             attrs,
-            pd.DataFrame({"source_row": lines.index[pos[piece_part]]}),
+            pd.DataFrame({"source_row": lines.index[rows]}),
         ],
         axis=1,
     )
-    edges = gpd.GeoDataFrame(edges, geometry=pieces, crs=crs)
-
-    skipped_rows = {
-        k: lines.index[np.unique(np.concatenate(p))].tolist() if p else []
-        for k, p in skipped_pos.items()
-    }
-    return LinesGraph(nodes, edges, skipped, repairs, skipped_rows, renamed)
+    return nodes, gpd.GeoDataFrame(edges, geometry=pieces, crs=crs), renamed
 
 
 # ---------------------------------------------------------------------------
@@ -372,17 +404,7 @@ def _explode(
 
     empty_in = shapely.is_missing(arr) | shapely.is_empty(arr)
     skip("empty_geometry", empty_in, pos)
-    geoms, pos = arr[~empty_in], pos[~empty_in]
-
-    while True:  # flatten Multi* and GeometryCollections (possibly nested)
-        multi = np.isin(shapely.get_type_id(geoms), _MULTI_OR_COLLECTION)
-        if not multi.any():
-            break
-        parts, idx = shapely.get_parts(geoms[multi], return_index=True)
-        geoms = np.concatenate([geoms[~multi], parts])
-        pos = np.concatenate([pos[~multi], pos[multi][idx]])
-    order = np.argsort(pos, kind="stable")
-    geoms, pos = geoms[order], pos[order]
+    geoms, pos = _flatten(arr[~empty_in], pos[~empty_in])
 
     empty = shapely.is_empty(geoms)
     skip("empty_geometry", empty, pos)
@@ -393,15 +415,9 @@ def _explode(
     skip("not_a_line", ~is_line, pos)
     geoms, pos = geoms[is_line], pos[is_line]
     if not len(geoms):
-        if not len(arr):
-            found = "the layer is empty"
-        else:
-            type_id = np.where(empty_in, -1, shapely.get_type_id(arr))
-            kinds = pd.Series(type_id).map(_TYPE_NAMES).value_counts()
-            found = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
         raise GeometryError(
-            f"the street layer contains no usable line geometry ({found}); supply a layer of "
-            "street centre lines (LineString / MultiLineString)",
+            f"the street layer contains no usable line geometry ({_found_types(arr, empty_in)}); supply a layer "
+            "of street centre lines (LineString / MultiLineString)",
             path=source,
         )
     n_features_with_lines = len(np.unique(pos))
@@ -410,17 +426,9 @@ def _explode(
     has_z = shapely.has_z(geoms)
     if has_z.any():
         repairs["z_dropped"] = int(len(np.unique(pos[has_z])))
-    # Rebuilding from 2-D coordinates drops Z and turns LinearRings into LineStrings.
-    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
-    finite = np.ones(len(geoms), dtype=bool)
-    finite[np.unique(cidx[~np.isfinite(coords).all(axis=1)])] = False
+    finite, geoms = _rebuild_2d(geoms)
     skip("invalid_coordinates", ~finite, pos)
-    keep_coord = finite[cidx]
-    coords, cidx = coords[keep_coord], cidx[keep_coord]
-    geoms, pos = geoms[finite], pos[finite]
-    if len(geoms):
-        _, cidx = np.unique(cidx, return_inverse=True)
-        geoms = shapely.linestrings(coords, indices=cidx)
+    pos = pos[finite]
 
     zero = shapely.length(geoms) <= 0
     skip("zero_length", zero, pos)
@@ -433,6 +441,45 @@ def _explode(
             path=source,
         )
     return geoms, pos
+
+
+def _flatten(geoms: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parts of Multi* and GeometryCollections (possibly nested), kept in input row order."""
+    while True:
+        multi = np.isin(shapely.get_type_id(geoms), _MULTI_OR_COLLECTION)
+        if not multi.any():
+            break
+        parts, idx = shapely.get_parts(geoms[multi], return_index=True)
+        geoms = np.concatenate([geoms[~multi], parts])
+        pos = np.concatenate([pos[~multi], pos[multi][idx]])
+    order = np.argsort(pos, kind="stable")
+    return geoms[order], pos[order]
+
+
+def _found_types(arr: np.ndarray, empty_in: np.ndarray) -> str:
+    """What the layer holds instead of lines, for the error message (``3 Polygon, 1 empty or missing``)."""
+    if not len(arr):
+        return "the layer is empty"
+    type_id = np.where(empty_in, -1, shapely.get_type_id(arr))
+    kinds = pd.Series(type_id).map(_TYPE_NAMES).value_counts()
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+
+
+def _rebuild_2d(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which lines have only finite coordinates, and those lines rebuilt from their 2-D coordinates.
+
+    Rebuilding drops Z and turns LinearRings into LineStrings.
+    """
+    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(geoms), dtype=bool)
+    finite[np.unique(cidx[~np.isfinite(coords).all(axis=1)])] = False
+    keep_coord = finite[cidx]
+    coords, cidx = coords[keep_coord], cidx[keep_coord]
+    geoms = geoms[finite]
+    if len(geoms):
+        _, cidx = np.unique(cidx, return_inverse=True)
+        geoms = shapely.linestrings(coords, indices=cidx)
+    return finite, geoms
 
 
 def _self_node(geoms: np.ndarray, pos: np.ndarray, repairs: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
