@@ -240,6 +240,24 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
         With a CRS. Geometries are not yet validated (see :func:`validate_geometries`).
     """
     path = Path(path)
+    ext = _check_file(path, kind)
+    _check_content(path, kind)
+    if ext in TABLE_EXTENSIONS:
+        return read_table_points(path, coordinate_system or "wgs84", layer=kind)
+    if ext == ".zip":
+        return _read_zip(path, kind, coordinate_system)
+    gdf = _read_vector(path, ext, kind)
+    crs = _layer_crs(gdf, ext, kind, path)
+    gdf = normalise_columns(gdf)
+    if crs.is_geographic:
+        _check_vector_lonlat(gdf, path)
+    if coordinate_system:
+        gdf = _declare_coordinate_system(gdf.to_crs(4326) if crs.is_geographic else gdf, coordinate_system, path)
+    return gdf
+
+
+def _check_file(path: Path, kind: str) -> str:
+    """Refuse a missing, folder, empty or unsupported file; return its lower-case extension."""
     if not path.exists():
         raise LayerReadError(f"{kind} file not found; check the name and folder", path=path)
     if path.is_dir():
@@ -251,11 +269,11 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
     if ext not in VECTOR_EXTENSIONS + TABLE_EXTENSIONS:
         raise LayerReadError(f"unsupported file type {ext!r} for {kind}; use one of "
                              f"{', '.join(VECTOR_EXTENSIONS + TABLE_EXTENSIONS)}", path=path)
-    _check_content(path, kind)
-    if ext in TABLE_EXTENSIONS:
-        return read_table_points(path, coordinate_system or "wgs84", layer=kind)
-    if ext == ".zip":
-        return _read_zip(path, kind, coordinate_system)
+    return ext
+
+
+def _read_vector(path: Path, ext: str, kind: str) -> gpd.GeoDataFrame:
+    """Read a vector file with GDAL; a failure says what the content looks like and how to export it again."""
     kwargs: dict[str, Any] = {}
     if ext == ".shp":
         for side in (".shx", ".dbf"):
@@ -268,13 +286,17 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
     if ext == ".kml":
         check_xml_safe(path)
     try:
-        gdf = gpd.read_file(path, **kwargs)
+        return gpd.read_file(path, **kwargs)
     except Exception as exc:
         _, description = _sniff_quietly(path)
         detail = str(exc).split(";")[0].replace(str(path), path.name)
         raise LayerReadError(f"cannot read as a {ext} {kind} layer ({type(exc).__name__}: {detail}); its content "
                              f"looks like {description}. Export the layer again as GeoJSON, GeoPackage or a zipped "
                              "Shapefile", path=path) from exc
+
+
+def _layer_crs(gdf: gpd.GeoDataFrame, ext: str, kind: str, path: Path) -> pyproj.CRS:
+    """The layer's CRS, after refusing a layer without geometry, without features or without a (readable) CRS."""
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise GeometryError(f"the {kind} file has attributes but no geometry; export it as a spatial layer "
                             "(or a CSV with lon/lat columns)", path=path)
@@ -291,16 +313,10 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
                    "(EPSG:4490 CGCS2000, EPSG:4326 WGS84 or the projected CRS it was drawn in)")
         raise CRSError(msg, path=path)
     try:
-        crs = pyproj.CRS(gdf.crs)
+        return pyproj.CRS(gdf.crs)
     except pyproj.exceptions.CRSError as exc:
         raise CRSError(f"the {kind} layer's coordinate reference system is not understood ({exc}); save it "
                        "again with an EPSG code", path=path) from exc
-    gdf = normalise_columns(gdf)
-    if crs.is_geographic:
-        _check_vector_lonlat(gdf, path)
-    if coordinate_system:
-        gdf = _declare_coordinate_system(gdf.to_crs(4326) if crs.is_geographic else gdf, coordinate_system, path)
-    return gdf
 
 
 def _read_zip(path: Path, kind: str, coordinate_system: str | None) -> gpd.GeoDataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from coverage.errors import LayerReadError, UnsafeInputError
@@ -133,9 +134,6 @@ def safe_extract_zip(archive: str | Path, dest: str | Path) -> list[Path]:
         On absolute paths or ``..`` in member names, symlinks, too many members,
         or an uncompressed size or ratio beyond the limits.
     """
-    import zlib
-
-
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
@@ -148,52 +146,75 @@ def safe_extract_zip(archive: str | Path, dest: str | Path) -> list[Path]:
     seen: set[str] = set()
     with zf:
         infos = zf.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise UnsafeInputError(f"holds {len(infos)} files, more than {MAX_ZIP_MEMBERS}", path=str(archive))
-        total = sum(i.file_size for i in infos)
-        packed = max(sum(i.compress_size for i in infos), 1)
-        if total > MAX_UNZIPPED_BYTES or (total > MIN_BOMB_BYTES and total / packed > MAX_ZIP_RATIO):
-            raise UnsafeInputError(f"expands to {total / 1e6:.0f} MB (ratio {total / packed:.0f}:1); refused as a "
-                                   "possible zip bomb", path=str(archive))
+        _check_zip_size(infos, archive)
         for info in infos:
-            raw_name = info.filename
-            name = PurePosixPath(raw_name.replace("\\", "/"))
-            if name.is_absolute() or ".." in name.parts or ":" in raw_name or "\x00" in raw_name \
-                    or raw_name.startswith(("/", "\\")):
-                raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
-                                       "refused", path=str(archive))
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise UnsafeInputError(f"member {raw_name!r} is a symbolic link; refused", path=str(archive))
-            if info.is_dir():
+            target = _member_target(info, dest, root, seen, archive)
+            if target is None:
                 continue
-            key = name.as_posix().lower()
-            if key in seen:
-                raise UnsafeInputError(f"member {raw_name!r} appears twice; refused", path=str(archive))
-            seen.add(key)
-            if info.flag_bits & 0x1:
-                raise LayerReadError(f"member {raw_name!r} is password-protected; unzip it yourself and give the "
-                                     "layer's files", path=str(archive))
-            target = dest.joinpath(*[p for p in name.parts if p not in ("", ".")])
-            if not target.resolve().is_relative_to(root):
-                raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
-                                       "refused", path=str(archive))
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    # copy in chunks and count, since file_size in the header can lie
-                    written = 0
-                    while chunk := src.read(1 << 20):
-                        written += len(chunk)
-                        if written > info.file_size or written > MAX_UNZIPPED_BYTES:
-                            raise UnsafeInputError(f"member {raw_name!r} is larger than its header says; refused "
-                                                   "as a possible zip bomb", path=str(archive))
-                        dst.write(chunk)
-            except UnsafeInputError:
-                raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-                    RuntimeError) as exc:
-                raise LayerReadError(f"member {raw_name!r} cannot be unpacked ({type(exc).__name__}: {exc}); the "
-                                     "zip is damaged or uses an unsupported compression: zip the files again",
-                                     path=str(archive)) from exc
+            _copy_member(zf, info, target, archive)
             out.append(target)
     return out
+
+
+def _check_zip_size(infos: list[zipfile.ZipInfo], archive: str | Path) -> None:
+    """Refuse too many members, or a total (or ratio) that looks like a zip bomb, before anything is written."""
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise UnsafeInputError(f"holds {len(infos)} files, more than {MAX_ZIP_MEMBERS}", path=str(archive))
+    total = sum(i.file_size for i in infos)
+    packed = max(sum(i.compress_size for i in infos), 1)
+    if total > MAX_UNZIPPED_BYTES or (total > MIN_BOMB_BYTES and total / packed > MAX_ZIP_RATIO):
+        raise UnsafeInputError(f"expands to {total / 1e6:.0f} MB (ratio {total / packed:.0f}:1); refused as a "
+                               "possible zip bomb", path=str(archive))
+
+
+def _member_target(info: zipfile.ZipInfo, dest: Path, root: Path, seen: set[str], archive: str | Path
+                   ) -> Path | None:
+    """Where a member may be written (None for a folder entry); refuses traversal, links, repeats, passwords.
+
+    ``seen`` collects the lower-cased member names: two members differing
+    only in case would overwrite each other on Windows and macOS.
+    """
+    raw_name = info.filename
+    name = PurePosixPath(raw_name.replace("\\", "/"))
+    if name.is_absolute() or ".." in name.parts or ":" in raw_name or "\x00" in raw_name \
+            or raw_name.startswith(("/", "\\")):
+        raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
+                               "refused", path=str(archive))
+    if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        raise UnsafeInputError(f"member {raw_name!r} is a symbolic link; refused", path=str(archive))
+    if info.is_dir():
+        return None
+    key = name.as_posix().lower()
+    if key in seen:
+        raise UnsafeInputError(f"member {raw_name!r} appears twice; refused", path=str(archive))
+    seen.add(key)
+    if info.flag_bits & 0x1:
+        raise LayerReadError(f"member {raw_name!r} is password-protected; unzip it yourself and give the "
+                             "layer's files", path=str(archive))
+    target = dest.joinpath(*[p for p in name.parts if p not in ("", ".")])
+    if not target.resolve().is_relative_to(root):
+        raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
+                               "refused", path=str(archive))
+    return target
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, archive: str | Path) -> None:
+    """Write one member, counting the bytes as they come (the header's ``file_size`` can lie)."""
+    raw_name = info.filename
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            written = 0
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > MAX_UNZIPPED_BYTES:
+                    raise UnsafeInputError(f"member {raw_name!r} is larger than its header says; refused "
+                                           "as a possible zip bomb", path=str(archive))
+                dst.write(chunk)
+    except UnsafeInputError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
+        raise LayerReadError(f"member {raw_name!r} cannot be unpacked ({type(exc).__name__}: {exc}); the "
+                             "zip is damaged or uses an unsupported compression: zip the files again",
+                             path=str(archive)) from exc
