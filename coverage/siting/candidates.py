@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import geopandas as gpd
 import numpy as np
@@ -17,16 +17,26 @@ from coverage.network.snap import Snap, snap_points
 __all__ = ["CandidateSet", "node_candidates", "layer_candidates", "exclude_candidates"]
 
 
-@dataclass
+#: A candidate's own fields; where it meets the network is its :class:`Snap`.
+_SITE_FIELDS = ("x", "y", "source", "node", "name")
+
+
+def _on_snap(field: str, doc: str) -> property:
+    """A read-only attribute of the candidates read from their :class:`Snap`."""
+    return property(lambda self: getattr(self.snap, field), doc=doc)
+
+
 class CandidateSet:
     """Candidate sites, each tied to the street network.
 
     A node candidate stands on a street node (``node`` >= 0, ``edge`` = -1, no
     legs). A layer candidate is a user point snapped onto an edge like a
-    facility (``edge``, ``u``, ``v``, ``along``, ``length``, ``offset`` as in
-    :class:`coverage.network.snap.Snap`).
+    facility. Where a site meets the network is held as a
+    :class:`coverage.network.snap.Snap` (:attr:`snap`); its fields read
+    through as ``edge``, ``u``, ``v``, ``along``, ``length``, ``offset`` and
+    ``sx``, ``sy`` (the snap's ``x``, ``y``).
 
-    Attributes
+    Parameters
     ----------
     x, y : ndarray
         The site (metric CRS): the node, or the user's point.
@@ -44,33 +54,40 @@ class CandidateSet:
         Legs of layer candidates (0 for node candidates).
     """
 
-    x: np.ndarray
-    y: np.ndarray
-    sx: np.ndarray
-    sy: np.ndarray
-    source: np.ndarray
-    node: np.ndarray
-    name: np.ndarray
-    edge: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    along: np.ndarray
-    length: np.ndarray
-    offset: np.ndarray
+    def __init__(self, x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy: np.ndarray, source: np.ndarray,
+                 node: np.ndarray, name: np.ndarray, edge: np.ndarray, u: np.ndarray, v: np.ndarray,
+                 along: np.ndarray, length: np.ndarray, offset: np.ndarray) -> None:
+        self.x, self.y, self.source, self.node, self.name = x, y, source, node, name
+        self.snap = Snap(edge=edge, u=u, v=v, along=along, length=length, offset=offset, x=sx, y=sy)
 
-    _FIELDS = ("x", "y", "sx", "sy", "source", "node", "name", "edge", "u", "v", "along", "length", "offset")
+    edge = _on_snap("edge", "Snapped edge (-1 for node candidates).")
+    u = _on_snap("u", "The edge's first end (the node for node candidates).")
+    v = _on_snap("v", "The edge's other end (the node for node candidates).")
+    along = _on_snap("along", "Metres from ``u`` along the edge (0 for node candidates).")
+    length = _on_snap("length", "Edge length in metres (0 for node candidates).")
+    offset = _on_snap("offset", "Off-network leg in metres (0 for node candidates).")
+    sx = _on_snap("x", "Where the site meets the network, x.")
+    sy = _on_snap("y", "Where the site meets the network, y.")
 
     def __len__(self) -> int:
         return len(self.x)
 
+    @staticmethod
+    def _of(site: dict[str, np.ndarray], snap: Snap) -> CandidateSet:
+        """Candidates from their own fields and their :class:`Snap`."""
+        out = object.__new__(CandidateSet)
+        out.__dict__.update(site, snap=snap)
+        return out
+
     def subset(self, mask: np.ndarray) -> CandidateSet:
         """The candidates selected by a boolean mask or an index array."""
-        return CandidateSet(*(getattr(self, f)[mask] for f in self._FIELDS))
+        return CandidateSet._of({f: getattr(self, f)[mask] for f in _SITE_FIELDS}, self.snap.subset(mask))
 
     @staticmethod
     def concat(parts: list[CandidateSet]) -> CandidateSet:
         """Candidates of several sets, in order."""
-        return CandidateSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in CandidateSet._FIELDS))
+        snap = Snap(*(np.concatenate([getattr(p.snap, f.name) for p in parts]) for f in dataclasses.fields(Snap)))
+        return CandidateSet._of({f: np.concatenate([getattr(p, f) for p in parts]) for f in _SITE_FIELDS}, snap)
 
     @property
     def is_layer(self) -> np.ndarray:
@@ -154,9 +171,9 @@ def layer_candidates(network: WalkNetwork, layer: gpd.GeoDataFrame, max_snap_m: 
     skipped = [f"{n} ({o:.0f} m)" for n, o in zip(names[~ok], snap.offset[~ok])]
     s = snap.subset(ok)
     k = int(ok.sum())
-    return CandidateSet(x=xy[ok, 0], y=xy[ok, 1], sx=s.x, sy=s.y, source=np.full(k, "layer", dtype=object),
-                        node=np.full(k, -1, dtype=np.int64), name=names[ok], edge=s.edge, u=s.u, v=s.v,
-                        along=s.along, length=s.length, offset=s.offset), skipped
+    site = {"x": xy[ok, 0], "y": xy[ok, 1], "source": np.full(k, "layer", dtype=object),
+            "node": np.full(k, -1, dtype=np.int64), "name": names[ok]}
+    return CandidateSet._of(site, s), skipped
 
 
 def exclude_candidates(candidates: CandidateSet, exclusions: gpd.GeoDataFrame | None, crs: object
@@ -193,5 +210,4 @@ def exclude_candidates(candidates: CandidateSet, exclusions: gpd.GeoDataFrame | 
 
 def _as_snap(cands: CandidateSet) -> Snap:
     """Candidates as snapped points (a node candidate: a point on its node with no legs)."""
-    return Snap(edge=cands.edge, u=cands.u, v=cands.v, along=cands.along, length=cands.length, offset=cands.offset,
-                x=cands.sx, y=cands.sy)
+    return cands.snap
