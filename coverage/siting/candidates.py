@@ -9,12 +9,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.errors import CRSError, GeometryError
+from coverage.errors import CRSError, GeometryError, ValueInputError
 from coverage.geo.areas import first_containing
 from coverage.network.graph import WalkNetwork
 from coverage.network.snap import Snap, snap_points
+from coverage.params import CoverageParams
+from coverage.result import PlanResult
+from coverage.study import StudyArea
 
-__all__ = ["CandidateSet", "node_candidates", "layer_candidates", "exclude_candidates"]
+__all__ = ["CandidateSet", "SitingSetup", "candidate_sites", "exclude_candidates", "layer_candidates", "node_candidates",
+           "siting_setup"]
 
 
 #: A candidate's own fields; where it meets the network is its :class:`Snap`.
@@ -211,3 +215,75 @@ def exclude_candidates(candidates: CandidateSet, exclusions: gpd.GeoDataFrame | 
 def _as_snap(cands: CandidateSet) -> Snap:
     """Candidates as snapped points (a node candidate: a point on its node with no legs)."""
     return cands.snap
+
+
+def candidate_sites(study: StudyArea, params: CoverageParams, candidates: str | None,
+                    exclusions: gpd.GeoDataFrame | None, notes: list[str]
+                    ) -> tuple[CandidateSet, str, int, list[str]]:
+    """The candidate sites (nodes, layer or both, minus exclusions), their source, and what was left out."""
+    net = study.network
+    has_layer = study.candidates is not None and len(study.candidates) > 0
+    source = candidates or ("layer" if has_layer else "nodes")
+    parts = []
+    off_network: list[str] = []
+    if source in ("nodes", "both"):
+        parts.append(node_candidates(net))
+    if source in ("layer", "both"):
+        if not has_layer:
+            raise ValueInputError("candidate source 'layer' needs a candidates layer (candidates.geojson with "
+                                  "points); add one or use --candidate-source nodes")
+        lc, off_network = layer_candidates(net, study.candidates, params.max_snap_m)
+        parts.append(lc)
+        if off_network:
+            notes.append(f"{len(off_network)} candidate site(s) farther than {params.max_snap_m:g} m from any "
+                         f"walkable street were skipped: {', '.join(off_network[:10])}")
+    cands = CandidateSet.concat(parts) if parts else _empty_candidates()
+    excl_layer = exclusions if exclusions is not None else study.exclusions
+    cands, excluded = exclude_candidates(cands, excl_layer, net.crs)
+    return cands, source, int(excluded.sum()), off_network
+
+
+@dataclasses.dataclass
+class SitingSetup:
+    """What every siting run starts from: its target, distance and candidates.
+
+    Attributes
+    ----------
+    target : float
+        Share of residents to cover (the argument, else ``params.target_share``).
+    threshold : float
+        Metres: ``params.radius_m`` (``site_for="radius"``) or ``params.walk_m``.
+    cands : CandidateSet
+    source : str
+        ``nodes``, ``layer`` or ``both``.
+    n_excluded : int
+        Candidates dropped inside exclusion areas.
+    off_network : list of str
+        Layer candidates skipped as too far from a street.
+    group : ndarray of int
+        Subdistrict of each candidate (first containing, -1 for none).
+    """
+
+    target: float
+    threshold: float
+    cands: CandidateSet
+    source: str
+    n_excluded: int
+    off_network: list[str]
+    group: np.ndarray
+
+
+def siting_setup(result: PlanResult, site_for: str, target_share: float | None, candidates: str | None,
+                 exclusions: gpd.GeoDataFrame | None, notes: list[str]) -> SitingSetup:
+    """Target, distance, candidate sites and their subdistricts, for a siting run on ``result``.
+
+    Shared by :func:`coverage.siting.propose.propose_sites` and
+    :func:`coverage.siting.capacitated.propose_capacitated`; notes on skipped
+    candidates go to ``notes``.
+    """
+    study, params = result.study, result.params
+    target = params.target_share if target_share is None else float(target_share)
+    threshold = params.radius_m if site_for == "radius" else params.walk_m
+    cands, source, n_excluded, off_network = candidate_sites(study, params, candidates, exclusions, notes)
+    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
+    return SitingSetup(target, threshold, cands, source, n_excluded, off_network, group)

@@ -25,24 +25,23 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from scipy import sparse
 
 from coverage.access import CoverageResult
 from coverage.capacity import CapacityResult, measure_capacity
 from coverage.errors import ValueInputError
-from coverage.geo.areas import first_containing
 from coverage.highs import load_model
 from coverage.params import DEFAULT_TIME_LIMIT_S
 from coverage.result import PlanResult
+from coverage.siting.candidates import SitingSetup, siting_setup
 from coverage.siting.propose import (
     PROPOSAL_COLUMNS,
     SitingResult,
-    _candidates_for,
     _proposal_frame,
     _recheck,
     _site_isochrones,
@@ -276,8 +275,6 @@ def capacitated_siting(
     >>> len(r.selected), r.status
     (2, 'optimal')
     """
-    import highspy
-
     _check(sites, station_capacity, target_share, time_limit)
     t0 = time.perf_counter()
     cand = sparse.csr_matrix(cand_reach, dtype=bool)
@@ -291,19 +288,8 @@ def capacitated_siting(
     K = used.size
     C = float(station_capacity)
     a, row_up, upper, info = _model(cand, old_i, old_j, old_cap, w, C)
-    n_col = a.shape[1]
-    serve = np.r_[np.zeros(K), np.ones(n_col - K)]
-    # the most that can be served: every site open (an LP; its optimum is exact)
-    lo = np.zeros(n_col)
-    h = load_model(a, maximize=True, cost=serve, lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
-                   row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
-    h.run()
-    message = ""
-    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or not (K or n_col):
-        achievable = float(h.getInfo().objective_function_value) if K or n_col else 0.0
-    else:  # not solved in time: every resident some site or facility reaches (an upper bound)
-        achievable = float(w.sum())
-        message = f"the most servable with every site open was not solved within {time_limit:g} s"
+    achievable, message = _most_servable(a, row_up, upper, K, w, time_limit)
+    target = math.nan
     if sites == "auto":
         want = target_share * total
         target = want
@@ -312,30 +298,11 @@ def capacitated_siting(
             message = (f"the target of {want:,.0f} residents within capacity cannot be reached with every candidate "
                        f"open (at most {achievable:,.0f}); the fewest sites serving that many are proposed")
         target = max(0.0, target - 1e-6)
-        a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :])], format="csr")
-        h = load_model(a2, maximize=False, cost=np.r_[np.ones(K), np.zeros(n_col - K)], lower=lo, upper=upper,
-                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target], row_upper=np.r_[row_up, np.inf],
-                       integer=np.r_[np.ones(K), np.zeros(n_col - K)], time_limit=time_limit - (time.perf_counter() - t0))
-    else:
-        target = math.nan
-        a2 = sparse.vstack([a, sparse.csr_matrix(np.r_[np.ones(K), np.zeros(n_col - K)][None, :])], format="csr")
-        h = load_model(a2, maximize=True, cost=serve, lower=lo, upper=upper,
-                       row_lower=np.full(a2.shape[0], -np.inf), row_upper=np.r_[row_up, float(sites)],
-                       integer=np.r_[np.ones(K), np.zeros(n_col - K)], time_limit=time_limit - (time.perf_counter() - t0))
+    h, a2 = _final_model(a, row_up, upper, K, sites, target, time_limit - (time.perf_counter() - t0))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.run()
-    ms = h.getModelStatus()
-    status = {"kOptimal": "optimal", "kTimeLimit": "time_limit", "kInfeasible": "infeasible"}.get(
-        ms.name, ms.name.removeprefix("k").lower())
-    inf = h.getInfo()
-    bound = float(inf.mip_dual_bound) if abs(inf.mip_dual_bound) < 1e30 else math.nan
-    if inf.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        obj = float(inf.objective_function_value)
-        y = x[:K] > 0.5
-        flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
-        served = float(x[K:].sum())
-    else:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
+    y, flow_new, served, obj, bound, status = _answer(h, info, K)
+    if y is None:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
         y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target, time_limit)
         obj = float(y.sum()) if sites == "auto" else served
         bound = cap_bound if not math.isfinite(bound) else (max(bound, cap_bound) if sites == "auto"
@@ -351,6 +318,63 @@ def capacitated_siting(
         achievable=achievable, status=status, objective=obj, bound=bound, gap=gap,
         solve_seconds=time.perf_counter() - t0, message=message,
         size={"columns": int(a2.shape[1]), "rows": int(a2.shape[0]), "nonzeros": int(a2.nnz), "candidates": int(K)})
+
+
+def _most_servable(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, K: int, w: np.ndarray,
+                   time_limit: float) -> tuple[float, str]:
+    """The most residents servable with every site open (an LP; its optimum is exact), and a note if not solved."""
+    import highspy
+
+    n_col = a.shape[1]
+    serve = np.r_[np.zeros(K), np.ones(n_col - K)]
+    h = load_model(a, maximize=True, cost=serve, lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
+                   row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or not (K or n_col):
+        return (float(h.getInfo().objective_function_value) if K or n_col else 0.0), ""
+    # not solved in time: every resident some site or facility reaches (an upper bound)
+    return float(w.sum()), f"the most servable with every site open was not solved within {time_limit:g} s"
+
+
+def _final_model(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, K: int, sites: str | int,
+                 target: float, time_limit: float) -> tuple[Any, sparse.csr_matrix]:
+    """The MIP, loaded: fewest sites serving ``target`` (``auto``), or most served by ``sites`` sites."""
+    n_col = a.shape[1]
+    serve = np.r_[np.zeros(K), np.ones(n_col - K)]
+    is_site = np.r_[np.ones(K), np.zeros(n_col - K)]
+    lo = np.zeros(n_col)
+    if sites == "auto":
+        a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :])], format="csr")
+        h = load_model(a2, maximize=False, cost=is_site, lower=lo, upper=upper,
+                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target], row_upper=np.r_[row_up, np.inf],
+                       integer=is_site, time_limit=time_limit)
+    else:
+        a2 = sparse.vstack([a, sparse.csr_matrix(is_site[None, :])], format="csr")
+        h = load_model(a2, maximize=True, cost=serve, lower=lo, upper=upper,
+                       row_lower=np.full(a2.shape[0], -np.inf), row_upper=np.r_[row_up, float(sites)],
+                       integer=is_site, time_limit=time_limit)
+    return h, a2
+
+
+def _answer(h: Any, info: dict, K: int
+            ) -> tuple[np.ndarray | None, np.ndarray | None, float, float, float, str]:
+    """``(open, flow to each site, served, objective, dual bound, status)`` of a solved model.
+
+    ``open`` is None when HiGHS has no feasible incumbent (the caller falls
+    back to the greedy answer); the bound and status are read either way.
+    """
+    import highspy
+
+    ms = h.getModelStatus()
+    status = {"kOptimal": "optimal", "kTimeLimit": "time_limit", "kInfeasible": "infeasible"}.get(
+        ms.name, ms.name.removeprefix("k").lower())
+    inf = h.getInfo()
+    bound = float(inf.mip_dual_bound) if abs(inf.mip_dual_bound) < 1e30 else math.nan
+    if inf.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return None, None, math.nan, math.nan, bound, status
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    flow_new = np.bincount(info["nk"], weights=x[info["xn"]], minlength=K)
+    return x[:K] > 0.5, flow_new, float(x[K:].sum()), float(inf.objective_function_value), bound, status
 
 
 # --------------------------------------------------------------------------
@@ -470,21 +494,18 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
         raise ValueInputError(f"site_for must be 'radius' or 'walk', got {site_for!r}")
     _check(sites, station_capacity, 1.0 if target_share is None else target_share, time_limit)
     t0 = time.perf_counter()
-    study, params, net = result.study, result.params, result.study.network
-    target = params.target_share if target_share is None else float(target_share)
-    threshold = params.radius_m if site_for == "radius" else params.walk_m
+    params, net = result.params, result.study.network
     notes: list[str] = []
     step("candidates / 候选点", 0.0)
-    cands, source, n_excluded, off = _candidates_for(study, params, candidates, exclusions, notes)
-    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
+    su = siting_setup(result, site_for, target_share, candidates, exclusions, notes)
     step("reach matrix / 可达矩阵", 0.1)
     w = result.coverage.demand["population"].to_numpy(dtype=float)
     dsnap = result.coverage.demand_snap
-    reach = reach_matrix(net, dsnap, cands, threshold, active=(dsnap.offset <= params.max_snap_m) & (w > 0))
-    old = capacity.reach.within(threshold)
+    reach = reach_matrix(net, dsnap, su.cands, su.threshold, active=(dsnap.offset <= params.max_snap_m) & (w > 0))
+    old = capacity.reach.within(su.threshold)
     step(f"capacitated solver, at most {time_limit:g} s / 容量约束求解（最多 {time_limit:g} 秒）", 0.3)
     sol = capacitated_siting(reach, w, station_capacity, old.demand, old.facility,
-                             capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=target,
+                             capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=su.target,
                              total_population=capacity.population, time_limit=time_limit)
     if sol.status == "greedy" and sites == "auto":
         _tighten_with_uncapacitated(sol, result, reach, w, site_for, time_limit, notes)
@@ -492,8 +513,8 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
         notes.append(sol.message)
     order = np.argsort(-sol.served_new, kind="stable")
     cj = sol.selected[order]
-    proposals = _proposal_frame(result, net, cands, cj, np.zeros(cj.size, bool), sol.served_new[order], group, {},
-                                site_for)
+    proposals = _proposal_frame(result, net, su.cands, cj, np.zeros(cj.size, bool), sol.served_new[order], su.group,
+                                {}, site_for)
     step("re-check / 复核", 0.6)
     after_cov, before, after = _recheck(result, proposals)
     after_cap = _recheck_capacity(result, capacity, after_cov, proposals, station_capacity, time_limit)
@@ -502,18 +523,31 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
     proposals["serves_population"] = after_cap.capacitated.assigned[n_old:]
     proposals["takes_over_population"] = _taken_over(capacity, after_cap, n_old)
     step("isochrones / 等时圈", 0.8)
-    iso = _site_isochrones(net, proposals, threshold, params, max_isochrones, notes)
+    iso = _site_isochrones(net, proposals, su.threshold, params, max_isochrones, notes)
     proposals = proposals.drop(columns=["label"])
+    info = _capacitated_info(result, capacity, after_cap, su, sol, proposals, sites, site_for, station_capacity,
+                             notes)
+    step("siting done / 选址完成", 1.0)
+    return CapacitatedSitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=None,
+                                   info=info, after_coverage=after_cov, reach=reach, candidates=su.cands,
+                                   timings={"total": time.perf_counter() - t0})
+
+
+def _capacitated_info(result: PlanResult, capacity: CapacityResult, after_cap: CapacityResult, su: SitingSetup,
+                      sol: CapSitingResult, proposals: gpd.GeoDataFrame, sites: str | int, site_for: str,
+                      station_capacity: float, notes: list[str]) -> dict:
+    """``SitingResult.info`` of a capacitated run: the solve, the candidates, capacity before and after."""
+    params = result.params
     within_after = after_cap.covered(after_cap.capacitated)
-    info = {
+    return {
         "mode": "capacitated_set_covering" if sites == "auto" else "capacitated_maximal_covering",
         "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
-        "threshold_m": round(float(threshold), 3), "radius_m": float(params.radius_m),
-        "minutes": float(params.minutes), "target_share": target, "rules": False,
-        "candidate_source": source, "station_capacity": float(station_capacity),
+        "threshold_m": round(float(su.threshold), 3), "radius_m": float(params.radius_m),
+        "minutes": float(params.minutes), "target_share": su.target, "rules": False,
+        "candidate_source": su.source, "station_capacity": float(station_capacity),
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
-        "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(cands)),
-        "candidates_excluded": n_excluded, "candidates_off_network": len(off), "model_size": sol.size,
+        "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(su.cands)),
+        "candidates_excluded": su.n_excluded, "candidates_off_network": len(su.off_network), "model_size": sol.size,
         "target_population": round(sol.target, 3) if sites == "auto" else None,
         "achievable_population": round(sol.achievable, 3),
         "new_population": round(float(proposals["serves_population"].sum()), 3),
@@ -521,10 +555,6 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
         "capacity_before": {"nearest": capacity.covered(capacity.nearest),
                             "capacitated": capacity.covered(capacity.capacitated) if capacity.capacitated else None},
         "capacity_after": {"nearest": after_cap.covered(after_cap.nearest), "capacitated": within_after},
-        "target_met": bool(within_after["share"] is not None and within_after["share"] >= target - 1e-6),
+        "target_met": bool(within_after["share"] is not None and within_after["share"] >= su.target - 1e-6),
         "note": "; ".join(notes),
     }
-    step("siting done / 选址完成", 1.0)
-    return CapacitatedSitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=None,
-                                   info=info, after_coverage=after_cov, reach=reach, candidates=cands,
-                                   timings={"total": time.perf_counter() - t0})
