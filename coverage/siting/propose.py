@@ -55,13 +55,7 @@ from coverage.params import DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.plain import _plain
 from coverage.result import PlanResult
 from coverage.siting.bigcover import progress_text, solve_set_covering
-from coverage.siting.candidates import (
-    CandidateSet,
-    _empty_candidates,
-    exclude_candidates,
-    layer_candidates,
-    node_candidates,
-)
+from coverage.siting.candidates import CandidateSet, siting_setup
 from coverage.siting.centres import best_centre
 from coverage.siting.reach import reach_matrix
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
@@ -293,13 +287,12 @@ def propose_sites(
     t0 = time.perf_counter()
     study, params = result.study, result.params
     net = study.network
-    target = params.target_share if target_share is None else float(target_share)
-    threshold = params.radius_m if site_for == "radius" else params.walk_m
     notes: list[str] = []
 
     step("candidates / 候选点", 0.0)
-    cands, source, n_excluded, off_network = _candidates_for(study, params, candidates, exclusions, notes)
-    group = first_containing(shapely.points(cands.x, cands.y), study.subdistricts.geometry.values)
+    su = siting_setup(result, site_for, target_share, candidates, exclusions, notes)
+    target, threshold, cands, group = su.target, su.threshold, su.cands, su.group
+    source, n_excluded, off_network = su.source, su.n_excluded, su.off_network
     timings["candidates"] = time.perf_counter() - t0
 
     step("reach matrix / 可达矩阵", 0.1)
@@ -362,32 +355,6 @@ def propose_sites(
     step("siting done / 选址完成", 1.0)
     return SitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=sol, info=info,
                         after_coverage=after_cov, reach=reach_ext, candidates=cands, timings=timings)
-
-
-def _candidates_for(study: StudyArea, params: CoverageParams, candidates: str | None,
-                    exclusions: gpd.GeoDataFrame | None, notes: list[str]
-                    ) -> tuple[CandidateSet, str, int, list[str]]:
-    """The candidate sites (nodes, layer or both, minus exclusions), their source, and what was left out."""
-    net = study.network
-    has_layer = study.candidates is not None and len(study.candidates) > 0
-    source = candidates or ("layer" if has_layer else "nodes")
-    parts = []
-    off_network: list[str] = []
-    if source in ("nodes", "both"):
-        parts.append(node_candidates(net))
-    if source in ("layer", "both"):
-        if not has_layer:
-            raise ValueInputError("candidate source 'layer' needs a candidates layer (candidates.geojson with "
-                                  "points); add one or use --candidate-source nodes")
-        lc, off_network = layer_candidates(net, study.candidates, params.max_snap_m)
-        parts.append(lc)
-        if off_network:
-            notes.append(f"{len(off_network)} candidate site(s) farther than {params.max_snap_m:g} m from any "
-                         f"walkable street were skipped: {', '.join(off_network[:10])}")
-    cands = CandidateSet.concat(parts) if parts else _empty_candidates()
-    excl_layer = exclusions if exclusions is not None else study.exclusions
-    cands, excluded = exclude_candidates(cands, excl_layer, net.crs)
-    return cands, source, int(excluded.sum()), off_network
 
 
 def _demand_state(result: PlanResult, site_for: str) -> tuple[np.ndarray, np.ndarray, Snap, np.ndarray]:
