@@ -54,7 +54,7 @@ _REVERSED = frozenset({"-1", "reverse", "T"})
 _OPL = "opl,add_metadata=false,locations_on_ways=true"
 _OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
 #: Node list letters and separators turned into spaces for :func:`numpy.fromstring`.
-_OPL_NUMBERS = bytes.maketrans(b"nxy,", b"    ")
+_OPL_NUMBERS = bytes.maketrans(b"Nnxy,\n", b"      ")
 
 
 def osm_format(path: str | Path) -> str | None:
@@ -105,18 +105,23 @@ def _unescape(text: str) -> str:
     return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
 
 
-def _field_items(fields: list[bytes]) -> tuple[np.ndarray, bytes]:
-    """Item count of each comma-separated OPL field (its one-letter prefix dropped) and all items joined."""
-    counts = np.fromiter((f.count(b",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64,
-                         count=len(fields))
-    return counts, b",".join([f[1:] for f in fields if len(f) > 1])
+def _per_line(joined: bytes, marker: bytes) -> np.ndarray:
+    """How often the one-byte ``marker`` occurs on each line of ``joined`` (one line per OPL field)."""
+    if not joined:
+        return np.zeros(0, dtype=np.int64)
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.r_[np.flatnonzero(buf == ord("\n")), len(buf)]
+    marks = np.r_[0, np.cumsum(buf == ord(marker))]  # markers before each position
+    return np.diff(np.r_[0, marks[ends]])
 
 
 def _tag_table(fields: list[bytes], osmid: np.ndarray) -> pd.DataFrame:
     """One row per way: the tags the reader uses (``_READ_TAGS``) and ``osmid``; NaN where absent."""
-    counts, joined = _field_items(fields)
+    joined = b"\n".join(fields)
+    counts = _per_line(joined, b"=")
     # OPL escapes "=" and "," inside keys and values, so the text splits into key, value, key, value, ...
-    items = joined.replace(b"=", b",").split(b",") if len(joined) else []
+    items = joined[1:].replace(b"\nT", b"\n").replace(b"=", b",").replace(b"\n", b",").split(b",") \
+        if joined else []
     if len(items) != 2 * counts.sum():
         raise ValueError("malformed OPL tag list")
     way = np.repeat(np.arange(len(fields)), counts)
@@ -165,8 +170,9 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
             raise ValueError("malformed OPL line")
         osmid = np.fromstring(b" ".join(fields[0::3]).replace(b"w", b""), dtype=np.int64, sep=" ")
         ways = _tag_table(fields[1::3], osmid)
-        counts, joined = _field_items(fields[2::3])
-        # "n<id>x<lon>y<lat>"; a node missing from the file is "n<id>xy": give it an impossible lon/lat
+        joined = b"\n".join(fields[2::3])
+        counts = _per_line(joined, b"n")
+        # "N" then "n<id>x<lon>y<lat>,..."; a node missing from the file is "n<id>xy": give it an impossible lon/lat
         flat = np.fromstring(joined.replace(b"xy", b"x999y999").translate(_OPL_NUMBERS), sep=" ")
         if len(flat) != 3 * counts.sum() or len(osmid) != len(counts):
             raise ValueError("malformed OPL node list")
@@ -186,6 +192,22 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     counts_out = {NO_HIGHWAY: n_ways - len(ways), "ways cut where the file lacks their nodes": cut}
     return ways, way_all[valid], ref_all[valid], np.column_stack([lon[valid], lat[valid]]), \
         run_all[valid], counts_out
+
+
+def _walk_filter(ways: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`~coverage.network.filter.walk_mask` per way, deciding each distinct combination of its tags once.
+
+    A city has a few hundred combinations of the filter's tags among hundreds of
+    thousands of ways. The counts come from a second pass over the excluded ways
+    only: each way's reason depends on its own tags, so they are the counts of
+    the whole table, in the same order.
+    """
+    cols = [t for t in WALK_EXCLUDE if t in ways.columns]
+    combo = ways.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(combo, return_index=True)
+    keep = walk_mask(ways.iloc[first][cols].reset_index(drop=True))[0][combo]
+    _, excluded = walk_mask(ways.loc[~keep, cols])
+    return keep, excluded
 
 
 def contract_degree2(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -377,7 +399,7 @@ def read_osm(path: str | Path, crs: pyproj.CRS | None = None, clip: shapely.Geom
     ways, run_way, ref, lonlat, run_id, counts = _read_ways(path, fmt)
     if len(ways) == 0:
         raise NetworkError("contains no way with a highway tag; is this a street extract?", path=path)
-    keep_way, excluded = walk_mask(ways)
+    keep_way, excluded = _walk_filter(ways)
     excluded = {k: v for k, v in {NO_HIGHWAY: counts[NO_HIGHWAY], **excluded}.items() if v}
     node_ref, node_ll, seg_a, seg_b, seg_way = _segments(ways, run_way, ref, lonlat, run_id, keep_way)
     if clip is not None:
