@@ -5,8 +5,9 @@ The file is decoded once by `pyosmium <https://osmcode.org/pyosmium/>`_
 libosmium writes the highway ways as OPL text, which numpy parses in a few
 whole-buffer passes, with no Python object per tag or node (see
 ``benchmarks/bench_load.py``); the project's walk filter
-(:func:`coverage.network.filter.walk_mask`) is applied to the ways, and the degree-2 chains are contracted with numpy. The result is the
-network the osmnx path gives (``graph_from_xml(simplify=False,
+(:func:`coverage.network.filter.walk_mask`) is applied to the ways, and the
+degree-2 chains are contracted with numpy. The result is the network the osmnx
+path gives (``graph_from_xml(simplify=False,
 bidirectional=False)``, the walk filter, ``simplify_graph``,
 :func:`~coverage.network.network_from_osmnx`): the same nodes, edges and
 geometries, so the same lengths — whatever the file format.
