@@ -1,10 +1,13 @@
 """Fast OpenStreetMap reader: ``.osm``, ``.osm.pbf``, ``.osm.bz2``, ``.osm.gz`` straight into edge arrays.
 
 The file is decoded once by `pyosmium <https://osmcode.org/pyosmium/>`_
-(libosmium: PBF blocks and XML in C++, node locations kept in its own index),
-the project's walk filter (:func:`coverage.network.filter.walk_mask`) is applied to
-the ways, and the degree-2 chains are contracted with numpy. The result is the
-network the osmnx path gives (``graph_from_xml(simplify=False,
+(libosmium: PBF blocks and XML in C++, node locations kept in its own index);
+libosmium writes the highway ways as OPL text, which numpy parses in a few
+whole-buffer passes, with no Python object per tag or node (see
+``benchmarks/bench_load.py``); the project's walk filter
+(:func:`coverage.network.filter.walk_mask`) is applied to the ways, and the
+degree-2 chains are contracted with numpy. The result is the network the osmnx
+path gives (``graph_from_xml(simplify=False,
 bidirectional=False)``, the walk filter, ``simplify_graph``,
 :func:`~coverage.network.network_from_osmnx`): the same nodes, edges and
 geometries, so the same lengths — whatever the file format.
@@ -23,6 +26,8 @@ inside the extract are kept, no segment is invented across the gap.
 
 from __future__ import annotations
 
+import re
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,7 +44,7 @@ from coverage.network.graph import WalkNetwork, network_from_edges
 from coverage.read.layers import OSM_FORMATS
 from coverage.read.safety import check_xml_safe
 
-__all__ = ["OSM_FORMATS", "read_osm", "contract_degree2", "osm_format"]
+__all__ = ["OSM_FORMATS", "contract_degree2", "osm_format", "read_osm"]
 
 #: Way tags kept as edge columns (besides ``osmid``).
 EDGE_TAGS = ("name", "highway", "foot", "access", "service", "sidewalk", "bridge", "tunnel")
@@ -48,6 +53,11 @@ _READ_TAGS = frozenset(WALK_EXCLUDE) | {"oneway", "junction"} | set(EDGE_TAGS)
 #: osmnx's one-way values (``graph._add_paths``) and those that reverse the node order.
 _ONEWAY = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 _REVERSED = frozenset({"-1", "reverse", "T"})
+#: libosmium output format: OPL without metadata, node locations written on the ways.
+_OPL = "opl,add_metadata=false,locations_on_ways=true"
+_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+#: Node list letters and separators turned into spaces for :func:`numpy.fromstring`.
+_OPL_NUMBERS = bytes.maketrans(b"Nnxy,\n", b"      ")
 
 
 def osm_format(path: str | Path) -> str | None:
@@ -59,6 +69,83 @@ def osm_format(path: str | Path) -> str | None:
     return None
 
 
+class _WayCounter:
+    """Counts every way, before the highway filter (for the ``no highway tag`` count)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def way(self, way: osmium.osm.Way) -> None:
+        self.n += 1
+
+
+def _write_opl(path: Path, fmt: str, opl: Path) -> int:
+    """Decode ``path`` and write its highway ways, with their node locations, to ``opl``.
+
+    Everything runs in libosmium (parsing, node location index, tag filter, OPL
+    writer) except a one-line counter per way: no Python object per node or tag.
+    Returns the number of ways in the file.
+    """
+    counter = _WayCounter()
+    locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+    locations.ignore_errors()  # nodes missing from an extract: the way is split there, below
+    writer = osmium.SimpleWriter(osmium.io.File(str(opl), _OPL))
+    try:
+        with osmium.io.Reader(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY) as reader:
+            osmium.apply(reader, locations, osmium.filter.EntityFilter(osmium.osm.WAY), counter,
+                         osmium.filter.KeyFilter("highway"), writer)
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # libosmium's parse/decode errors
+        kind = "an OSM PBF extract" if fmt == "pbf" else "OSM XML"
+        raise LayerReadError(f"cannot read as {kind} ({exc}); download it again, or export the streets from "
+                             "OSM/JOSM as .osm XML or with osmium", path=path) from exc
+    finally:
+        writer.close()
+    return counter.n
+
+
+def _unescape(text: str) -> str:
+    """Undo OPL's ``%<hex code point>%`` escapes."""
+    return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
+
+
+def _per_line(joined: bytes, marker: bytes) -> np.ndarray:
+    """How often the one-byte ``marker`` occurs on each line of ``joined`` (one line per OPL field)."""
+    if not joined:
+        return np.zeros(0, dtype=np.int64)
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.r_[np.flatnonzero(buf == ord("\n")), len(buf)]
+    marks = np.r_[0, np.cumsum(buf == ord(marker))]  # markers before each position
+    return np.diff(np.r_[0, marks[ends]])
+
+
+def _tag_table(fields: list[bytes], osmid: np.ndarray) -> pd.DataFrame:
+    """One row per way: the tags the reader uses (``_READ_TAGS``) and ``osmid``; NaN where absent."""
+    joined = b"\n".join(fields)
+    counts = _per_line(joined, b"=")
+    # OPL escapes "=" and "," inside keys and values, so the text splits into key, value, key, value, ...
+    items = joined[1:].replace(b"\nT", b"\n").replace(b"=", b",").replace(b"\n", b",").split(b",") \
+        if joined else []
+    if len(items) != 2 * counts.sum():
+        raise ValueError("malformed OPL tag list")
+    way = np.repeat(np.arange(len(fields)), counts)
+    kcode, kuniq = pd.factorize(pd.Series(items[0::2], dtype=object))
+    keys = [_unescape(k.decode()) for k in kuniq]
+    columns: dict[str, np.ndarray] = {}
+    values = pd.Series(items[1::2], dtype=object)
+    for code in np.argsort(keys):  # column order does not matter downstream; sorted is stable
+        if keys[code] not in _READ_TAGS:
+            continue
+        sel = np.flatnonzero(kcode == code)
+        w = way[sel]
+        last = np.r_[w[1:] != w[:-1], True]  # a key repeated in one way: the last value wins (as a dict)
+        vcode, vuniq = pd.factorize(values.iloc[sel[last]])
+        col = np.full(len(fields), np.nan, dtype=object)
+        col[w[last]] = np.array([_unescape(v.decode()) for v in vuniq], dtype=object)[vcode]
+        columns[keys[code]] = col
+    columns["osmid"] = osmid
+    return pd.DataFrame(columns)
+
+
 def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
     """Decode the highway ways: a tag table (one row per way) and their node runs.
 
@@ -67,48 +154,63 @@ def _read_ways(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
     the way row of each, ``run_id`` the run each belongs to (a way is split
     into runs where its nodes are missing), ``counts`` the ways without a
     highway tag and the ways cut at missing nodes.
+
+    Notes
+    -----
+    libosmium writes the ways as OPL text to a temporary file (one line per way,
+    ``w<id> T<k>=<v>,... N<ref>x<lon>y<lat>,...``), which numpy parses in a
+    few whole-buffer passes. Coordinates are libosmium's 7-decimal fixed point
+    printed exactly, so they parse to the same doubles as ``Location.lon``/``lat``.
     """
-    rows: list[dict] = []
-    run_way: list[int] = []
-    ref: list[int] = []
-    lon: list[float] = []
-    lat: list[float] = []
-    run_id: list[int] = []
-    no_highway = cut = run = 0
-    src = osmium.io.File(str(path), fmt)
+    with tempfile.TemporaryDirectory(prefix="coverage-osm-") as tmp:
+        opl = Path(tmp) / "ways.opl"
+        n_ways = _write_opl(path, fmt, opl)
+        text = opl.read_bytes()
     try:
-        for w in osmium.FileProcessor(src).with_locations().with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)):
-            tags = w.tags
-            if "highway" not in tags:
-                no_highway += 1
-                continue
-            row = {t.k: t.v for t in tags if t.k in _READ_TAGS}
-            row["osmid"] = w.id
-            k = len(rows)
-            rows.append(row)
-            broken = False
-            for n in w.nodes:
-                loc = n.location
-                if not loc.valid():
-                    broken = True
-                    run += 1  # the next located node starts a new run
-                    continue
-                ref.append(n.ref)
-                lon.append(loc.lon)
-                lat.append(loc.lat)
-                run_id.append(run)
-                run_way.append(k)
-            run += 1
-            cut += broken
-    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # libosmium's parse/decode errors
-        kind = "an OSM PBF extract" if fmt == "pbf" else "OSM XML"
-        raise LayerReadError(f"cannot read as {kind} ({exc}); download it again, or export the streets from "
-                             "OSM/JOSM as .osm XML or with osmium", path=path) from exc
-    ways = pd.DataFrame(rows)
-    counts = {NO_HIGHWAY: no_highway, "ways cut where the file lacks their nodes": cut}
-    return ways, np.asarray(run_way, dtype=np.int64), np.asarray(ref, dtype=np.int64), \
-        np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)]), \
-        np.asarray(run_id, dtype=np.int64), counts
+        # no metadata: exactly three space-separated fields per line (OPL escapes spaces in values)
+        fields = text.replace(b"\n", b" ").split(b" ")[:-1] if text else []
+        if len(fields) % 3:
+            raise ValueError("malformed OPL line")
+        osmid = np.fromstring(b" ".join(fields[0::3]).replace(b"w", b""), dtype=np.int64, sep=" ")
+        ways = _tag_table(fields[1::3], osmid)
+        joined = b"\n".join(fields[2::3])
+        counts = _per_line(joined, b"n")
+        # "N" then "n<id>x<lon>y<lat>,..."; a node missing from the file is "n<id>xy": give it an impossible lon/lat
+        flat = np.fromstring(joined.replace(b"xy", b"x999y999").translate(_OPL_NUMBERS), sep=" ")
+        if len(flat) != 3 * counts.sum() or len(osmid) != len(counts):
+            raise ValueError("malformed OPL node list")
+    except ValueError as exc:
+        raise LayerReadError(f"cannot parse libosmium's way list ({exc}); please report this file",
+                             path=path) from exc
+    flat = flat.reshape(-1, 3)
+    if len(flat) and np.abs(flat[:, 0]).max() >= 2.0 ** 53:  # ids travel as doubles: exact below 2^53
+        raise LayerReadError("node ids beyond 2^53 are not supported", path=path)
+    ref_all, lon, lat = flat[:, 0].astype(np.int64), flat[:, 1], flat[:, 2]
+    way_all = np.repeat(np.arange(len(counts)), counts)
+    valid = lon != 999.0
+    # a run starts at each way's first node and after each missing node
+    starts = np.r_[True, (way_all[1:] != way_all[:-1]) | ~valid[:-1]] if len(valid) else valid
+    run_all = np.cumsum(starts) - 1
+    cut = len(np.unique(way_all[~valid]))
+    counts_out = {NO_HIGHWAY: n_ways - len(ways), "ways cut where the file lacks their nodes": cut}
+    return ways, way_all[valid], ref_all[valid], np.column_stack([lon[valid], lat[valid]]), \
+        run_all[valid], counts_out
+
+
+def _walk_filter(ways: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`~coverage.network.filter.walk_mask` per way, deciding each distinct combination of its tags once.
+
+    A city has a few hundred combinations of the filter's tags among hundreds of
+    thousands of ways. The counts come from a second pass over the excluded ways
+    only: each way's reason depends on its own tags, so they are the counts of
+    the whole table, in the same order.
+    """
+    cols = [t for t in WALK_EXCLUDE if t in ways.columns]
+    combo = ways.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(combo, return_index=True)
+    keep = walk_mask(ways.iloc[first][cols].reset_index(drop=True))[0][combo]
+    _, excluded = walk_mask(ways.loc[~keep, cols])
+    return keep, excluded
 
 
 def contract_degree2(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -300,8 +402,8 @@ def read_osm(path: str | Path, crs: pyproj.CRS | None = None, clip: shapely.Geom
     ways, run_way, ref, lonlat, run_id, counts = _read_ways(path, fmt)
     if len(ways) == 0:
         raise NetworkError("contains no way with a highway tag; is this a street extract?", path=path)
-    keep_way, excluded = walk_mask(ways)
-    excluded = {k: v for k, v in {**{NO_HIGHWAY: counts[NO_HIGHWAY]}, **excluded}.items() if v}
+    keep_way, excluded = _walk_filter(ways)
+    excluded = {k: v for k, v in {NO_HIGHWAY: counts[NO_HIGHWAY], **excluded}.items() if v}
     node_ref, node_ll, seg_a, seg_b, seg_way = _segments(ways, run_way, ref, lonlat, run_id, keep_way)
     if clip is not None:
         lines = shapely.linestrings(np.stack([node_ll[seg_a], node_ll[seg_b]], axis=1))
@@ -313,7 +415,7 @@ def read_osm(path: str | Path, crs: pyproj.CRS | None = None, clip: shapely.Geom
         raise NetworkError(f"no walkable street{where} after the walk filter (excluded: {excluded})", path=path)
     n = len(node_ref)
     src, dst = _directed(ways, seg_a, seg_b, seg_way)
-    is_end, path_nodes, path_edge = contract_degree2(n, src, dst)
+    _, path_nodes, path_edge = contract_degree2(n, src, dst)
     n_edges = int(path_edge[-1]) + 1 if len(path_edge) else 0
     tags = _edge_tags(ways, path_nodes, path_edge, seg_a, seg_b, seg_way, n, n_edges)
     used = np.unique(path_nodes[np.r_[True, path_edge[1:] != path_edge[:-1]] |
