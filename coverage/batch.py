@@ -184,6 +184,7 @@ def region_task(region: str, folder: str, out: str, build: PlanBuilder, report: 
     """
     t0 = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{region}-", dir=out))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would survive the rename and hide the outputs from colleagues
     outline, deterministic = None, True
     try:
         result = build(Path(folder))
@@ -254,7 +255,9 @@ def _run_tasks(client: Client, todo: dict[str, Path], out: Path, build: PlanBuil
             done = set()
         for f in done:
             records[futures[f]] = _collect(futures[f], f)
-        running = sum(k in keys for ks in client.processing().values() for k in ks)
+        # tasks assigned to workers beyond their threads are queued there, not running
+        running = min(sum(k in keys for ks in client.processing().values() for k in ks),
+                      sum(client.nthreads().values()))
         failed = sum(r["row"]["status"] != "ok" for r in records.values())
         line = (f"regions 区域: {len(records) - failed} done 完成 · {failed} failed 失败 · {running} running 运行中 · "
                 f"{len(todo) - len(records) - running} waiting 等待 (of 共 {len(todo)})")
@@ -328,6 +331,8 @@ def _write_csv(records: dict[str, dict], resumed: set[str], path: Path) -> pd.Da
                           "report": f"{name}/report.html" if rec["row"]["status"] == "ok" else ""}
                          for name, rec in records.items()],
                         columns=[*BATCH_COLUMNS, "resumed", "report"])
+    for c in ("subdistricts", "subdistricts_passing", "proposals"):
+        rows[c] = rows[c].astype("Int64")  # counts stay integers next to the failed regions' blanks
     rows.to_csv(path, index=False, encoding="utf-8-sig")
     return rows
 
