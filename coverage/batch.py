@@ -219,13 +219,42 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Client, LocalCl
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise ValueInputError(f"--scheduler {scheduler}: cannot connect ({error_line(exc)}); start one with "
-                                  "`dask-scheduler` and give its tcp://host:8786 address") from exc
+                                  "`dask scheduler` and give its tcp://host:8786 address") from exc
     n = workers if workers is not None else max(1, os.cpu_count() or 1)
     if n < 1:
         raise ValueInputError("--workers must be 1 or more")
     # processes, one thread each: the plan is CPU-bound Python (the GIL), and a dying region kills one worker only
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
     return Client(cluster), cluster
+
+
+def _version() -> str:
+    """This package's version in the process that runs it (scheduler or worker)."""
+    return __version__
+
+
+def _check_environment(client: Client) -> None:
+    """Refuse a cluster whose scheduler or workers cannot import this package, or run another version.
+
+    The scheduler unpickles each task too, so both need ``coverage`` importable; without this check
+    every region would fail with Dask's "Error during deserialization of the task graph".
+    """
+    fix = ("install this package on the scheduler's and every worker's machine (python -m pip install .) "
+           "or start `dask scheduler` / `dask worker` with PYTHONPATH pointing at it 调度器与工作进程需安装本工具")
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError as exc:
+        raise ValueInputError("--scheduler: no worker joined the cluster within 60 s; start some with "
+                              "`dask worker ADDRESS` 集群没有工作进程") from exc
+    try:
+        versions = {"scheduler": client.run_on_scheduler(_version), **client.run(_version)}
+    except Exception as exc:  # noqa: BLE001 - whatever the remote import raised, the fix is the same
+        raise ValueInputError(f"--scheduler: the cluster cannot run this package ({type(exc).__name__}: "
+                              f"{error_line(exc)}); {fix}") from exc
+    other = {k: v for k, v in versions.items() if v != __version__}
+    if other:
+        raise ValueInputError(f"--scheduler: the cluster runs other versions of this package ({other}, here "
+                              f"{__version__}); {fix}")
 
 
 def _collect(region: str, future) -> dict:
@@ -389,6 +418,7 @@ def run_batch(dirs: Sequence[str | Path], out: str | Path, build: PlanBuilder, o
     if todo:
         client, cluster = _client(scheduler, workers)
         try:
+            _check_environment(client)
             ran = _run_tasks(client, todo, out, build, report, digests, say)
         finally:
             client.close()
