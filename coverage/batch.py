@@ -248,7 +248,7 @@ def _check_environment(client: Client) -> None:
                               "`dask worker ADDRESS` 集群没有工作进程") from exc
     try:
         versions = {"scheduler": client.run_on_scheduler(_version), **client.run(_version)}
-    except Exception as exc:  # noqa: BLE001 - whatever the remote import raised, the fix is the same
+    except Exception as exc:  # whatever the remote import raised, the fix is the same
         raise ValueInputError(f"--scheduler: the cluster cannot run this package ({type(exc).__name__}: "
                               f"{error_line(exc)}); {fix}") from exc
     other = {k: v for k, v in versions.items() if v != __version__}
