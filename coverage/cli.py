@@ -8,12 +8,14 @@ Bad input exits with status 2 and one line saying what is wrong and how to fix i
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 from coverage import params as P
+from coverage.batch import BATCH_ONLY, error_line, run_batch
 from coverage.capacity import CapacityRule
 from coverage.demo import default_data_dir, generate_demo
 from coverage.errors import CoverageInputError, ValueInputError
@@ -22,6 +24,7 @@ from coverage.outputs.files import write_outputs
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.layers import LAYER_STEMS
+from coverage.result import PlanResult
 from coverage.study import load_study_area
 from coverage.version import __version__
 
@@ -47,19 +50,12 @@ def _sites(text: str) -> str | int:
     return n
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the docs).
+def _plan_options() -> argparse.ArgumentParser:
+    """Every ``plan`` option after DATA and --out, shared by ``plan`` and ``batch`` (argparse parents).
 
     Long because it is one declaration per option, grouped as `--help` shows them.
     """
-    p = argparse.ArgumentParser(prog="python -m coverage",
-                                description="15-minute health circle planner / 一刻钟健康医疗圈规划工具")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    plan = sub.add_parser("plan", help="check coverage and rules, write the report / 覆盖率与规则检查")
-    plan.add_argument("data", nargs="?", help="data folder (default: the embedded Haibowan demo)")
-    plan.add_argument("--out", default="out", help="output folder (default: out)")
+    plan = argparse.ArgumentParser(add_help=False)
     g = plan.add_argument_group("layers (override the data folder's files)")
     for layer in LAYER_STEMS:
         g.add_argument(f"--{layer}", metavar="FILE")
@@ -125,6 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="E2SFCA decay over the walk: step (Luo & Qi 2009: 1, 0.68, 0.22; default) or gaussian")
     plan.add_argument("--no-report", action="store_true", help="skip report.html")
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    return plan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs)."""
+    p = argparse.ArgumentParser(prog="python -m coverage",
+                                description="15-minute health circle planner / 一刻钟健康医疗圈规划工具")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    options = _plan_options()
+
+    plan = sub.add_parser("plan", parents=[options], help="check coverage and rules, write the report / 覆盖率与规则检查")
+    plan.add_argument("data", nargs="?", help="data folder (default: the embedded Haibowan demo)")
+    plan.add_argument("--out", default="out", help="output folder (default: out)")
+
+    batch = sub.add_parser("batch", parents=[options], help="plan many regions on Dask / 多区域批量运行 (Dask)")
+    batch.add_argument("dirs", nargs="+", metavar="DIR", help="one data folder per region (its name is the region)")
+    batch.add_argument("--out", required=True, help="output folder: OUT/<region>/, OUT/batch.csv, OUT/index.html")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786 "
+                                                             "(default: a local cluster of worker processes)")
+    batch.add_argument("--workers", type=int, help="worker processes of the local cluster (default: CPU cores)")
+    batch.add_argument("--resume", action="store_true",
+                       help="skip regions whose outputs match their inputs' hash (data files and options)")
 
     demo = sub.add_parser("demo", help="regenerate the embedded demo data / 重新生成演示数据")
     demo.add_argument("out", nargs="?", help="output folder (default: data/haibowan)")
@@ -166,14 +185,23 @@ class _Progress:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    result = _plan_result(args, args.data, _Progress(args.quiet))
+    files = write_outputs(result, args.out, report=not args.no_report)
+    if not args.quiet:
+        _print_summary(result, files)
+    return 0
+
+
+def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _Progress | None = None) -> PlanResult:
+    """The plan of one data folder with the ``plan`` options in ``args`` (also each ``batch`` region's task)."""
     if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
         raise ValueInputError("--station-capacity needs --sites auto or --sites N")
-    progress = _Progress(args.quiet)
+    progress = progress or _Progress(quiet=True)
     progress("loading layers / 读取数据", 0.0)
     layers = {k: getattr(args, k) for k in ("streets", "subdistricts", "communities", "facilities", "population",
                                              "buildings", "compounds", "candidates", "exclusions")}
     study = load_study_area(
-        args.data, **layers,
+        data, **layers,
         coordinate_systems={"facilities": args.facilities_crs} if args.facilities_crs else None,
         counted_kinds=[k.strip() for k in args.count_kinds.split(",") if k.strip()],
         crs=args.crs,
@@ -200,14 +228,10 @@ def _plan(args: argparse.Namespace) -> int:
                                      ("landuse", args.landuse), ("entrances", args.entrances)) if v}
     if args.no_rescale:
         pop_options["rescale"] = False
-    result = run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
-                      population_model=args.population_model, population_options=pop_options,
-                      siting=siting, capacity=capacity, progress=progress, profile=args.profile,
-                      dem=args.dem)
-    files = write_outputs(result, args.out, report=not args.no_report)
-    if not args.quiet:
-        _print_summary(result, files)
-    return 0
+    return run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
+                    population_model=args.population_model, population_options=pop_options,
+                    siting=siting, capacity=capacity, progress=progress, profile=args.profile,
+                    dem=args.dem)
 
 
 def _print_summary(result, files: dict) -> None:
@@ -244,11 +268,22 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    """``batch``: each region's plan is :func:`_plan_result` on a Dask worker (see :mod:`coverage.batch`)."""
+    options = {k: v for k, v in vars(args).items() if k not in BATCH_ONLY}
+    report = run_batch(args.dirs, args.out, functools.partial(_plan_result, args), options=options,
+                       report=not args.no_report, scheduler=args.scheduler, workers=args.workers,
+                       resume=args.resume, quiet=args.quiet)
+    if not args.quiet:
+        print(report.one_line())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return {"plan": _plan, "demo": _demo, "fetch": _fetch}[args.command](args)
+        return {"plan": _plan, "batch": _batch, "demo": _demo, "fetch": _fetch}[args.command](args)
     except CoverageInputError as exc:
-        print(f"error 错误: {exc}".replace("\n", " "), file=sys.stderr)
+        print(f"error 错误: {error_line(exc)}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ osmium = pytest.importorskip("osmium")
 pyrosm = pytest.importorskip("pyrosm")
 
 from coverage.network import read_osm, read_osm_xml, walk_graph  # noqa: E402
+from coverage.network.filter import filter_graph, osmnx_with_walk_tags
 
 
 def to_xml(src: str, dst: Path) -> Path:
@@ -140,3 +141,14 @@ def test_folder_takes_compressed_osm_and_message_lists_the_readers_formats(tmp_p
         load_study_area(empty)
     for ending in (*OSM_FORMATS, ".graphml"):
         assert ending in str(err.value)
+
+
+def test_graphml_of_the_same_data_gives_the_osm_network(extract, tmp_path) -> None:
+    """GraphML as osmnx writes it (walk-filtered, simplified graph of the same XML) → the .osm path's network."""
+    _, xml = extract
+    ox = osmnx_with_walk_tags()
+    G = ox.graph_from_xml(xml, simplify=False, retain_all=True, bidirectional=False)
+    G, _ = filter_graph(G, inplace=True)
+    graphml = tmp_path / "streets.graphml"
+    ox.save_graphml(ox.simplify_graph(G), graphml)
+    assert fingerprint(walk_graph(graphml)) == fingerprint(walk_graph(xml))
