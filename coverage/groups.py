@@ -164,10 +164,10 @@ def _row(group: str, zh: str, en: str, pop: np.ndarray, radius: np.ndarray, walk
     def share(x: float) -> float | None:
         return round(x / total, 6) if total > 0 else None
     r, w, pw = float(pop[radius].sum()), float(pop[walk].sum()), float(pop[profile_walk].sum())
-    return {"group": group, "label_zh": zh, "label_en": en, "available": True, "population": round(total, 3),
-            "radius_population": round(r, 3), "radius_share": share(r), "walk_population": round(w, 3),
+    return {"group": group, "label_zh": zh, "label_en": en, "available": True, "population": round(total, 6),
+            "radius_population": round(r, 6), "radius_share": share(r), "walk_population": round(w, 6),
             "walk_share": share(w), "profile": profile, "speed_kmh": speed,
-            "profile_walk_population": round(pw, 3), "profile_walk_share": share(pw)}
+            "profile_walk_population": round(pw, 6), "profile_walk_share": share(pw)}
 
 
 def missing_age_note() -> dict:

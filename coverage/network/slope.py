@@ -32,6 +32,19 @@ def tobler_factor(grade: np.ndarray) -> np.ndarray:
     return np.exp(-3.5 * np.abs(np.asarray(grade, dtype=float) + 0.05)) / np.exp(-3.5 * 0.05)
 
 
+def _count_below(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per query, how many of ``pos[lo+1 .. hi-1]`` are ≤ ``x`` (a vectorised bisection per edge)."""
+    a, b = np.zeros(len(x), dtype=np.int64), np.maximum(hi - lo - 1, 0)
+    while True:
+        todo = a < b
+        if not todo.any():
+            return a
+        mid = (a + b + 1) // 2
+        ok = todo & (pos[np.minimum(lo + mid, hi)] <= x)
+        a = np.where(ok, mid, a)
+        b = np.where(todo & ~ok, mid - 1, b)
+
+
 @dataclass(frozen=True)
 class EdgeTimes:
     """Walking seconds along every edge in both directions, and along parts of edges.
@@ -51,8 +64,8 @@ class EdgeTimes:
         Street length walked as flat because the DEM did not cover it (0 without a DEM: all flat).
     model : str
         The slope model (or ``flat``).
-    first : ndarray, optional
-        Index of each edge's first sample in ``pos`` (saves a search per lookup).
+    first, last : ndarray, optional
+        Index of each edge's first and last sample in ``pos`` (lookups search only those).
     """
 
     forward: np.ndarray
@@ -66,12 +79,20 @@ class EdgeTimes:
     model: str
 
     first: np.ndarray | None = None
+    last: np.ndarray | None = None
 
     def _at(self, cum: np.ndarray, edge: np.ndarray, along: np.ndarray) -> np.ndarray:
         x = self.base[edge] + along
-        # an edge's first sample sits at base[e] exactly: its cumulative seconds need no search
-        start = cum[self.first[edge]] if self.first is not None else np.interp(self.base[edge], self.pos, cum)
-        return np.interp(x, self.pos, cum) - start
+        if self.first is None or self.last is None:
+            return np.interp(x, self.pos, cum) - np.interp(self.base[edge], self.pos, cum)
+        # the samples of edge e are pos[first[e]..last[e]], increasing: find the piece holding x by
+        # a search inside the edge's own samples (they are few), not over the whole axis
+        lo, hi = self.first[edge], self.last[edge]
+        k = lo + _count_below(self.pos, lo, hi, x)
+        k1 = np.minimum(k + 1, hi)
+        span = self.pos[k1] - self.pos[k]
+        frac = np.clip(np.divide(x - self.pos[k], span, out=np.zeros(len(x)), where=span > 0), 0.0, 1.0)
+        return cum[k] + (cum[k1] - cum[k]) * frac - cum[lo]
 
     def from_u(self, edge: np.ndarray, along: np.ndarray) -> np.ndarray:
         """Seconds walking from ``u`` forward to the point ``along`` metres in."""
@@ -186,4 +207,4 @@ def edge_times(network: WalkNetwork, speed_kmh: float, dem: str | Path | None = 
     no_elev = float(ds[same & ~np.isfinite(dz)].sum()) if dem is not None else 0.0
     return EdgeTimes(forward=cum_f[last] - cum_f[first], backward=cum_b[last] - cum_b[first], pos=base[edge] + s,
                      cum_f=cum_f, cum_b=cum_b, base=base, speed_ms=speed, no_elevation_m=no_elev,
-                     model=SLOPE_MODEL if dem is not None else "flat", first=first)
+                     model=SLOPE_MODEL if dem is not None else "flat", first=first, last=last)
