@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 import toycity
+
 from coverage.errors import ValueInputError
 from coverage.groups import AGE_COUNT_COLUMNS, age_data
 from coverage.outputs.report import _groups_section
@@ -54,7 +54,7 @@ def plan(tmp_path_factory):
 
 
 def test_group_shares_sum_to_the_total(plan):
-    result, summary = plan
+    _, summary = plan
     g = _rows(summary)
     assert list(g) == ["all", "65+", "under 65", "age unknown"]
     parts = [g["65+"], g["under 65"], g["age unknown"]]

@@ -34,7 +34,7 @@ def _dem(path, grade: float = 0.05, crs=UTM, hole: tuple[float, float] | None = 
     if pyproj.CRS(crs) == UTM:
         xs = X0 - 100 + cell * (np.arange(140) + 0.5)
         ys = Y0 + 200 - cell * (np.arange(40) + 0.5)
-        gx, gy = np.meshgrid(xs, ys)
+        gx, _ = np.meshgrid(xs, ys)
         transform, ux = from_origin(X0 - 100, Y0 + 200, cell, cell), gx
     else:  # a lon/lat raster: each pixel centre's plane height computed in UTM
         to_ll = pyproj.Transformer.from_crs(UTM, crs, always_xy=True)
