@@ -7,6 +7,7 @@ the content of ``summary.json``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,6 +19,7 @@ from coverage.access import CoverageResult, measure_coverage
 from coverage.capacity import CapacityResult, CapacityRule, Decay, access_by, capacity_rule, measure_capacity
 from coverage.demand import build_demand
 from coverage.demand.base import Demand
+from coverage.groups import ELDERLY_GROUP_PROFILE, age_data, group_rows, older_residents
 from coverage.isochrones import DEFAULT_MINUTES, isochrones
 from coverage.network.graph import WalkNetwork
 from coverage.network.offset import check_offset
@@ -38,7 +40,7 @@ from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
 from coverage.study import StudyArea
 
-__all__ = ["Progress", "PlanResult", "add_capacity", "coverage", "run_plan"]
+__all__ = ["PlanResult", "Progress", "add_capacity", "coverage", "group_coverage", "run_plan"]
 
 #: ``progress(message, fraction)``: fraction in [0, 1] of the whole job.
 Progress = Callable[[str, float], None]
@@ -126,6 +128,40 @@ def walking_setup(network: WalkNetwork, profile: str, speed_kmh: float, dem: str
     return net, times, info
 
 
+def group_coverage(study: StudyArea, demand: Demand, cov: CoverageResult, params: CoverageParams,
+                   profile: str = DEFAULT_PROFILE, dem: str | Path | None = None,
+                   age_table: pd.DataFrame | None = None) -> list[dict]:
+    """``summary.json`` → ``groups``: all residents, 65+ (walk at the elderly profile), under 65.
+
+    The 65+ walk is a second home → facility pass with the elderly profile (same DEM, same
+    minutes) unless the plan already walked at it. Without age data the 65+ row says what
+    to add (:func:`coverage.groups.missing_age_note`).
+
+    Parameters
+    ----------
+    study, demand, cov, params
+        The plan's study area, demand, coverage and thresholds.
+    profile : str
+        The plan's walking profile (``params.speed_kmh`` is its speed).
+    dem : path, optional
+    age_table : DataFrame, optional
+        ``code`` or ``name`` and a 65+ count or share column, instead of the communities layer's.
+    """
+    plan, elderly = get_profile(profile, params.speed_kmh), get_profile(ELDERLY_GROUP_PROFILE)
+    age = age_data(study.communities, age_table)
+    older, walk = None, None
+    if age is not None:
+        older = older_residents(cov.demand, age)
+        if plan.name == elderly.name and plan.speed_kmh == elderly.speed_kmh:
+            walk = cov.demand["covered_walk"].to_numpy(bool)
+        else:
+            net, times, _ = walking_setup(study.network, elderly.name, elderly.speed_kmh, dem)
+            e_cov = measure_coverage(net, study.facilities, demand.points, replace(params, speed_kmh=elderly.speed_kmh),
+                                     times=times)
+            walk = e_cov.demand["covered_walk"].to_numpy(bool)
+    return group_rows(cov.demand, older, params.minutes, plan.name, plan.speed_kmh, walk, elderly.speed_kmh, age)
+
+
 def run_plan(
     study: StudyArea,
     params: CoverageParams = CoverageParams(),
@@ -139,6 +175,7 @@ def run_plan(
     progress: Progress | None = None,
     profile: str = DEFAULT_PROFILE,
     dem: str | Path | None = None,
+    age_table: pd.DataFrame | None = None,
 ) -> PlanResult:
     """Run the whole compliance check (and, if asked, the siting).
 
@@ -171,6 +208,9 @@ def run_plan(
         home → facility (:func:`walking_setup`).
     dem : path, optional
         DEM GeoTIFF (any CRS): slope-dependent, direction-dependent walking times.
+    age_table : DataFrame, optional
+        65+ head counts or shares by community ``code``/``name`` (default: the communities
+        layer's own columns); see :func:`group_coverage`.
 
     Returns
     -------
@@ -191,13 +231,14 @@ def run_plan(
     counted = study.facilities[study.facilities["counted"]]
     iso = isochrones(net, counted, isochrone_minutes, params,
                      progress=lambda d, t: step(f"isochrones / 等时圈 {d}/{t}", 0.35 + 0.3 * d / max(t, 1)))
+    groups = group_coverage(study, demand, cov, params, profile, dem, age_table)
     step("rules / 规则", 0.7)
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
                         params.target_share)
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
-                        extra_skipped=extra, walking=walking)
+                        extra_skipped=extra, walking=walking, groups=groups)
     step("capacity / 服务能力", 0.72)
     add_capacity(result, **(capacity or {}))
     if siting is not None:

@@ -49,6 +49,10 @@ class PlanResult:
     capacity : CapacityResult, optional
         Capacities, loads and E2SFCA (:func:`coverage.pipeline.add_capacity`).
     isochrone_minutes : tuple
+    walking : dict, optional
+        The walking profile and slope model, when not the flat adult walk.
+    groups : list of dict, optional
+        Coverage by age group (:func:`coverage.pipeline.group_coverage`).
     """
 
     study: StudyArea
@@ -64,6 +68,7 @@ class PlanResult:
     extra_skipped: list[Skipped] = field(default_factory=list)
     capacity: object | None = None
     walking: dict | None = None
+    groups: list | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -215,6 +220,8 @@ def build_summary(result: PlanResult) -> dict:
     }
     if result.walking is not None:
         summary["walking_profile"] = result.walking
+    if result.groups is not None:
+        summary["groups"] = result.groups
     if result.siting is not None:
         summary.update(result.siting.summary_fields())
     if result.capacity is not None:

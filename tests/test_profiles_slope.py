@@ -34,7 +34,7 @@ def _dem(path, grade: float = 0.05, crs=UTM, hole: tuple[float, float] | None = 
     if pyproj.CRS(crs) == UTM:
         xs = X0 - 100 + cell * (np.arange(140) + 0.5)
         ys = Y0 + 200 - cell * (np.arange(40) + 0.5)
-        gx, gy = np.meshgrid(xs, ys)
+        gx, _ = np.meshgrid(xs, ys)
         transform, ux = from_origin(X0 - 100, Y0 + 200, cell, cell), gx
     else:  # a lon/lat raster: each pixel centre's plane height computed in UTM
         to_ll = pyproj.Transformer.from_crs(UTM, crs, always_xy=True)
@@ -165,3 +165,46 @@ def test_unknown_profile_is_refused():
     with pytest.raises(ValueInputError, match="adult, elderly, wheelchair"):
         get_profile("runner")
     assert get_profile("elderly", 2.5).speed_kmh == 2.5
+
+
+def test_edge_samples_match_geos_and_lookups_match_a_full_search(tmp_path):
+    rng = np.random.default_rng(5)
+    lines = [[(0, 0), (37, 12), (60, -20), (205, 3)], [(205, 3), (205, 3.5)], [(205, 3), (300, 90), (300, 200)],
+             [(0, 0), (0, 0)], [(0, 0), (-120, 40)]]
+    net = _net(lines)
+    from coverage.network.slope import EdgeTimes, edge_samples
+    edge, s, xy = edge_samples(net, 10.0)
+    geos = shapely.get_coordinates(shapely.line_interpolate_point(np.asarray(net.edges.geometry.values)[edge], s))
+    np.testing.assert_allclose(xy, geos, atol=1e-6)  # peer: GEOS, point by point
+    t = edge_times(net, 4.0, dem=_dem(tmp_path / "dem.tif"))
+    slow = EdgeTimes(**{**t.__dict__, "first": None, "last": None})  # the whole-axis np.interp lookup
+    e = rng.integers(0, len(net.edges), 500)
+    along = rng.uniform(0, 1, 500) * net.edges["length"].to_numpy()[e]
+    np.testing.assert_allclose(t.from_u(e, along), slow.from_u(e, along), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(t.to_u(e, along), slow.to_u(e, along), rtol=1e-9, atol=1e-9)
+
+
+def test_plan_with_a_holed_dem_reports_the_street_without_elevation(tmp_path):
+    """summary.json names the slope model and the length walked flat where the DEM has nodata."""
+    from toycity import ORIGIN, make_toy
+
+    from coverage.pipeline import run_plan
+    from coverage.study import load_study_area
+
+    study = load_study_area(make_toy(tmp_path / "toy"))
+    # a 5 % plane in x over the toy city (x 0–2000, y 0–1000), nodata for x in [900, 1100)
+    cell, x0, y1 = 10.0, ORIGIN[0] - 200, ORIGIN[1] + 1200
+    xs = x0 + cell * (np.arange(260) + 0.5)
+    z = np.tile(100 + 0.05 * (xs - ORIGIN[0]), (160, 1))
+    z[:, (xs - ORIGIN[0] >= 900) & (xs - ORIGIN[0] < 1100)] = -9999.0
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=160, width=260, count=1, dtype="float64",
+                       crs=UTM.to_wkt(), transform=from_origin(x0, y1, cell, cell), nodata=-9999.0) as dst:
+        dst.write(z, 1)
+    times = edge_times(study.network, 4.0, dem=path)
+    wp = run_plan(study, dem=path).summary()["walking_profile"]
+    assert wp["dem"] == "dem.tif" and wp["slope_model"].startswith("Tobler")
+    assert wp["length_without_elevation_m"] == pytest.approx(round(times.no_elevation_m, 1))
+    # the north–south street at x = 1000 lies in the hole (5 edges × 200 m), and each of the six east–west
+    # streets loses the hole's 200 m plus one 10 m piece each side (samples with a nodata neighbour): 6 × 220 m
+    assert times.no_elevation_m == pytest.approx(1000 + 6 * 220, rel=0.01)

@@ -164,6 +164,30 @@ def _capacity_section(summary: dict) -> list[str]:
     return [html_] if html_ else []
 
 
+def _groups_section(summary: dict) -> list[str]:
+    """Coverage by age group: 65+ residents walking at the elderly speed, or which column to add."""
+    groups = summary.get("groups")
+    if not groups:
+        return []
+    p = summary["parameters"]
+    r, m = p["radius_m"], p["minutes"]
+    tail = ['<h2>按年龄组的覆盖 / Coverage by age group</h2>']
+    rows = [[f'{_e(g["label_zh"])}<br><span class="sub">{_e(g["label_en"])}</span>',
+             f'{_e(g["profile"])} {g["speed_kmh"]:g} km/h', f'{g["population"]:,.0f}', _pct(g["radius_share"]),
+             _pct(g["walk_share"]), _pct(g["profile_walk_share"])] for g in groups if g.get("available")]
+    tail.append(_table(["组别 / Group", "步行方式 / Walking profile", both("population"),
+                        both("radius_share", r=r), f'{both("walk_share", m=m)} (规划步速 / plan speed)',
+                        f'{m:g}分钟·按本组步速 / {m:g} min at the group\'s speed'], rows, cls="groups"))
+    for g in groups:
+        if g.get("headline_zh"):
+            tail.append(f'<p><b>{_e(g["headline_zh"])}</b><br>{_e(g["headline_en"])}</p>'
+                        f'<p class="sub">{_e(g["assumption_zh"])}<br>{_e(g["assumption_en"])}'
+                        f' · {_e(g.get("age_source"))}: {_e(g.get("age_column"))}</p>')
+        if not g.get("available"):
+            tail.append(f'<div class="warn">{_e(g["note_zh"])}<br>{_e(g["note_en"])}</div>')
+    return tail
+
+
 def _skipped_section(summary: dict) -> list[str]:
     """Everything repaired or left out, with its population."""
     tail: list[str] = []
@@ -204,8 +228,8 @@ def _method_section(summary: dict) -> list[str]:
 def _sections(summary: dict) -> tuple[str, str]:
     """HTML before the map (title, KPIs) and after it (tables, method)."""
     tail = ['<div class="rp">']
-    for section in (_rules_section, _communities_section, _proposals_section, _capacity_section, _skipped_section,
-                    _method_section):
+    for section in (_rules_section, _communities_section, _groups_section, _proposals_section, _capacity_section,
+                    _skipped_section, _method_section):
         tail += section(summary)
     tail.append("</div>")
     return "\n".join(_head(summary)), "\n".join(tail)

@@ -1,0 +1,231 @@
+"""Coverage by age group: residents aged 65 and over, walking at the elderly profile's speed (issue 21).
+
+Age data come from the communities layer (or a table keyed by community code or name): a
+head count ``population_65plus`` (``65岁及以上人口``) or a share ``share_65plus``
+(``65岁及以上人口占比``). Nothing finer is known, so each demand point's 65+ residents are
+its population times its community's share (:data:`ASSUMPTION`); points in communities
+without age data, or in none, are of unknown age. Without any age data nothing is invented:
+the 65+ row says which column to add.
+
+Rows (``summary.json`` → ``groups``): ``all``, ``65+``, ``under 65`` and, when some
+population has no age data, ``age unknown``. ``population``, ``radius_population`` and
+``walk_population`` (the plan's own pass) of the last three add up to ``all``;
+``profile_walk_share`` is each group's walk at *its* profile (65+: elderly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coverage.errors import MissingColumnError, ValueInputError
+from coverage.read.cells import code_text, population_numbers
+from coverage.read.officedata import name_key
+
+__all__ = [
+    "AGE_COUNT_COLUMNS",
+    "AGE_SHARE_COLUMNS",
+    "ASSUMPTION",
+    "ELDERLY_GROUP_PROFILE",
+    "AgeData",
+    "age_data",
+    "group_rows",
+    "missing_age_note",
+    "older_residents",
+]
+
+#: Column names read as the 65+ head count (lower-cased).
+AGE_COUNT_COLUMNS = ("population_65plus", "pop_65plus", "population_65", "65岁及以上人口", "65岁及以上",
+                     "65岁以上人口", "65周岁及以上人口")
+#: Column names read as the 65+ share (0–1) of the community's residents.
+AGE_SHARE_COLUMNS = ("share_65plus", "share_65", "65岁及以上人口占比", "65岁及以上人口比例", "65岁以上人口占比")
+#: The walking profile of the 65+ group.
+ELDERLY_GROUP_PROFILE = "elderly"
+#: How a demand point's 65+ residents are derived (stated in every output).
+ASSUMPTION = ("每个居民点的65岁及以上人口 = 该点人口 × 所在社区的65岁及以上人口占比（社区内年龄结构视为均匀）",
+              ("each demand point's 65+ residents = its population × its community's 65+ share "
+               "(age assumed evenly spread within a community)"))
+
+
+@dataclass
+class AgeData:
+    """The 65+ share of each community that has one.
+
+    Attributes
+    ----------
+    shares : DataFrame
+        ``name``, ``subdistrict``, ``share_65plus`` (NaN: no age data for that community).
+    column : str
+        The column read (layer or table).
+    kind : {"count", "share"}
+    source : str
+        ``communities`` or ``table``.
+    unmatched : list of str
+        Table rows that matched no community.
+    """
+
+    shares: pd.DataFrame
+    column: str
+    kind: str
+    source: str
+    unmatched: list
+
+
+def _find(columns: list, names: tuple[str, ...]) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    return next((low[n] for n in names if n in low), None)
+
+
+def _age_values(frame: pd.DataFrame, col: str, kind: str, where: str) -> np.ndarray:
+    """Numbers of the age column; refuse text, negatives and shares above 1, naming the row."""
+    values, bad = population_numbers(frame[col])
+    wrong = bad | (values < 0) | ~np.isfinite(np.where(np.isnan(values), 0, values))
+    if kind == "share":
+        wrong |= values > 1
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        fix = "give the share as a fraction 0–1 (18.5 % → 0.185)" if kind == "share" else \
+            "give a non-negative head count"
+        raise ValueInputError(f"{where}: {col} = {frame[col].iloc[i]!r} is not valid; {fix}", row=frame.index[i])
+    return values
+
+
+def _table_on_communities(communities: pd.DataFrame, table: pd.DataFrame, col: str) -> tuple[pd.Series, list]:
+    """Table values moved onto the communities, by code when both have codes, else by name."""
+    by_code = "code" in table.columns and table["code"].notna().any() and communities["code"].notna().any()
+    key = "code" if by_code else "name"
+    if key not in table.columns:
+        raise MissingColumnError(f"the age table has no {key} column to join on; columns found: {list(table.columns)}")
+    norm = code_text if by_code else name_key
+    ckeys = [norm(v) for v in communities[key]]
+    dup = {k for k in ckeys if k and ckeys.count(k) > 1}
+    if dup:
+        raise ValueInputError(f"community {key}s repeat ({', '.join(sorted(dup)[:5])}): the age table cannot be "
+                              "joined by them; add a code column to both")
+    pos = {k: i for i, k in enumerate(ckeys) if k}
+    out = pd.Series(np.nan, index=communities.index, dtype=object)
+    unmatched = []
+    for k, v in zip((norm(t) for t in table[key]), table[col]):
+        if k in pos:
+            out.iloc[pos[k]] = v
+        else:
+            unmatched.append(str(k))
+    return out, unmatched
+
+
+def age_data(communities: pd.DataFrame, table: pd.DataFrame | None = None) -> AgeData | None:
+    """The 65+ share of each community, from its layer or a table; None without any age column.
+
+    A head count is divided by the community's declared population; a count above it is refused.
+    """
+    src_frame, source = (table, "table") if table is not None else (communities, "communities")
+    col = _find(list(src_frame.columns), AGE_COUNT_COLUMNS)
+    kind = "count"
+    if col is None:
+        col, kind = _find(list(src_frame.columns), AGE_SHARE_COLUMNS), "share"
+    if col is None:
+        return None
+    unmatched: list = []
+    frame = communities.copy()
+    if table is not None:
+        frame[col], unmatched = _table_on_communities(communities, table, col)
+    values = _age_values(frame, col, kind, f"{source} layer" if table is None else "age table")
+    if kind == "count":
+        declared = pd.to_numeric(frame["population"], errors="coerce").to_numpy(dtype=float)
+        over = values > declared
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise ValueInputError(f"community {frame['name'].iloc[i]!r}: {col} = {values[i]:g} exceeds its "
+                                  f"population {declared[i]:g}; check the two columns", row=frame.index[i])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(declared > 0, values / declared, np.nan)
+    shares = pd.DataFrame({"name": frame["name"].to_numpy(), "subdistrict": frame["subdistrict"].to_numpy(),
+                           "share_65plus": values})
+    return AgeData(shares, str(col), kind, source, unmatched)
+
+
+def older_residents(points: pd.DataFrame, age: AgeData) -> np.ndarray:
+    """65+ residents of each demand point (:data:`ASSUMPTION`); NaN where the age is unknown."""
+    key = pd.MultiIndex.from_arrays([points["community"], points["subdistrict"].fillna("")])
+    s = age.shares
+    share = pd.Series(s["share_65plus"].to_numpy(), index=pd.MultiIndex.from_arrays(
+        [s["name"], s["subdistrict"].fillna("")]))
+    share = share[~share.index.duplicated()]
+    got = share.reindex(key).to_numpy(dtype=float)
+    return points["population"].to_numpy(dtype=float) * got
+
+
+def _row(group: str, zh: str, en: str, pop: np.ndarray, radius: np.ndarray, walk: np.ndarray,
+         profile: str, speed: float, profile_walk: np.ndarray) -> dict:
+    total = float(pop.sum())
+
+    def share(x: float) -> float | None:
+        return round(x / total, 6) if total > 0 else None
+    r, w, pw = float(pop[radius].sum()), float(pop[walk].sum()), float(pop[profile_walk].sum())
+    return {"group": group, "label_zh": zh, "label_en": en, "available": True, "population": round(total, 6),
+            "radius_population": round(r, 6), "radius_share": share(r), "walk_population": round(w, 6),
+            "walk_share": share(w), "profile": profile, "speed_kmh": speed,
+            "profile_walk_population": round(pw, 6), "profile_walk_share": share(pw)}
+
+
+def missing_age_note() -> dict:
+    """The 65+ row without age data: what to add, in both languages (no figure is invented)."""
+    cols = f"{AGE_COUNT_COLUMNS[0]} / {AGE_COUNT_COLUMNS[3]}"
+    return {"group": "65+", "label_zh": "65岁及以上", "label_en": "aged 65+", "available": False, "population": None,
+            "profile": ELDERLY_GROUP_PROFILE,
+            "note_zh": f"无年龄数据：在社区图层（或按社区代码/名称关联的表）中添加 {cols} 列（65岁及以上人口数），"
+                       f"或 {AGE_SHARE_COLUMNS[0]} 列（占比 0–1），即可按老年人步速统计65岁及以上居民的覆盖。",
+            "note_en": f"No age data: add a {cols} column (head count aged 65+) or a {AGE_SHARE_COLUMNS[0]} column "
+                       "(share 0–1) to the communities layer (or a table keyed by community code/name) to report "
+                       "coverage of residents aged 65+ at the elderly walking speed."}
+
+
+def group_rows(demand: pd.DataFrame, older: np.ndarray | None, minutes: float, plan_profile: str, plan_speed: float, older_walk: np.ndarray | None, elderly_speed: float,
+               age: AgeData | None = None) -> list[dict]:
+    """``summary.json`` → ``groups``.
+
+    Parameters
+    ----------
+    demand : DataFrame
+        ``CoverageResult.demand`` of the plan (``population``, ``covered_radius``, ``covered_walk``).
+    older : ndarray or None
+        65+ residents per point (:func:`older_residents`); None without age data.
+    minutes : float
+        The plan's walking time, for the wording.
+    plan_profile, plan_speed : str, float
+        The plan's walking profile and speed.
+    older_walk : ndarray of bool or None
+        Each point's walk verdict at the elderly profile (home → facility, same minutes).
+    elderly_speed : float
+    age : AgeData, optional
+        Where the age data came from.
+    """
+    pop = demand["population"].to_numpy(dtype=float)
+    radius, walk = demand["covered_radius"].to_numpy(bool), demand["covered_walk"].to_numpy(bool)
+    rows = [_row("all", "全部居民", "all residents", pop, radius, walk, plan_profile, plan_speed, walk)]
+    if older is None or older_walk is None:
+        return rows + [missing_age_note()]
+    known = np.isfinite(older)
+    o = np.where(known, older, 0.0)
+    young = np.where(known, pop - o, 0.0)
+    unknown = np.where(known, 0.0, pop)
+    m = minutes
+    old = _row("65+", "65岁及以上", "aged 65+", o, radius, walk, ELDERLY_GROUP_PROFILE, elderly_speed, older_walk)
+    old["headline_zh"] = (f"65岁及以上居民按老年人步速（{elderly_speed:g} km/h）{m:g}分钟步行可达："
+                          f"{_pct(old['profile_walk_share'])}")
+    old["headline_en"] = (f"65+ residents within {m:g} minutes at elderly speed ({elderly_speed:g} km/h): "
+                          f"{_pct(old['profile_walk_share'])}")
+    old.update(assumption_zh=ASSUMPTION[0], assumption_en=ASSUMPTION[1],
+               **({} if age is None else {"age_column": age.column, "age_kind": age.kind, "age_source": age.source,
+                                          "unmatched_table_rows": age.unmatched}))
+    rows += [old, _row("under 65", "65岁以下", "under 65", young, radius, walk, plan_profile, plan_speed, walk)]
+    if unknown.sum() > 0:
+        rows.append(_row("age unknown", "年龄未知（社区无年龄数据）", "age unknown (community without age data)",
+                         unknown, radius, walk, plan_profile, plan_speed, walk))
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1%}"
