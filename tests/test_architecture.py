@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("study", ("coverage.study",)),
     ("demand", ("coverage.demand",)),
     ("access", ("coverage.access", "coverage.isoraster", "coverage.isochrones", "coverage.capacity")),
-    ("rules", ("coverage.rules",)),
+    ("rules", ("coverage.rules", "coverage.rulesets")),
     ("result", ("coverage.result",)),
     ("siting", ("coverage.siting",)),
     ("pipeline", ("coverage.pipeline",)),
