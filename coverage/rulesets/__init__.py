@@ -3,5 +3,15 @@
 from coverage.rulesets.check import RuleData, check_capacity_columns, check_rule_sets, station_need
 from coverage.rulesets.schema import DEFAULT_RULE_SET, Rule, RuleSet, load_rule_set, load_rule_sets, preset_names
 
-__all__ = ["DEFAULT_RULE_SET", "Rule", "RuleSet", "RuleData", "check_capacity_columns", "check_rule_sets",
-           "load_rule_set", "load_rule_sets", "preset_names", "station_need"]
+__all__ = [
+           "DEFAULT_RULE_SET",
+           "Rule",
+           "RuleData",
+           "RuleSet",
+           "check_capacity_columns",
+           "check_rule_sets",
+           "load_rule_set",
+           "load_rule_sets",
+           "preset_names",
+           "station_need",
+]

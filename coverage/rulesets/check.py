@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from coverage.errors import RuleSetError, ValueInputError
 from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
 
-__all__ = ["RuleData", "rule_kinds", "check_rule_sets", "check_capacity_columns", "station_need", "ROW_COLUMNS"]
+__all__ = ["ROW_COLUMNS", "RuleData", "check_capacity_columns", "check_rule_sets", "rule_kinds", "station_need"]
 
 ROW_COLUMNS = ["set", "rule", "type", "kinds", "unit_type", "unit", "subdistrict", "value", "required", "passes"]
 #: Kinds beyond :func:`coverage.read.cells.classify_kind`'s, recognised from the raw kind or the name.

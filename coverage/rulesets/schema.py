@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+import tomllib
 
 from coverage.errors import RuleSetError
 from coverage.params import radius_label, walk_label
 from coverage.study import KNOWN_KINDS
 
-__all__ = ["Rule", "RuleSet", "RULE_TYPES", "RULE_KINDS", "DEFAULT_RULE_SET", "preset_names", "load_rule_set",
-           "load_rule_sets"]
+__all__ = [
+    "DEFAULT_RULE_SET",
+    "RULE_KINDS",
+    "RULE_TYPES",
+    "Rule",
+    "RuleSet",
+    "load_rule_set",
+    "load_rule_sets",
+    "preset_names",
+]
 
 #: The preset checked when no rule set is named (today's four rules).
 DEFAULT_RULE_SET = "wuhai-2022-health"
