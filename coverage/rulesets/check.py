@@ -27,7 +27,8 @@ PLACES_COLUMNS = ("places", "托位", "托位数") + CAPACITY_COLUMNS
 def rule_kinds(fac: pd.DataFrame) -> np.ndarray:
     """Each facility's kind for the rules: its normalised kind, or an extra kind matched in kind_raw / name."""
     out = fac["kind"].astype(object).to_numpy(copy=True) if "kind" in fac.columns else np.full(len(fac), None)
-    texts = [fac[c].astype(str).str.lower().to_numpy() for c in ("kind_raw", "kind", "name") if c in fac.columns]
+    # str() of each cell: blanks may be None, NaN or pd.NA depending on the reader
+    texts = [[str(v).lower() for v in fac[c].tolist()] for c in ("kind_raw", "kind", "name") if c in fac.columns]
     for i in range(len(fac)):
         if out[i] in ("centre", "station"):
             continue
