@@ -115,3 +115,16 @@ def test_readme_example_rule_set_runs(tmp_path):
     res = _plan(make_toy(tmp_path / "toy", facilities=fac), [rs])
     rows = _rows(res, rs.id)
     assert len(rows) and set(rows["rule"]) == {r.id for r in rs.rules}
+
+
+def test_compliance_and_report_get_one_column_per_rule(tmp_path):
+    from coverage.outputs.report import _rules_section
+    from coverage.outputs.tables import compliance_table
+
+    fac = FACILITIES + [{"x": 400, "y": 400, "name": "甲街道急救工作站", "kind": "急救工作站"}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [DEFAULT_RULE_SET, "beijing-2021-health"])
+    t = compliance_table(res, bilingual_headers=False).set_index("name")
+    assert t["beijing-2021-health:emergency_station"].to_dict() == {"甲街道": True, "乙街道": False}
+    assert t["beijing-2021-health:centre_per_subdistrict"].tolist() == t["centre_rule"].tolist()
+    html = "".join(_rules_section(res.summary()))
+    assert "每个街道至少1个标准化急救工作站" in html and "京政发〔2021〕38号" in html

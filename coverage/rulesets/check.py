@@ -205,3 +205,19 @@ def station_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> 
                & (rows["kinds"] == "station")]
     need = [int(r - v) for r, v in zip(sel["required"], sel["value"])]
     return max([fallback, 0] + need)
+
+
+def subdistrict_verdicts(rows: list[dict], skip_set: str | None = None) -> dict[tuple[str, str], dict]:
+    """(set, rule) → subdistrict → verdict, for one column per rule in compliance.csv and the report.
+
+    A community rule's verdict in a subdistrict is whether all its applicable communities pass;
+    a subdistrict with none of them is absent (blank cell). ``skip_set`` (the default set) is left
+    out: its rules already have their own columns.
+    """
+    out: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r["set"] == skip_set:
+            continue
+        col = out.setdefault((r["set"], r["rule"]), {})
+        col[r["subdistrict"]] = bool(col.get(r["subdistrict"], True) and r["passes"])
+    return out
