@@ -128,3 +128,20 @@ def test_compliance_and_report_get_one_column_per_rule(tmp_path):
     assert t["beijing-2021-health:centre_per_subdistrict"].tolist() == t["centre_rule"].tolist()
     html = "".join(_rules_section(res.summary()))
     assert "每个街道至少1个标准化急救工作站" in html and "京政发〔2021〕38号" in html
+
+
+def test_siting_rules_honour_the_station_counts_of_every_active_set(tmp_path):
+    from coverage.siting.propose import propose_sites
+
+    f = tmp_path / "three.toml"
+    f.write_text('id = "three"\n[[rules]]\nid = "three_stations"\ntype = "count_per_unit"\nkinds = ["station"]\n'
+                 'min = 3\n', encoding="utf-8")
+    folder = make_toy(tmp_path / "toy")
+    # nothing to cover (target 0): only the rules ask for sites. Default set alone: 甲街道 has its one
+    # station for two communities, so --rules adds none there
+    base = propose_sites(_plan(folder, None), sites="auto", rules=True, target_share=0.0).proposals
+    assert ((base["subdistrict"] == "甲街道") & (base["kind"] == "station")).sum() == 0
+    # with a set asking 3 stations per subdistrict, each (1 station now) gets at least 2 new ones
+    p = propose_sites(_plan(folder, [DEFAULT_RULE_SET, f]), sites="auto", rules=True, target_share=0.0).proposals
+    st = p[p["kind"] == "station"].groupby("subdistrict").size()
+    assert st.get("甲街道", 0) >= 2 and st.get("乙街道", 0) >= 2
