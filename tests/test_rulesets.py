@@ -107,7 +107,7 @@ def test_a_threshold_written_into_a_name_is_refused():
 
 
 def test_readme_example_rule_set_runs(tmp_path):
-    block = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8").split("自定义规则集")[1], re.S)
+    block = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8").split("自定义规则集")[1], re.DOTALL)
     f = tmp_path / "mine.toml"
     f.write_text(block.group(1), encoding="utf-8")
     rs = load_rule_set(f)

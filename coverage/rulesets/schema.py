@@ -173,9 +173,9 @@ def _literal_threshold(template: str, p: dict) -> str | None:
     text = re.sub(r"\{[^}]*\}", "", template)
     for k, v in p.items():
         for x in (v if isinstance(v, list) else [v]):
-            if isinstance(x, (int, float)) and not isinstance(x, bool) and k != "share":
-                if re.search(rf"(?<![\d.,]){re.escape(_g(x))}(?![\d.,])", text):
-                    return f"{k} = {_g(x)}"
+            number = isinstance(x, (int, float)) and not isinstance(x, bool) and k != "share"
+            if number and re.search(rf"(?<![\d.,]){re.escape(_g(x))}(?![\d.,])", text):
+                return f"{k} = {_g(x)}"
     return None
 
 
