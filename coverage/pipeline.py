@@ -35,7 +35,7 @@ from coverage.params import (
 from coverage.result import PlanResult
 from coverage.rules import check_rules
 from coverage.rulesets import RuleData, RuleSet, check_capacity_columns, check_rule_sets, load_rule_sets
-from coverage.rulesets.check import rule_kinds
+from coverage.rulesets.check import absent_kinds, rule_kinds
 from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
@@ -214,7 +214,7 @@ def run_plan(
     step("network distances / 网络距离", 0.15)
     net, times, walking = walking_setup(study.network, profile, params.speed_kmh, dem)
     cov = measure_coverage(net, study.facilities, demand.points, params, times=times)
-    extra = offset_warnings(study)
+    extra = offset_warnings(study) + absent_kinds(sets, study.facilities)
     step("isochrones / 等时圈", 0.35)
     counted = study.facilities[study.facilities["counted"]]
     iso = isochrones(net, counted, isochrone_minutes, params,

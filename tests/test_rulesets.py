@@ -145,3 +145,11 @@ def test_siting_rules_honour_the_station_counts_of_every_active_set(tmp_path):
     p = propose_sites(_plan(folder, [DEFAULT_RULE_SET, f]), sites="auto", rules=True, target_share=0.0).proposals
     st = p[p["kind"] == "station"].groupby("subdistrict").size()
     assert st.get("甲街道", 0) >= 2 and st.get("乙街道", 0) >= 2
+
+
+def test_a_kind_absent_from_the_data_is_listed(tmp_path):
+    res = _plan(make_toy(tmp_path / "toy"), ["beijing-2021-health"])
+    hits = [s for s in res.skipped if s.reason == "rule_kind_absent"]
+    assert len(hits) == 1 and hits[0].items == ["beijing-2021-health:emergency_station (emergency_station)",
+                                                "beijing-2021-health:park_500m (park)"]
+    assert not _rows(res, "beijing-2021-health").query("rule == 'emergency_station'")["passes"].any()

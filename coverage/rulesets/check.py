@@ -14,6 +14,7 @@ from coverage.capacity import CAPACITY_COLUMNS
 from coverage.errors import RuleSetError, ValueInputError
 from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
+from coverage.skipped import Skipped
 
 __all__ = ["ROW_COLUMNS", "RuleData", "check_capacity_columns", "check_rule_sets", "rule_kinds", "station_need"]
 
@@ -221,3 +222,14 @@ def subdistrict_verdicts(rows: list[dict], skip_set: str | None = None) -> dict[
         col = out.setdefault((r["set"], r["rule"]), {})
         col[r["subdistrict"]] = bool(col.get(r["subdistrict"], True) and r["passes"])
     return out
+
+
+def absent_kinds(sets: tuple[RuleSet, ...], facilities: pd.DataFrame) -> list[Skipped]:
+    """A ``listed`` record of rules whose facility kinds are nowhere in the data (they fail everywhere)."""
+    present = set(rule_kinds(facilities)) | {"counted"}
+    items = [f"{rs.id}:{r.id} ({', '.join(r.kinds)})" for rs in sets for r in rs.rules if not present & set(r.kinds)]
+    if not items:
+        return []
+    return [Skipped("facilities", "rule_kind_absent", len(items), action="listed", items=items,
+                    message="rules counting facility kinds that are not in the facilities layer: they fail in every "
+                            "unit; add those facilities (e.g. kind 急救工作站, 托育机构, 公园) or drop the rule set")]
