@@ -11,8 +11,8 @@ import argparse
 import functools
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from coverage import params as P
 from coverage.batch import BATCH_ONLY, error_line, run_batch
@@ -25,10 +25,11 @@ from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.layers import LAYER_STEMS
 from coverage.result import PlanResult
+from coverage.rulesets import DEFAULT_RULE_SET, load_rule_set, load_rule_sets, preset_names
 from coverage.study import load_study_area
 from coverage.version import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _floats(text: str) -> list[float]:
@@ -119,6 +120,10 @@ def _plan_options() -> argparse.ArgumentParser:
                         "room (exact transportation problem, HiGHS)")
     c.add_argument("--e2sfca-decay", choices=("step", "gaussian"), default=P.DEFAULT_E2SFCA_DECAY,
                    help="E2SFCA decay over the walk: step (Luo & Qi 2009: 1, 0.68, 0.22; default) or gaussian")
+    r = plan.add_argument_group("rule sets / 规则集")
+    r.add_argument("--rules-set", action="append", metavar="NAME|FILE",
+                   help=f"a preset ({', '.join(preset_names())}) or a TOML file; repeatable (default {DEFAULT_RULE_SET})")
+    r.add_argument("--list-rule-sets", action="store_true", help="list the built-in rule sets and exit")
     plan.add_argument("--no-report", action="store_true", help="skip report.html")
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     return plan
@@ -194,6 +199,12 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _Progress | None = None) -> PlanResult:
     """The plan of one data folder with the ``plan`` options in ``args`` (also each ``batch`` region's task)."""
+    if args.list_rule_sets:
+        for name in preset_names():
+            rs = load_rule_set(name)
+            print(f"{name}\t{rs.name_zh} / {rs.name_en}\t{rs.document_url or rs.document}")
+        return 0
+    load_rule_sets(args.rules_set)  # a bad rule file fails before the (slow) loading
     if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
         raise ValueInputError("--station-capacity needs --sites auto or --sites N")
     progress = progress or _Progress(quiet=True)
@@ -231,7 +242,7 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
     return run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
                     population_model=args.population_model, population_options=pop_options,
                     siting=siting, capacity=capacity, progress=progress, profile=args.profile,
-                    dem=args.dem)
+                    dem=args.dem, rule_sets=args.rules_set)
 
 
 def _print_summary(result, files: dict) -> None:

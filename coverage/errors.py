@@ -17,6 +17,7 @@ __all__ = [
     "ValueInputError",
     "NetworkError",
     "UnsafeInputError",
+    "RuleSetError",
 ]
 
 
@@ -72,3 +73,12 @@ class NetworkError(CoverageInputError):
 
 class UnsafeInputError(CoverageInputError):
     """An upload was refused for safety (too large, path traversal, zip bomb, XML entities)."""
+
+
+class RuleSetError(CoverageInputError):
+    """A rule-set file (TOML) is invalid: names the file, the rule id and the field at fault."""
+
+    def __init__(self, message: str, path: str | None = None, rule: str | None = None, field: str | None = None):
+        self.rule, self.field = rule, field
+        where = ", ".join(w for w in (f"rule {rule!r}" if rule else "", f"field {field!r}" if field else "") if w)
+        super().__init__(f"{where}: {message}" if where else message, path=path)

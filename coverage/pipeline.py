@@ -35,6 +35,8 @@ from coverage.params import (
 )
 from coverage.result import PlanResult
 from coverage.rules import check_rules
+from coverage.rulesets import RuleData, RuleSet, check_capacity_columns, check_rule_sets, load_rule_sets
+from coverage.rulesets.check import absent_kinds, rule_kinds
 from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
@@ -162,6 +164,25 @@ def group_coverage(study: StudyArea, demand: Demand, cov: CoverageResult, params
     return group_rows(cov.demand, older, params.minutes, plan.name, plan.speed_kmh, walk, elderly.speed_kmh, age)
 
 
+def rule_data(study: StudyArea, params: CoverageParams, cov: CoverageResult, demand: Demand, net: WalkNetwork,
+              times: EdgeTimes | None) -> RuleData:
+    """What the rule sets check: the plan's coverage, and a cached re-measure for other kinds or distances."""
+    cache: dict = {}
+    kinds = rule_kinds(study.facilities)
+
+    def measure(rule_kinds_: tuple, what: str, x: float) -> pd.DataFrame:
+        key = (rule_kinds_, what, x)
+        if key not in cache:
+            fac = study.facilities.copy()
+            fac["counted"] = np.isin(kinds, rule_kinds_) | (fac["counted"].to_numpy(bool) & ("counted" in rule_kinds_))
+            p = replace(params, **({"radius_m": x} if what == "radius" else {"minutes": x}))
+            cache[key] = measure_coverage(net, fac, demand.points, p, times=times).demand
+        return cache[key]
+
+    return RuleData(study.subdistricts, study.communities, study.facilities, params.radius_m, params.minutes,
+                    params.target_share, demand=cov.demand, measure=measure)
+
+
 def run_plan(
     study: StudyArea,
     params: CoverageParams = CoverageParams(),
@@ -176,6 +197,7 @@ def run_plan(
     profile: str = DEFAULT_PROFILE,
     dem: str | Path | None = None,
     age_table: pd.DataFrame | None = None,
+    rule_sets: Sequence[str | Path | RuleSet] | None = None,
 ) -> PlanResult:
     """Run the whole compliance check (and, if asked, the siting).
 
@@ -211,6 +233,9 @@ def run_plan(
     age_table : DataFrame, optional
         65+ head counts or shares by community ``code``/``name`` (default: the communities
         layer's own columns); see :func:`group_coverage`.
+    rule_sets : sequence, optional
+        Preset names, TOML paths or :class:`coverage.rulesets.RuleSet` objects checked together
+        (default: :data:`coverage.rulesets.DEFAULT_RULE_SET`); rows in ``result.rule_checks``.
 
     Returns
     -------
@@ -220,13 +245,15 @@ def run_plan(
         if progress is not None:
             progress(msg, frac)
 
+    sets = load_rule_sets(rule_sets)  # bad rule files fail before the slow work
+    check_capacity_columns(sets, study.facilities)
     step("population model / 人口模型", 0.05)
     if demand is None:
         demand = build_demand(study, population_model, **(population_options or {}))
     step("network distances / 网络距离", 0.15)
     net, times, walking = walking_setup(study.network, profile, params.speed_kmh, dem)
     cov = measure_coverage(net, study.facilities, demand.points, params, times=times)
-    extra = offset_warnings(study)
+    extra = offset_warnings(study) + absent_kinds(sets, study.facilities)
     step("isochrones / 等时圈", 0.35)
     counted = study.facilities[study.facilities["counted"]]
     iso = isochrones(net, counted, isochrone_minutes, params,
@@ -235,10 +262,12 @@ def run_plan(
     step("rules / 规则", 0.7)
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
                         params.target_share)
+    checks = check_rule_sets(sets, rule_data(study, params, cov, demand, net, times))
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
-                        extra_skipped=extra, walking=walking, groups=groups)
+                        extra_skipped=extra, walking=walking, groups=groups, rule_sets=sets,
+                        rule_checks=checks)
     step("capacity / 服务能力", 0.72)
     add_capacity(result, **(capacity or {}))
     if siting is not None:

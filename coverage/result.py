@@ -53,6 +53,10 @@ class PlanResult:
         The walking profile and slope model, when not the flat adult walk.
     groups : list of dict, optional
         Coverage by age group (:func:`coverage.pipeline.group_coverage`).
+    rule_sets : tuple of RuleSet
+        The active rule sets (:mod:`coverage.rulesets`).
+    rule_checks : DataFrame, optional
+        One row per (set, rule, unit) (:func:`coverage.rulesets.check_rule_sets`).
     """
 
     study: StudyArea
@@ -69,6 +73,8 @@ class PlanResult:
     capacity: object | None = None
     walking: dict | None = None
     groups: list | None = None
+    rule_sets: tuple = ()
+    rule_checks: pd.DataFrame | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -185,6 +191,29 @@ def _rules_overview(result: PlanResult) -> dict:
     return out
 
 
+def _rule_sets(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``rule_sets``: each active set, its document, and its rules' names and pass counts."""
+    p, rows = result.params, result.rule_checks
+    out = []
+    for rs in result.rule_sets:
+        rules = []
+        for r in rs.rules:
+            zh, en = r.names(p.radius_m, p.minutes, p.target_share)
+            sel = rows[(rows["set"] == rs.id) & (rows["rule"] == r.id)]
+            rules.append({"id": r.id, "type": r.type, "kinds": list(r.kinds), "unit": r.unit,
+                          "units": None if r.units is None else list(r.units), "params": r.params, "zh": zh,
+                          "en": en, "pass": int(sel["passes"].sum()), "fail": int((~sel["passes"]).sum())})
+        out.append({**rs.describe(), "rules": rules})
+    return out
+
+
+def _rule_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``rule_checks``: ``{set, rule, unit, value, required, passes}`` per rule and unit."""
+    return [{"set": r["set"], "rule": r["rule"], "unit_type": r["unit_type"], "unit": r["unit"],
+             "subdistrict": r["subdistrict"], "value": _num(r["value"]), "required": _num(r["required"]),
+             "passes": bool(r["passes"])} for r in result.rule_checks.to_dict("records")]
+
+
 def build_summary(result: PlanResult) -> dict:
     """Assemble ``summary.json`` from a :class:`PlanResult`."""
     study, params = result.study, result.params
@@ -218,6 +247,9 @@ def build_summary(result: PlanResult) -> dict:
         "network": study.network.summary(),
         "skipped": [s.to_dict() for s in result.skipped],
     }
+    if result.rule_checks is not None:
+        summary["rule_sets"] = _rule_sets(result)
+        summary["rule_checks"] = _rule_rows(result)
     if result.walking is not None:
         summary["walking_profile"] = result.walking
     if result.groups is not None:

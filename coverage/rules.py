@@ -5,7 +5,9 @@
 - residents within the radius and within the walk time: the target share
   (100 % by default) in each subdistrict.
 
-A facility belongs to the subdistrict whose polygon contains it.
+A facility belongs to the subdistrict whose polygon contains it. The rules themselves are the
+default rule set (:data:`coverage.rulesets.DEFAULT_RULE_SET`, a TOML preset); this module gives
+its verdicts the per-subdistrict columns every table and test reads.
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ import math
 import geopandas as gpd
 import pandas as pd
 
-from coverage.params import DEFAULT_MINUTES, DEFAULT_RADIUS_M, radius_label, walk_label
+from coverage.params import DEFAULT_MINUTES, DEFAULT_RADIUS_M, DEFAULT_TARGET_SHARE
+from coverage.rulesets import DEFAULT_RULE_SET, RuleData, check_rule_sets, load_rule_set
 
 __all__ = ["RULE_KEYS", "rule_names", "check_rules", "stations_required"]
 
 #: The rules, in the order every table lists them.
 RULE_KEYS = ("centre_rule", "station_rule", "radius_rule", "walk_rule")
+
+
+def _default_set():
+    return load_rule_set(DEFAULT_RULE_SET)
 
 
 def rule_names(radius_m: float = DEFAULT_RADIUS_M, minutes: float = DEFAULT_MINUTES) -> dict[str, tuple[str, str]]:
@@ -29,19 +36,13 @@ def rule_names(radius_m: float = DEFAULT_RADIUS_M, minutes: float = DEFAULT_MINU
     >>> rule_names(300, 5)["walk_rule"]
     ('居民5分钟步行可达', 'residents within a 5-minute walk')
     """
-    r_zh, r_en = radius_label(radius_m)
-    w_zh, w_en = walk_label(minutes)
-    return {
-        "centre_rule": ("每个街道1所社区卫生服务中心", "one community health service centre per subdistrict"),
-        "station_rule": ("每2个社区至少1个社区卫生服务站", "at least one station per two communities"),
-        "radius_rule": (f"居民{r_zh}内覆盖", f"residents covered within {r_en}"),
-        "walk_rule": (f"居民{w_zh}可达", f"residents within a {w_en}"),
-    }
+    return {r.id: r.names(radius_m, minutes, DEFAULT_TARGET_SHARE) for r in _default_set().rules}
 
 
 def stations_required(communities: int) -> int:
-    """Stations a subdistrict needs: one per two communities, rounded up."""
-    return int(math.ceil(communities / 2))
+    """Stations a subdistrict needs: one per two communities (the default set's ``per``), rounded up."""
+    per = next(r.params["per"] for r in _default_set().rules if r.id == "station_rule")
+    return int(math.ceil(communities / per))
 
 
 def check_rules(subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
@@ -69,33 +70,32 @@ def check_rules(subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, f
         ``population``, ``radius_share``, ``radius_euclidean_share``, ``walk_share``,
         ``radius_rule``, ``walk_rule``, ``passes`` (all rules).
     """
+    # the distances are the plan's own (``distance = "radius" | "walk"``), read from by_subdistrict
+    data = RuleData(subdistricts, communities, facilities, DEFAULT_RADIUS_M, DEFAULT_MINUTES, target_share,
+                    by_subdistrict=by_subdistrict)
+    checks = check_rule_sets((_default_set(),), data)
+    by = {k: g.set_index("unit") for k, g in checks.groupby("rule")}
     n_comm = communities.groupby("subdistrict").size()
-    kinds = facilities.groupby(["subdistrict", "kind"]).size().unstack(fill_value=0) if len(facilities) else \
-        pd.DataFrame()
     rows = []
     for name, code in zip(subdistricts["name"], subdistricts["code"]):
-        c = int(n_comm.get(name, 0))
-        centres = int(kinds.loc[name, "centre"]) if name in kinds.index and "centre" in kinds.columns else 0
-        stations = int(kinds.loc[name, "station"]) if name in kinds.index and "station" in kinds.columns else 0
-        req = stations_required(c)
         cov = by_subdistrict.loc[name] if name in by_subdistrict.index else None
-        pop = float(cov["population"]) if cov is not None else 0.0
 
         def share(col: str) -> float | None:
             if cov is None or pd.isna(cov[col]):
                 return None
             return float(cov[col])
 
-        r, re_, w = share("radius_share"), share("radius_euclidean_share"), share("walk_share")
-        # a subdistrict without residents has nothing to cover: the coverage rules hold trivially
-        radius_rule = True if r is None else bool(r >= target_share - 1e-9)
-        walk_rule = True if w is None else bool(w >= target_share - 1e-9)
         row = {
-            "name": name, "code": code, "communities": c, "centres": centres, "stations": stations,
-            "stations_required": req, "centre_rule": centres >= 1, "station_rule": stations >= req,
-            "population": pop, "radius_share": r, "radius_euclidean_share": re_, "walk_share": w,
-            "radius_rule": radius_rule, "walk_rule": walk_rule,
+            "name": name, "code": code, "communities": int(n_comm.get(name, 0)),
+            "centres": int(by["centre_rule"].loc[name, "value"]), "stations": int(by["station_rule"].loc[name, "value"]),
+            "stations_required": int(by["station_rule"].loc[name, "required"]),
+            "centre_rule": bool(by["centre_rule"].loc[name, "passes"]),
+            "station_rule": bool(by["station_rule"].loc[name, "passes"]),
+            "population": float(cov["population"]) if cov is not None else 0.0, "radius_share": share("radius_share"),
+            "radius_euclidean_share": share("radius_euclidean_share"), "walk_share": share("walk_share"),
+            "radius_rule": bool(by["radius_rule"].loc[name, "passes"]),
+            "walk_rule": bool(by["walk_rule"].loc[name, "passes"]),
         }
-        row["passes"] = bool(row["centre_rule"] and row["station_rule"] and radius_rule and walk_rule)
+        row["passes"] = all(row[k] for k in RULE_KEYS)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("demand", ("coverage.demand",)),
     ("access", ("coverage.access", "coverage.isoraster", "coverage.isochrones", "coverage.capacity",
                 "coverage.groups")),
-    ("rules", ("coverage.rules",)),
+    ("rules", ("coverage.rules", "coverage.rulesets")),
     ("result", ("coverage.result",)),
     ("siting", ("coverage.siting",)),
     ("pipeline", ("coverage.pipeline",)),

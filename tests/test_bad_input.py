@@ -246,6 +246,12 @@ def communities_as_points(f):
     points([{"x": 100, "y": 100, "name": "甲一社区", "population": 3}]).to_file(f / "communities.geojson")
 
 
+def _rules_toml(f, body: str, twice: bool = False) -> None:
+    """A one-rule rule-set file (issue 20); ``kinds`` defaults to stations."""
+    rule = '[[rules]]\nid = "r1"\n' + body + ("" if "kinds" in body else '\nkinds = ["station"]') + "\n"
+    (f / "rules.toml").write_text('id = "bad"\n' + rule * (2 if twice else 1), encoding="utf-8")
+
+
 # (id, breakage, extra CLI args, expected): expected is ("error", [substrings]) or ("skipped", reason, action, check)
 ERRORS = [
     ("empty_layer", empty_layer, (), ["communities.geojson", "has no features", "export it again"]),
@@ -280,12 +286,23 @@ ERRORS = [
     ("communities_as_points", communities_as_points, (),
      ["communities.geojson", "must be polygons", "1 Point", "export the boundary layer"]),
     ("bad_crs_option", lambda f: None, ("--crs", "EPSG:999999"), ["EPSG:999999", "give an EPSG code"]),
+    ("rule_set_unknown_type", lambda f: _rules_toml(f, 'type = "count_per_street"\nmin = 1'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'type'", "count_per_street"]),
+    ("rule_set_unknown_kind", lambda f: _rules_toml(f, 'type = "count_per_unit"\nkinds = ["pharmacy"]'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'kinds'", "'pharmacy'"]),
+    ("rule_set_negative", lambda f: _rules_toml(f, 'type = "count_per_unit"\nmin = -1'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'min'", "cannot be negative"]),
+    ("rule_set_duplicate_id", lambda f: _rules_toml(f, 'type = "count_per_unit"', twice=True),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'id'", "duplicate"]),
+    ("rule_set_needs_capacity", lambda f: None, ("--rules-set", "wuhai-2022-childcare"),
+     ["wuhai-2022-childcare.toml", "rule 'childcare_pilot_2022'", "field 'type'", "no", "capacity"]),
 ]
 
 
 @pytest.mark.parametrize("breakage, extra, expected", [pytest.param(b, e, x, id=i) for i, b, e, x in ERRORS])
 def test_bad_input_is_one_clear_error(toy, tmp_path, capsys, breakage, extra, expected):
     breakage(toy)
+    extra = tuple(e.replace("{folder}", str(toy)) for e in extra)  # files a breakage wrote beside the layers
     code, err, _ = plan(toy, tmp_path / "out", capsys, *extra)
     assert code == 2, err
     assert len(err.splitlines()) == 1

@@ -17,6 +17,7 @@ from coverage.i18n import both, t
 from coverage.outputs.capacity import capacity_section_html
 from coverage.outputs.mapview import plan_map
 from coverage.outputs.offline import to_standalone_html
+from coverage.rulesets import DEFAULT_RULE_SET, subdistrict_verdicts
 
 __all__ = ["render_report", "to_report"]
 
@@ -100,14 +101,27 @@ def _rules_section(summary: dict) -> list[str]:
     hdr = [both("subdistrict"), both("communities"), both("centres"), both("stations"), both("stations_required"),
            both("centre_rule"), both("station_rule"), both("population"), both("radius_share", r=r),
            both("walk_share", m=m), both("all_rules")]
+    extra = _rule_set_cells(summary)
+    hdr += [head for head, _ in extra]
     rows = []
     for s in summary["subdistricts"]:
         rows.append([f'{_e(s["name"])}<br><span class="sub">{_e(s.get("name_en") or "")} {_e(s.get("code") or "")}</span>',
                      s["communities"], s["centres"], s["stations"], s["stations_required"], _badge(s["centre_rule"]),
                      _badge(s["station_rule"]), f'{(s["population"] or 0):,.0f}', _pct(s["radius_share"]),
-                     _pct(s["walk_share"]), _badge(s["passes"])])
+                     _pct(s["walk_share"]), _badge(s["passes"])]
+                    + ["" if col.get(s["name"]) is None else _badge(col[s["name"]]) for _, col in extra])
     tail.append(_table(hdr, rows, cls="rules"))
+    # each rule set's document, so that every column above can be traced to its source
+    tail += [f'<p class="sub">{_e(rs["id"])}: {_e(rs["name_zh"])} / {_e(rs["name_en"])} — {_e(rs["document"])} '
+             f'{_e(rs["document_url"])}</p>' for rs in summary.get("rule_sets", [])]
     return tail
+
+
+def _rule_set_cells(summary: dict) -> list[tuple[str, dict]]:
+    """(header, subdistrict → verdict) per rule of each active set beyond the default, with its document."""
+    verdicts = subdistrict_verdicts(summary.get("rule_checks", []), skip_set=DEFAULT_RULE_SET)
+    return [(f'{_e(r["zh"])} / {_e(r["en"])}<br><span class="sub">{_e(rs["id"])}</span>', verdicts[(rs["id"], r["id"])])
+            for rs in summary.get("rule_sets", []) for r in rs["rules"] if (rs["id"], r["id"]) in verdicts]
 
 
 def _communities_section(summary: dict) -> list[str]:

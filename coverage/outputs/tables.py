@@ -6,6 +6,7 @@ import pandas as pd
 
 from coverage.params import CoverageParams, radius_label
 from coverage.result import PlanResult
+from coverage.rulesets import DEFAULT_RULE_SET, subdistrict_verdicts
 
 __all__ = ["COMPLIANCE_COLUMNS", "compliance_columns", "compliance_table"]
 
@@ -70,6 +71,25 @@ def compliance_table(result: PlanResult, bilingual_headers: bool = True) -> pd.D
     for col in ("radius_share", "radius_euclidean_share", "walk_share"):
         r[col] = r[col].astype(float).round(4)
     r["population"] = r["population"].round(1)
+    cols = cols + _rule_set_columns(result, r)
     if bilingual_headers:
         r.columns = [f"{zh} / {en}" for _, zh, en in cols]
     return r
+
+
+def _rule_set_columns(result: PlanResult, r: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """One column per rule of each active set beyond the default (whose rules have columns above), added to ``r``."""
+    if result.rule_checks is None:
+        return []
+    p = result.params
+    verdicts = subdistrict_verdicts(result.rule_checks.to_dict("records"), skip_set=DEFAULT_RULE_SET)
+    cols = []
+    for rs in result.rule_sets:
+        for rule in rs.rules:
+            if (rs.id, rule.id) not in verdicts:
+                continue
+            zh, en = rule.names(p.radius_m, p.minutes, p.target_share)
+            key = f"{rs.id}:{rule.id}"
+            r[key] = [verdicts[(rs.id, rule.id)].get(n) for n in r["name"]]
+            cols.append((key, f"{zh}（{rs.id}）", f"{en} ({rs.id})"))
+    return cols

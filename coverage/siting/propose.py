@@ -57,6 +57,7 @@ from coverage.result import PlanResult
 from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.candidates import CandidateSet, siting_setup
 from coverage.siting.centres import best_centre
+from coverage.rulesets import station_need
 from coverage.siting.reach import reach_matrix
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
 from coverage.study import StudyArea
@@ -391,7 +392,9 @@ def _rule_minimums(result: PlanResult, cands: CandidateSet, group: np.ndarray, d
         if r is None:
             continue
         in_g = np.flatnonzero(group == g)
-        need = max(0, int(r["stations_required"]) - int(r["stations"]))
+        # every station count of the active rule sets (issue 20), at least the default set's
+        need = station_need(getattr(result, "rule_checks", None), name,
+                            max(0, int(r["stations_required"]) - int(r["stations"])))
         if int(r["centres"]) == 0:
             if in_g.size == 0:
                 notes.append(f"{name}: no candidate site inside, so no centre can be proposed there")

@@ -1,0 +1,155 @@
+"""Policy rule sets (issue 20): known answers on the toy city, the default set against today's rules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from toycity import FACILITIES, make_toy
+
+from coverage.pipeline import run_plan
+from coverage.rules import RULE_KEYS, rule_names
+from coverage.rulesets import DEFAULT_RULE_SET, load_rule_set, preset_names
+from coverage.rulesets.schema import parse_rule_set
+from coverage.study import load_study_area
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+# parks every 400 m along y = 200 and y = 800: every grid node is within 400 m (Manhattan) of one
+PARKS = [{"x": x, "y": y, "name": f"公园{x}-{y}", "kind": "公园"} for x in range(0, 2001, 400) for y in (200, 800)]
+
+
+def _plan(folder: Path, sets: list) -> object:
+    return run_plan(load_study_area(folder), isochrone_minutes=(15,), rule_sets=sets)
+
+
+def _rows(result, set_id: str):
+    return result.rule_checks[result.rule_checks["set"] == set_id]
+
+
+def test_presets_ship_and_cite_a_document():
+    assert set(preset_names()) >= {"wuhai-2022-health", "wuhai-2022-childcare", "beijing-2021-health", "national-chs"}
+    for name in preset_names():
+        rs = load_rule_set(name)
+        assert rs.document and rs.id == name
+    assert "not found" in load_rule_set("wuhai-2022-health").document  # said honestly, not invented
+
+
+@pytest.mark.parametrize("radius, minutes", [(500, 15), (300, 5)])
+def test_default_names_are_todays(radius, minutes):
+    rs = load_rule_set(DEFAULT_RULE_SET)
+    assert {r.id: r.names(radius, minutes, 1.0) for r in rs.rules} == rule_names(radius, minutes)
+
+
+def test_default_set_reproduces_todays_verdicts(tmp_path):
+    res = _plan(make_toy(tmp_path / "toy"), None)
+    rows = _rows(res, DEFAULT_RULE_SET)
+    legacy = res.rules.set_index("name")
+    for key in RULE_KEYS:
+        got = rows[rows["rule"] == key].set_index("unit")["passes"]
+        assert got.to_dict() == legacy[key].astype(bool).to_dict(), key
+    st = rows[rows["rule"] == "station_rule"].set_index("unit")
+    assert st["required"].to_dict() == legacy["stations_required"].astype(float).to_dict()
+
+
+def test_beijing_fails_only_on_its_emergency_station_rule(tmp_path):
+    fac = FACILITIES + PARKS + [
+        {"x": 1800, "y": 400, "name": "乙街道社区卫生服务中心", "kind": "社区卫生服务中心"},
+        {"x": 400, "y": 400, "name": "甲街道急救工作站", "kind": "急救工作站"}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), ["beijing-2021-health"])
+    rows = _rows(res, "beijing-2021-health")
+    failing = rows[~rows["passes"]]
+    assert failing[["rule", "unit"]].values.tolist() == [["emergency_station", "乙街道"]]
+    park = rows[rows["rule"] == "park_500m"]
+    assert park["value"].tolist() == pytest.approx([1.0, 1.0]) and park["required"].tolist() == [0.9, 0.9]
+
+
+def test_childcare_places_per_1000_pass_in_one_subdistrict_fail_in_another(tmp_path):
+    # 甲 2,000 residents and 10 places = 5 / 1,000; 乙 3,500 residents and 7 places = 2 / 1,000
+    fac = FACILITIES + [{"x": 200, "y": 400, "name": "甲托育园", "kind": "托育机构", "capacity": 10},
+                        {"x": 1400, "y": 400, "name": "乙托儿所", "kind": "托儿所", "capacity": 7}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), ["wuhai-2022-childcare"])
+    rows = _rows(res, "wuhai-2022-childcare")
+    city = rows[rows["rule"] == "childcare_city_2024"].set_index("unit")
+    assert city["value"].to_dict() == pytest.approx({"甲街道": 5.0, "乙街道": 2.0})
+    assert city["passes"].to_dict() == {"甲街道": True, "乙街道": False}
+    # the default set is checked only when named: here only the childcare set is active
+    assert set(res.rule_checks["set"]) == {"wuhai-2022-childcare"}
+
+
+def test_pilot_units_rule_applies_only_to_the_named_communities(tmp_path):
+    f = tmp_path / "pilot.toml"
+    f.write_text('id = "pilot"\n[[rules]]\nid = "childcare_pilots"\ntype = "every_unit_served"\n'
+                 'kinds = ["childcare"]\nunit = "community"\nunits = ["甲一社区", "乙二社区"]\n', encoding="utf-8")
+    fac = FACILITIES + [{"x": 200, "y": 400, "name": "甲托育园", "kind": "托育机构"}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [DEFAULT_RULE_SET, f])
+    rows = _rows(res, "pilot").set_index("unit")
+    assert rows["passes"].to_dict() == {"甲一社区": True, "乙二社区": False}
+    summary = res.summary()
+    assert {r["set"] for r in summary["rule_checks"]} == {DEFAULT_RULE_SET, "pilot"}
+    assert [s["id"] for s in summary["rule_sets"]] == [DEFAULT_RULE_SET, "pilot"]
+
+
+def test_national_centres_by_population(tmp_path):
+    # 乙街道 3,500 residents: ceil(3500 / 100000) = 1 centre required, and it has none
+    res = _plan(make_toy(tmp_path / "toy"), ["national-chs"])
+    pop = _rows(res, "national-chs").query("rule == 'centre_per_population'").set_index("unit")
+    assert pop["required"].to_dict() == {"甲街道": 1.0, "乙街道": 1.0}
+    assert pop["passes"].to_dict() == {"甲街道": True, "乙街道": False}
+
+
+def test_a_threshold_written_into_a_name_is_refused():
+    from coverage.errors import RuleSetError
+    text = ('[[rules]]\nid = "r"\ntype = "share_within_distance"\nkinds = ["park"]\nradius_m = 500\n'
+            'name_zh = "公园500米覆盖"\n')
+    with pytest.raises(RuleSetError, match="name_zh"):
+        parse_rule_set(text, "x.toml")
+
+
+def test_readme_example_rule_set_runs(tmp_path):
+    block = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8").split("自定义规则集")[1], re.DOTALL)
+    f = tmp_path / "mine.toml"
+    f.write_text(block.group(1), encoding="utf-8")
+    rs = load_rule_set(f)
+    fac = FACILITIES + [{"x": 200, "y": 400, "name": "甲托育园", "kind": "托育机构", "capacity": 10}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [rs])
+    rows = _rows(res, rs.id)
+    assert len(rows) and set(rows["rule"]) == {r.id for r in rs.rules}
+
+
+def test_compliance_and_report_get_one_column_per_rule(tmp_path):
+    from coverage.outputs.report import _rules_section
+    from coverage.outputs.tables import compliance_table
+
+    fac = FACILITIES + [{"x": 400, "y": 400, "name": "甲街道急救工作站", "kind": "急救工作站"}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [DEFAULT_RULE_SET, "beijing-2021-health"])
+    t = compliance_table(res, bilingual_headers=False).set_index("name")
+    assert t["beijing-2021-health:emergency_station"].to_dict() == {"甲街道": True, "乙街道": False}
+    assert t["beijing-2021-health:centre_per_subdistrict"].tolist() == t["centre_rule"].tolist()
+    html = "".join(_rules_section(res.summary()))
+    assert "每个街道至少1个标准化急救工作站" in html and "京政发〔2021〕38号" in html
+
+
+def test_siting_rules_honour_the_station_counts_of_every_active_set(tmp_path):
+    from coverage.siting.propose import propose_sites
+
+    f = tmp_path / "three.toml"
+    f.write_text('id = "three"\n[[rules]]\nid = "three_stations"\ntype = "count_per_unit"\nkinds = ["station"]\n'
+                 'min = 3\n', encoding="utf-8")
+    folder = make_toy(tmp_path / "toy")
+    # nothing to cover (target 0): only the rules ask for sites. Default set alone: 甲街道 has its one
+    # station for two communities, so --rules adds none there
+    base = propose_sites(_plan(folder, None), sites="auto", rules=True, target_share=0.0).proposals
+    assert ((base["subdistrict"] == "甲街道") & (base["kind"] == "station")).sum() == 0
+    # with a set asking 3 stations per subdistrict, each (1 station now) gets at least 2 new ones
+    p = propose_sites(_plan(folder, [DEFAULT_RULE_SET, f]), sites="auto", rules=True, target_share=0.0).proposals
+    st = p[p["kind"] == "station"].groupby("subdistrict").size()
+    assert st.get("甲街道", 0) >= 2 and st.get("乙街道", 0) >= 2
+
+
+def test_a_kind_absent_from_the_data_is_listed(tmp_path):
+    res = _plan(make_toy(tmp_path / "toy"), ["beijing-2021-health"])
+    hits = [s for s in res.skipped if s.reason == "rule_kind_absent"]
+    assert len(hits) == 1 and hits[0].items == ["beijing-2021-health:emergency_station (emergency_station)",
+                                                "beijing-2021-health:park_500m (park)"]
+    assert not _rows(res, "beijing-2021-health").query("rule == 'emergency_station'")["passes"].any()
