@@ -24,6 +24,7 @@ share are display settings only: changing them never recomputes distances.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import time
 from typing import Any
@@ -81,6 +82,12 @@ from coverage.webapp.state import (
 st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", page_icon="🏥", layout="wide")
 ss = st.session_state
 
+#: Values of the choice widgets (:func:`choice`) under language-independent keys, before any choice.
+CHOICE_DEFAULTS: dict[str, Any] = {
+    "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
+    "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
+    "opt_mode": "auto", "opt_for": "radius", "accept_ranks": [],
+}
 STREET_TYPES = ["osm", "xml", "graphml", "pbf", "geojson", "json", "gpkg", "zip", "fgb", "kml"]
 LAYER_TYPES = ["geojson", "json", "gpkg", "zip", "fgb", "kml", "csv", "txt", "xlsx", "xls"]
 
@@ -135,20 +142,41 @@ def _init_state() -> None:
             except CoverageInputError as exc:
                 ss["load_error"] = str(exc)
     ss.setdefault("load_error", None)
-    ss.setdefault("src_mode", "demo")
-    ss.setdefault("p_preset", "15")
+    for name, value in CHOICE_DEFAULTS.items():
+        ss.setdefault(name, list(value) if isinstance(value, list) else value)
     for key, name in (("p_radius", "radius_m"), ("p_minutes", "minutes"), ("p_speed", "speed_kmh")):
         ss.setdefault(key, PRESETS["15"][name])
     ss.setdefault("p_max_snap", P.DEFAULT_MAX_SNAP_M)
     ss.setdefault("p_target", P.DEFAULT_TARGET_SHARE)
-    ss.setdefault("p_share", "walk_share")
-    ss.setdefault("p_layers", list(LAYER_KEYS))
     ss.setdefault("scenario_added", [])
-    ss.setdefault("scenario_removed", [])
     ss.setdefault("click_add", True)
     ss.setdefault("last_click", None)
     ss.setdefault("flash", [])
     ss.setdefault("siting", None)
+
+
+def choice(widget, name: str, label: str, options, format_func, on_change=None, **kwargs):
+    """A radio, selectbox or multiselect whose value lives in ``ss[name]``, whatever the language.
+
+    Streamlit keeps a choice widget's value as the *formatted label* of the
+    option: after a language switch (or a new walking time in a label) the old
+    label matches no option, and the widget shows no selection or drops its tags.
+    So the value is kept under the language-independent ``name``, and the
+    widget's key carries a digest of its labels: new labels make a new widget,
+    seeded from ``ss[name]``; a choice by the user is copied back to ``ss[name]``.
+    """
+    options = list(options)
+    labels = "\x1f".join(str(format_func(o)) for o in options)
+    key = f"{name}@{hashlib.sha1(labels.encode('utf-8')).hexdigest()[:10]}"
+    if key not in ss or ss[key] != ss[name]:
+        ss[key] = ss[name]
+
+    def sync() -> None:
+        ss[name] = ss[key]
+        if on_change is not None:
+            on_change()
+
+    return widget(label, options, key=key, format_func=format_func, on_change=sync, **kwargs)
 
 
 def _apply_preset() -> None:
@@ -222,8 +250,9 @@ def _upload_request(lang: str, current_study) -> tuple | None:
                                                   type=STREET_TYPES if layer == "streets" else LAYER_TYPES)
     folder_zip = st.sidebar.file_uploader(tr("upload_folder_zip", lang), type=["zip"], key="up_folder")
     cs_labels = _cs_labels(lang)
-    up_cs = st.sidebar.selectbox(tr("coordinate_system", lang), list(cs_labels), key="up_cs",
-                                 format_func=cs_labels.get, help=tr("coordinate_help", lang))
+    choice(st.sidebar.selectbox, "up_cs", tr("coordinate_system", lang), cs_labels, cs_labels.get,
+           help=tr("coordinate_help", lang))
+    up_cs = ss["up_cs"]
     if not st.sidebar.button(tr("load_upload", lang), type="primary"):
         return None
     try:
@@ -242,8 +271,9 @@ def _folder_request(lang: str) -> tuple | None:
     """The server-folder widgets; the folder's data source once the button is pressed."""
     path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
     cs_labels = _cs_labels(lang)
-    f_cs = st.sidebar.selectbox(tr("coordinate_system", lang), list(cs_labels), key="folder_cs",
-                                format_func=cs_labels.get, help=tr("coordinate_help", lang))
+    choice(st.sidebar.selectbox, "folder_cs", tr("coordinate_system", lang), cs_labels, cs_labels.get,
+           help=tr("coordinate_help", lang))
+    f_cs = ss["folder_cs"]
     if st.sidebar.button(tr("load_folder", lang), type="primary", disabled=not path.strip()):
         try:
             return folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
@@ -255,8 +285,9 @@ def _folder_request(lang: str) -> tuple | None:
 def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
     """The data source chooser; loads a requested source, keeping the old one when it fails."""
     st.sidebar.header(tr("data", lang))
-    mode = st.sidebar.radio(tr("source_mode", lang), ["demo", "upload", "folder"], key="src_mode",
-                            format_func=lambda m: tr(f"mode_{m}", lang))
+    choice(st.sidebar.radio, "src_mode", tr("source_mode", lang), ["demo", "upload", "folder"],
+           lambda m: tr(f"mode_{m}", lang))
+    mode = ss["src_mode"]
     try:
         current_study = cached_study(ss["source"])
     except Exception as exc:  # noqa: BLE001 (unreadable start folder: say so, fall back to the demo)
@@ -297,8 +328,8 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
 def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     """Preset, thresholds, counted kinds, advanced settings and display choices."""
     st.sidebar.header(tr("parameters", lang))
-    st.sidebar.selectbox(tr("preset", lang), ["15", "10", "5", "custom"], key="p_preset", on_change=_apply_preset,
-                         format_func=lambda p: tr(f"preset_{p}", lang), help=tr("parameters_help", lang))
+    choice(st.sidebar.selectbox, "p_preset", tr("preset", lang), ["15", "10", "5", "custom"],
+           lambda p: tr(f"preset_{p}", lang), on_change=_apply_preset, help=tr("parameters_help", lang))
     st.sidebar.number_input(tr("radius_m", lang), min_value=50.0, max_value=5000.0, step=50.0, format="%.0f",
                             key="p_radius", on_change=_mark_custom)
     st.sidebar.number_input(tr("minutes", lang), min_value=1.0, max_value=60.0, step=1.0, format="%.0f",
@@ -310,8 +341,8 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     if "p_kinds" not in ss or not set(ss["p_kinds"]) <= set(kind_options):
         ss["p_kinds"] = [k for k in ss.get("p_kinds", list(P.DEFAULT_COUNTED_KINDS)) if k in kind_options] or \
             [k for k in P.DEFAULT_COUNTED_KINDS if k in kind_options]
-    st.sidebar.multiselect(tr("counted_kinds", lang), kind_options, key="p_kinds",
-                           format_func=lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
+    choice(st.sidebar.multiselect, "p_kinds", tr("counted_kinds", lang), kind_options,
+           lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
     with st.sidebar.expander(tr("advanced", lang)):
         st.number_input(tr("max_snap_m", lang), min_value=10.0, max_value=2000.0, step=10.0, key="p_max_snap")
         st.slider(tr("target_share", lang), min_value=0.5, max_value=1.0, step=0.01, key="p_target")
@@ -319,9 +350,8 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     st.sidebar.header(tr("display", lang))
     share_labels = {"walk_share": tr("walk_share", lang, m=ss["p_minutes"]),
                     "radius_share": tr("radius_share", lang, r=ss["p_radius"])}
-    st.sidebar.radio(tr("shade_by", lang), list(share_labels), key="p_share", format_func=share_labels.get)
-    st.sidebar.multiselect(tr("layers", lang), list(LAYER_KEYS), key="p_layers",
-                           format_func=lambda k: tr(f"layer_key_{k}", lang))
+    choice(st.sidebar.radio, "p_share", tr("shade_by", lang), share_labels, share_labels.get)
+    choice(st.sidebar.multiselect, "p_layers", tr("layers", lang), LAYER_KEYS, lambda k: tr(f"layer_key_{k}", lang))
     params = CoverageParams(radius_m=float(ss["p_radius"]), minutes=float(ss["p_minutes"]),
                             speed_kmh=float(ss["p_speed"]), max_snap_m=float(ss["p_max_snap"]),
                             target_share=float(ss["p_target"]))
@@ -450,8 +480,8 @@ def _add_by_coordinates(pg: Page) -> None:
     ss.setdefault("coord_lat", round(float((b[1] + b[3]) / 2), 6))
     st.number_input(tr("lon", lang), min_value=-180.0, max_value=180.0, step=0.0005, format="%.6f", key="coord_lon")
     st.number_input(tr("lat", lang), min_value=-90.0, max_value=90.0, step=0.0005, format="%.6f", key="coord_lat")
-    st.selectbox(tr("coord_system", lang), list(cs_labels)[:3], key="coord_cs", format_func=cs_labels.get,
-                 help=tr("coordinate_help", lang))
+    choice(st.selectbox, "coord_cs", tr("coord_system", lang), list(cs_labels)[:3], cs_labels.get,
+           help=tr("coordinate_help", lang))
     default_name = tr("scenario_station_name", lang, n=len(ss["scenario_added"]) + 1)
     st.text_input(tr("station_name", lang), key="coord_name", placeholder=default_name)
     if st.button(tr("add_station", lang), key="coord_add"):
@@ -482,8 +512,8 @@ def _scenario_panel(pg: Page) -> None:
     with st.expander(tr("add_by_coords", lang)):
         _add_by_coordinates(pg)
     options = facility_options(pg.study, lang)
-    st.multiselect(tr("remove_existing", lang), list(options), key="scenario_removed", format_func=options.get,
-                   placeholder=tr("remove_placeholder", lang))
+    choice(st.multiselect, "scenario_removed", tr("remove_existing", lang), options, options.get,
+           placeholder=tr("remove_placeholder", lang))
     st.markdown(f"**{tr('before_after', lang)}**")
     if scenario.empty:
         st.caption(tr("no_scenario", lang))
@@ -520,8 +550,9 @@ def capacity_section(pg: Page) -> None:
     c1, c2, c3 = st.columns(3)
     station = c1.number_input(one("capacity_station", lang), min_value=0, value=0, step=500, key="cap_station")
     centre = c2.number_input(one("capacity_centre", lang), min_value=0, value=0, step=1000, key="cap_centre")
-    assign = c3.radio(one("assign", lang), ["nearest", "capacitated"], key="cap_assign", horizontal=True,
-                      format_func=lambda k: one(k, lang))
+    choice(c3.radio, "cap_assign", one("assign", lang), ["nearest", "capacitated"], lambda k: one(k, lang),
+           horizontal=True)
+    assign = ss["cap_assign"]
     key = ("capacity", id(pg.result), station, centre, assign)
     if ss.get("capacity_view", (None,))[0] != key:
         ss["capacity_view"] = (key, capacity_view(pg.result, station or None, centre or None, assign,
@@ -566,8 +597,8 @@ def _proposals(pg: Page) -> None:
     labels = {int(r): f"#{int(r)} {k} · {sd} · +{a}" for r, k, sd, a in
               zip(table[t("rank", lang)], table[tr("kind", lang)], table[t("subdistrict", lang)],
                   table[t("adds_population", lang)])}
-    st.multiselect(tr("accept_which", lang), list(labels), key="accept_ranks", format_func=labels.get,
-                   help=tr("accept_help", lang), placeholder=tr("accept_placeholder", lang))
+    choice(st.multiselect, "accept_ranks", tr("accept_which", lang), labels, labels.get,
+           help=tr("accept_help", lang), placeholder=tr("accept_placeholder", lang))
     st.markdown(f"**{tr('after_siting', lang)}**")
     for col, k in zip(st.columns(3), ("radius", "radius_euclidean", "walk")):
         after = (siting.after or {}).get(k, {}).get("share")
@@ -592,10 +623,10 @@ def optimiser(pg: Page) -> None:
         st.info(tr("siting_missing", lang))
         return
     o1, o2, o3, o4 = st.columns(4)
-    o1.radio(tr("sites_mode", lang), ["auto", "n"], key="opt_mode",
-             format_func=lambda m: tr("sites_auto" if m == "auto" else "sites_n", lang))
+    choice(o1.radio, "opt_mode", tr("sites_mode", lang), ["auto", "n"],
+           lambda m: tr("sites_auto" if m == "auto" else "sites_n", lang))
     o1.number_input(tr("sites_number", lang), min_value=1, max_value=100, value=3, step=1, key="opt_n")
-    o2.radio(tr("site_for", lang), ["radius", "walk"], key="opt_for", format_func=lambda m: tr(f"site_for_{m}", lang))
+    choice(o2.radio, "opt_for", tr("site_for", lang), ["radius", "walk"], lambda m: tr(f"site_for_{m}", lang))
     o3.checkbox(tr("site_rules", lang), key="opt_rules")
     o4.number_input(tr("time_limit", lang), min_value=5, max_value=600, value=int(P.APP_TIME_LIMIT_S), step=5,
                     key="opt_tl")
