@@ -33,6 +33,30 @@ SCENARIO_SHOT = SHOTS / "app_scenario.png"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
+#: fontconfig without the colour-emoji font: an emoji left in the UI would show as an empty box
+NO_EMOJI_FONTS = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+<selectfont><rejectfont><glob>*Emoji*</glob><glob>*emoji*</glob>
+<pattern><patelt name="family"><string>Noto Color Emoji</string></patelt></pattern></rejectfont></selectfont>
+</fontconfig>
+"""
+
+
+def launch(p, tmp: Path):
+    """Debian's Chromium, headless, with a font set that has no emoji (FONTCONFIG_FILE)."""
+    conf = tmp / "fonts-no-emoji.conf"
+    conf.write_text(NO_EMOJI_FONTS, encoding="utf-8")
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS,
+                             env={**os.environ, "FONTCONFIG_FILE": str(conf)})
+
+
+def wait_idle(page, timeout: int = 90_000) -> None:
+    """Until the script has finished its rerun (no running indicator, nothing stale)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(400)
+    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=timeout)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=timeout)
 
 
 def _free_port() -> int:
@@ -92,7 +116,7 @@ def test_app_renders_map_and_rules_offline(server):
             route.abort()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p, SHOTS)
         try:
             context = browser.new_context(viewport={"width": 1600, "height": 2300}, locale="zh-CN")
             context.route("**/*", only_local)
@@ -160,3 +184,64 @@ def test_app_renders_map_and_rules_offline(server):
             browser.close()
     assert blocked == [], f"the page tried to reach the internet: {blocked[:10]}"
     assert SCREENSHOT.stat().st_size > 50_000
+
+
+def _state(page) -> dict:
+    """What a language switch must not change: figures, counted kinds, map layers, radio selections."""
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    kinds = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(0)
+    layers = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(1)
+    radios = page.locator("[data-testid='stRadio']")
+    return {
+        "figures": page.locator("[data-testid='stMetricValue']").all_inner_texts(),
+        "kinds": kinds.locator("[data-tag]").count(),
+        "layers": layers.locator("[data-tag]").count(),
+        "overlays": frame.locator(".leaflet-control-layers-overlays input:checked").count(),
+        "paths": frame.locator("path.leaflet-interactive").count(),
+        "radios": radios.count(),
+        "radios_selected": sum(1 for i in range(radios.count())
+                               if radios.nth(i).locator("label[data-testid='stRadioOption'][data-selected='true']").count() == 1),
+    }
+
+
+def test_language_switch_keeps_layers_kinds_and_figures(server, tmp_path):
+    """Issue 18.1: 中文 → English → 中文, each followed by another click, changes labels only."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p, tmp_path)
+        try:
+            page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
+            wait_idle(page)
+            # count hospitals too, through the widget as a planner would
+            kinds = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(0)
+            before_kinds = kinds.locator("[data-tag]").count()
+            kinds.locator("input").click()
+            page.get_by_role("option", name="医院").click()
+            page.keyboard.press("Escape")
+            wait_idle(page)
+            start = _state(page)
+            assert start["kinds"] == before_kinds + 1 and start["layers"] == 7, start
+            assert start["radios_selected"] == start["radios"] >= 4, start
+            for lang, label, heading in (("en", "English", "Rules by subdistrict"),
+                                         ("zh", "中文", "各街道/乡镇达标情况")):
+                page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").first.get_by_text(label).click()
+                page.get_by_text(heading).wait_for(timeout=60_000)
+                wait_idle(page)
+                assert _state(page) == start, lang
+                # the next click after the switch (here: the shading radio) used to drop the old-language values
+                shade = page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").nth(2)
+                shade.locator("label[data-testid='stRadioOption']").nth(1).click()
+                wait_idle(page)
+                shade.locator("label[data-testid='stRadioOption']").nth(0).click()
+                wait_idle(page)
+                assert _state(page) == start, lang
+                if lang == "en":
+                    tags = " ".join(kinds.locator("[data-tag]").all_inner_texts())
+                    assert "Hospital" in tags and "医院" not in tags, tags
+        finally:
+            browser.close()
