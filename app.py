@@ -44,6 +44,7 @@ from coverage.pipeline import run_plan
 from coverage.read.safety import MAX_UPLOAD_BYTES
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
+from coverage.webapp.mapui import app_map, view_key
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
     DECLARABLE_LAYERS,
@@ -149,7 +150,7 @@ def _init_state() -> None:
     ss.setdefault("p_max_snap", P.DEFAULT_MAX_SNAP_M)
     ss.setdefault("p_target", P.DEFAULT_TARGET_SHARE)
     ss.setdefault("scenario_added", [])
-    ss.setdefault("click_add", True)
+    ss.setdefault("click_add", False)  # add-station mode: off, so a click to inspect a facility adds nothing
     ss.setdefault("last_click", None)
     ss.setdefault("flash", [])
     ss.setdefault("siting", None)
@@ -195,7 +196,6 @@ def _reset_scenario() -> None:
     ss["scenario_added"] = []
     ss["scenario_removed"] = []
     ss["siting"] = None
-    ss["map_focus"] = None
     ss["accept_ranks"] = []
 
 
@@ -205,7 +205,6 @@ def _undo_last() -> None:
 
 def _add_station(name: str, lon: float, lat: float, study, lang: str) -> None:
     ss["scenario_added"] = ss["scenario_added"] + [(name, float(lon), float(lat))]
-    ss["map_focus"] = (float(lat), float(lon))  # the map re-centres on the new station
     ss["flash"].append(("toast", tr("added_toast", lang, name=name)))
     if not in_study_area(study, lon, lat):
         ss["flash"].append(("warning", tr("outside_warning", lang, name=name)))
@@ -456,10 +455,11 @@ def _plan_map_view(pg: Page) -> None:
     fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
                     extra_facilities=extra,
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
-    focus = ss.get("map_focus")
+    # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
+    app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))
     out = st_folium(prepare_for_streamlit(fmap), key="plan_map", height=620, use_container_width=True,
-                    returned_objects=["last_clicked"], center=focus, zoom=15 if focus else None)
-    st.caption(tr("map_help", lang))
+                    returned_objects=["last_clicked"])
+    st.caption(tr("map_help_add" if ss["click_add"] else "map_help", lang))
     click = (out or {}).get("last_clicked")
     if click and click.get("lat") is not None:
         sig = (round(float(click["lat"]), 7), round(float(click["lng"]), 7))

@@ -101,6 +101,40 @@ def server(tmp_path_factory):
             proc.wait(timeout=5)
 
 
+def _folium_frame(page):
+    """The st_folium iframe as a Playwright Frame (to read the Leaflet map's view)."""
+    for _ in range(100):
+        for f in page.frames:
+            if "streamlit_folium" in f.url:
+                try:
+                    if f.evaluate("() => !!(window.map && window.map.getZoom)"):
+                        return f
+                except Exception:  # noqa: BLE001 (a frame being replaced by a rerun)
+                    pass
+        page.wait_for_timeout(200)
+    raise AssertionError("no st_folium map frame")
+
+
+def _view(page) -> tuple[float, float, float]:
+    """Zoom, centre latitude and longitude of the map on the page."""
+    return tuple(_folium_frame(page).evaluate(
+        "() => [window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]"))
+
+
+def _facility_point(frame, box: dict) -> tuple[float, float]:
+    """Page coordinates of a community health station marker well inside the map."""
+    stations = frame.locator("path.leaflet-interactive[fill='#0570b0']")
+    for i in range(stations.count()):
+        r = stations.nth(i).bounding_box()
+        if r is None:
+            continue
+        cx, cy = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2
+        if box["x"] + box["width"] * 0.25 < cx < box["x"] + box["width"] * 0.65 and \
+                box["y"] + box["height"] * 0.25 < cy < box["y"] + box["height"] * 0.75:
+            return cx, cy
+    raise AssertionError("no station marker inside the map")
+
+
 def test_app_renders_map_and_rules_offline(server):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
@@ -146,14 +180,37 @@ def test_app_renders_map_and_rules_offline(server):
             page.wait_for_timeout(1500)  # let Leaflet finish drawing before the screenshot
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
-            # a click on the map adds a hypothetical station: st_folium returns last_clicked, the app
-            # reruns the plan with it and shows before/after deltas
             leaflet = frame.locator(".leaflet-container")
             b = leaflet.bounding_box()
+            # the wheel scrolls the page until the map is clicked; a click on a facility with the
+            # add-station mode off (the default) only inspects it: nothing is added
+            zoom0 = _view(page)[0]
+            page.mouse.move(b["x"] + b["width"] * 0.5, b["y"] + b["height"] * 0.5)
+            page.mouse.wheel(0, -400)
+            page.wait_for_timeout(800)
+            assert _view(page)[0] == zoom0
+            x, y = _facility_point(frame, b)
+            page.mouse.click(x, y)
+            page.wait_for_timeout(2500)
+            wait_idle(page)
+            assert page.get_by_text("假设站点1").count() == 0
+            assert page.locator("[data-testid='stMetricDelta']").count() == 0
+            page.mouse.wheel(0, -400)
+            page.wait_for_timeout(1200)
+            view = _view(page)
+            assert view[0] > zoom0, (view, zoom0)                         # after a click, the wheel zooms
+            # with the add-station mode on, a click on the map adds a hypothetical station: st_folium
+            # returns last_clicked, the app reruns the plan with it and shows before/after deltas
+            page.get_by_text("添加站点（单击地图放置）").click()
+            wait_idle(page)
+            assert _view(page) == view                                    # a rerun keeps the planner's view
             leaflet.click(position={"x": b["width"] * 0.45, "y": b["height"] * 0.5})
             page.get_by_text("假设站点1").first.wait_for(timeout=90_000)
             page.locator("[data-testid='stMetricDelta']").first.wait_for(timeout=90_000)
             page.get_by_text("新增前后对比").wait_for()
+            wait_idle(page)
+            after = _view(page)
+            assert after[0] == view[0] and abs(after[1] - view[1]) < 1e-6, (after, view)   # no re-zoom
             frame.locator(".leaflet-container").wait_for(timeout=60_000)
             page.mouse.move(5, 5)  # no tooltip over the new station in the screenshot
             page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
