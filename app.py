@@ -89,6 +89,14 @@ CHOICE_DEFAULTS: dict[str, Any] = {
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
     "opt_mode": "auto", "opt_for": "radius", "accept_ranks": [],
 }
+#: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
+#: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
+PAGE_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  line-height: 1.25 !important; height: auto !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+</style>"""
 STREET_TYPES = ["osm", "xml", "graphml", "pbf", "geojson", "json", "gpkg", "zip", "fgb", "kml"]
 LAYER_TYPES = ["geojson", "json", "gpkg", "zip", "fgb", "kml", "csv", "txt", "xlsx", "xls"]
 
@@ -226,6 +234,7 @@ def page_top() -> tuple[str, Any, Any]:
     """Language switch, title, and the two containers above the headline (messages, progress)."""
     lang = st.sidebar.radio(tr("language", "zh"), ["zh", "en"], key="lang", horizontal=True,
                             format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+    st.html(PAGE_CSS)
     st.title(tr("app_title", lang))
     # Conditional messages and progress go into two containers that always exist, so that the map below keeps
     # its place in the page (a new place would remount the st_folium component and reload the map).
