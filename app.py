@@ -62,6 +62,7 @@ from coverage.webapp.state import (
     folder_source,
     in_study_area,
     load_source,
+    md_escape,
     overall_figures,
     params_key,
     proposals_bytes,
@@ -74,13 +75,15 @@ from coverage.webapp.state import (
     skipped_table,
     source_label,
     station_at,
+    style_verdicts,
     summary_bytes,
     tr,
+    upload_base_meta,
     upload_source,
     worst_communities,
 )
 
-st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", page_icon="🏥", layout="wide")
+st.set_page_config(page_title="一刻钟健康医疗圈规划 · 15-minute health circle", layout="wide")  # no emoji icon
 ss = st.session_state
 
 #: Values of the choice widgets (:func:`choice`) under language-independent keys, before any choice.
@@ -213,9 +216,9 @@ def _undo_last() -> None:
 
 def _add_station(name: str, lon: float, lat: float, study, lang: str) -> None:
     ss["scenario_added"] = ss["scenario_added"] + [(name, float(lon), float(lat))]
-    ss["flash"].append(("toast", tr("added_toast", lang, name=name)))
+    ss["flash"].append(("toast", tr("added_toast", lang, name=md_escape(name))))
     if not in_study_area(study, lon, lat):
-        ss["flash"].append(("warning", tr("outside_warning", lang, name=name)))
+        ss["flash"].append(("warning", tr("outside_warning", lang, name=md_escape(name))))
 
 
 def _error_text(exc: Exception) -> str:
@@ -268,7 +271,7 @@ def _upload_request(lang: str, current_study) -> tuple | None:
         base = current_study.sources if current_study is not None else None
         folder = save_uploads(given, folder_zip=(folder_zip.name, folder_zip.getvalue()) if folder_zip else None,
                               coordinate_systems={k: up_cs for k in DECLARABLE_LAYERS}, base_files=base,
-                              base_meta=current_study.meta if current_study is not None else None)
+                              base_meta=upload_base_meta(current_study.meta) if current_study is not None else None)
         return upload_source(folder)
     except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
         ss["load_error"] = _error_text(exc)
@@ -322,8 +325,11 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             ss["load_error"] = _error_text(exc)
     if ss["load_error"]:
-        notices.error(tr("load_failed", lang, msg=ss["load_error"]), icon="🚫")
-        notices.caption(tr("still_showing", lang))
+        # above the headline, and in the sidebar where the planner pressed the button
+        message = tr("load_failed", lang, msg=md_escape(ss["load_error"]))
+        for where in (notices, st.sidebar):
+            where.error(message, icon=":material/error:")
+            where.caption(tr("still_showing", lang))
     with progress, st.spinner(tr("loading_data", lang)):
         study0 = cached_study(ss["source"])
     return ss["source"], study0
@@ -386,7 +392,7 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
-            st.error(_error_text(exc), icon="🚫")
+            st.error(md_escape(_error_text(exc)), icon=":material/error:")
             st.stop()
         if demand is None:
             store.put(("demand", source), result.demand)
@@ -431,7 +437,7 @@ def headline(pg: Page) -> None:
     st.caption(" · ".join([_title(pg)] + ([source_label(pg.source, lang)] if pg.source[0] != "demo" else [])
                           + [pg.study0.crs.name]))
     if pg.study0.synthetic:
-        pg.notices.info(tr("synthetic", lang), icon="ℹ️")
+        pg.notices.info(tr("synthetic", lang), icon=":material/info:")
     now = overall_figures(pg.result)
     before = overall_figures(pg.base) if not pg.scenario.empty else None
 
@@ -496,10 +502,15 @@ def _add_by_coordinates(pg: Page) -> None:
     if st.button(tr("add_station", lang), key="coord_add"):
         try:
             lon, lat = station_at(ss["coord_lon"], ss["coord_lat"], ss["coord_cs"])
-            _add_station(ss["coord_name"].strip() or default_name, lon, lat, pg.study, lang)
-            st.rerun()
         except CoverageInputError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc), icon=":material/error:")
+            return
+        if not in_study_area(pg.study, lon, lat):  # a typo in the degrees, or the wrong coordinate system
+            st.error(tr("coord_outside", lang, lon=float(ss["coord_lon"]), lat=float(ss["coord_lat"])),
+                     icon=":material/error:")
+            return
+        _add_station(ss["coord_name"].strip() or default_name, lon, lat, pg.study, lang)
+        st.rerun()
 
 
 def _scenario_panel(pg: Page) -> None:
@@ -527,7 +538,7 @@ def _scenario_panel(pg: Page) -> None:
     if scenario.empty:
         st.caption(tr("no_scenario", lang))
     else:
-        st.dataframe(before_after(pg.base, pg.result, lang), hide_index=True, width="stretch")
+        st.dataframe(style_verdicts(before_after(pg.base, pg.result, lang), lang), hide_index=True, width="stretch")
         st.caption(tr("before_after_help", lang))
 
 
@@ -543,7 +554,7 @@ def map_and_scenario(pg: Page) -> None:
 def tables(pg: Page) -> None:
     """Rules by subdistrict and the worst-served communities."""
     st.subheader(tr("rules_table", pg.lang))
-    st.dataframe(rules_display(pg.result, pg.lang), hide_index=True, width="stretch")
+    st.dataframe(style_verdicts(rules_display(pg.result, pg.lang), pg.lang), hide_index=True, width="stretch")
     st.subheader(tr("communities_table", pg.lang))
     st.dataframe(worst_communities(pg.result, pg.lang, share=ss["p_share"]), hide_index=True, width="stretch")
 
@@ -592,7 +603,7 @@ def _run_optimiser(pg: Page) -> None:
             st.rerun()
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(state="error")
-            st.error(tr("siting_failed", pg.lang, msg=_error_text(exc)), icon="🚫")
+            st.error(tr("siting_failed", pg.lang, msg=md_escape(_error_text(exc))), icon=":material/error:")
 
 
 def _proposals(pg: Page) -> None:

@@ -252,7 +252,7 @@ def test_scenario_adds_and_removes_stations(toy):
     centre = counted.facilities.index[counted.facilities["kind"] == "centre"][0]
     gone = run_plan(scenario_study(counted, Scenario(removed=(centre,))), demand=base.demand)
     assert not gone.rules.set_index("name").at["甲街道", "centre_rule"]
-    assert "❌" in rules_display(gone, "en")["Centre"].iloc[0]
+    assert rules_display(gone, "en")["Centre"].iloc[0] == "0 fail"
     # counting hospitals adds one facility without reloading anything
     assert counted_study(study, ["centre", "station", "hospital"]).facilities["counted"].sum() == 4
 
@@ -261,8 +261,8 @@ def test_display_tables_and_downloads(toy):
     _, study = toy
     result = run_plan(counted_study(study, ["centre", "station"]))
     r = rules_display(result, "zh")
-    assert list(r["街道/乡镇"]) == ["甲街道", "乙街道"] and set(r["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
-    assert r["中心"].tolist() == ["✅ 1", "❌ 0"] and r["500米网络覆盖率"].iloc[0].endswith("%")
+    assert list(r["街道/乡镇"]) == ["甲街道", "乙街道"] and set(r["全部达标"]) <= {"达标", "未达标"}
+    assert r["中心"].tolist() == ["1 达标", "0 未达标"] and r["500米网络覆盖率"].iloc[0].endswith(("% 达标", "% 未达标"))
     w = worst_communities(result, "en", "radius_share")
     assert w["Community"].iloc[0] == "乙二社区"          # 0 % within 500 m
     s = json.loads(summary_bytes(result))
@@ -354,9 +354,9 @@ def test_demo_loads_and_parameters_update_figures(monkeypatch):
     assert 0 < pct(before["500米网络覆盖率"]) <= 100 and 0 < pct(before["15分钟步行覆盖率"]) <= 100
     tables = [d.value for d in at.dataframe]
     rules = next(t for t in tables if "全部达标" in t.columns)
-    assert len(rules) >= 5 and set(rules["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
+    assert len(rules) >= 5 and set(rules["全部达标"]) <= {"达标", "未达标"}
     assert "凤凰岭街道" in set(rules["街道/乡镇"])
-    assert all(v[0] in "✅❌" for v in rules["500米网络覆盖率"])
+    assert all(re.fullmatch(r"\d+\.\d% (未)?达标", v) for v in rules["500米网络覆盖率"])
     assert any("社区" in t.columns for t in tables)                       # worst-served communities
     assert any("合成演示数据" in i.value for i in at.info)                 # synthetic data labelled
     assert [b.label for b in at.get("download_button")][:4] == \
@@ -431,7 +431,7 @@ def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):
     assert m["人口"] == "5,500" and m["全部达标的街道"].endswith("/ 2")
     rules = next(d.value for d in at.dataframe if "全部达标" in d.value.columns)
     assert list(rules["街道/乡镇"]) == ["甲街道", "乙街道"]
-    assert rules["中心"].iloc[1].startswith("❌")                      # 乙街道 has no centre
+    assert rules["中心"].iloc[1] == "0 未达标"                        # 乙街道 has no centre
 
 
 def test_scenario_remove_and_add_station(monkeypatch):
@@ -504,3 +504,57 @@ def test_language_switch_keeps_choices_and_figures(monkeypatch):
     tags = choice(at, "multiselect", "p_kinds")
     assert [tags.format_func(k) for k in tags.value] == ["Community health service centre",
                                                           "Community health service station", "Hospital"]
+
+
+# emoji and pictographs (✅ ❌ 🚫 ℹ️ 🏥 …): empty boxes on a machine without an emoji font
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+def test_no_emoji_in_the_app():
+    from coverage.i18n import STRINGS
+    from coverage.webapp.strings import APP_STRINGS
+
+    for path in [APP, *sorted((ROOT / "coverage" / "webapp").glob("*.py"))]:
+        found = EMOJI.findall(path.read_text(encoding="utf-8"))
+        assert not found, (path.name, found)
+    for key, pair in {**STRINGS, **APP_STRINGS}.items():
+        assert not any(EMOJI.search(s) for s in pair), key
+
+
+def test_markdown_escape_and_upload_titles():
+    from coverage.webapp.state import md_escape, upload_base_meta
+
+    # one backslash before each markdown character, so "*" never turns into italics
+    assert md_escape("a*b_c.csv") == "a\\*b\\_c\\.csv"
+    assert md_escape("$1 :x:") == "\\$1 \\:x\\:"
+    nested = {"title": "上传数据（其余图层来自 上传数据（其余图层来自 海勃湾演示））",
+              "title_en": "Uploaded data (other layers from Uploaded data (other layers from Haibowan demo))",
+              "synthetic": True}
+    assert upload_base_meta(nested) == {"title": "海勃湾演示", "title_en": "Haibowan demo", "synthetic": True}
+    assert upload_base_meta({"title": "乌海市"}) == {"title": "乌海市"} and upload_base_meta(None) is None
+
+
+def test_data_notes_in_chinese(toy, tmp_path):
+    from coverage.webapp.state import skipped_table
+
+    folder = write_toy(tmp_path / "far")
+    far = points(FACILITIES + [{"x": 600, "y": 5000, "name": "远处服务站", "kind": "station"}])
+    far.to_file(folder / "facilities.geojson")
+    result = run_plan(counted_study(load_source(folder_source(folder)), ["centre", "station"]))
+    zh, en = skipped_table(result, "zh"), skipped_table(result, "en")
+    row = [i for i, r in enumerate(result.skipped) if r.reason == "off_network"]
+    assert len(row) == 1
+    assert zh["原因"].iloc[row[0]] == tr("skip_off_network", "zh") and "远处服务站" in zh["对象"].iloc[row[0]]
+    assert zh["处理"].iloc[row[0]] == "排除" and zh["图层"].iloc[row[0]] == "医疗卫生设施（facilities）"
+    assert en["Reason"].iloc[row[0]] == result.skipped[row[0]].message      # English: the library's sentence
+
+
+def test_add_by_coordinates_refuses_a_point_outside(monkeypatch):
+    at = new_app(monkeypatch)
+    shown = metrics(at)
+    at.number_input(key="coord_lon").set_value(100.0)
+    at.number_input(key="coord_lat").set_value(30.0)
+    at.button(key="coord_add").click().run()
+    assert not at.exception
+    assert at.session_state["scenario_added"] == [] and metrics(at) == shown
+    assert any("不在研究范围内" in e.value and "100.000000" in e.value for e in at.error)

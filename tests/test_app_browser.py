@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ SCENARIO_SHOT = SHOTS / "app_scenario.png"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
 #: fontconfig without the colour-emoji font: an emoji left in the UI would show as an empty box
 NO_EMOJI_FONTS = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>
@@ -178,6 +180,9 @@ def test_app_renders_map_and_rules_offline(server):
             metrics = page.locator("[data-testid='stMetricValue']")
             assert metrics.count() == 6
             page.wait_for_timeout(1500)  # let Leaflet finish drawing before the screenshot
+            # no emoji anywhere in the page or the map: they would be empty boxes under this font set
+            texts = [page.inner_text("body"), frame.locator("body").inner_text()]
+            assert not [c for text in texts for c in text if EMOJI.match(c)], texts
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             leaflet = frame.locator(".leaflet-container")
