@@ -105,14 +105,17 @@ def server(tmp_path_factory):
 
 def _folium_frame(page):
     """The st_folium iframe as a Playwright Frame (to read the Leaflet map's view)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     for _ in range(100):
         for f in page.frames:
             if "streamlit_folium" in f.url:
                 try:
-                    if f.evaluate("() => !!(window.map && window.map.getZoom)"):
-                        return f
-                except Exception:  # noqa: BLE001 (a frame being replaced by a rerun)
-                    pass
+                    ready = f.evaluate("() => !!(window.map && window.map.getZoom)")
+                except PlaywrightError:  # a frame being replaced by a rerun
+                    ready = False
+                if ready:
+                    return f
         page.wait_for_timeout(200)
     raise AssertionError("no st_folium map frame")
 
