@@ -90,7 +90,7 @@ ss = st.session_state
 CHOICE_DEFAULTS: dict[str, Any] = {
     "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
-    "opt_mode": "auto", "opt_for": "radius", "accept_ranks": [],
+    "opt_mode": "auto", "opt_for": "radius",
 }
 #: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
 #: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
@@ -118,7 +118,8 @@ class Page:
     result_key: tuple
     scenario: Scenario
     siting: Any          # SitingResult of ``result``, or None
-    shown: Any           # ``result`` with its siting attached (map, downloads)
+    accepted: tuple      # ranks of its proposals accepted into the scenario since
+    shown: Any           # ``result`` with the proposals not yet accepted attached (map, report)
     notices: Any         # containers above the headline
     progress: Any
 
@@ -207,7 +208,6 @@ def _reset_scenario() -> None:
     ss["scenario_added"] = []
     ss["scenario_removed"] = []
     ss["siting"] = None
-    ss["accept_ranks"] = []
 
 
 def _undo_last() -> None:
@@ -416,10 +416,20 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
         sstudy = store.get_or_compute(("scenario_study", source, kinds, scenario.key()),
                                       lambda: scenario_study(study, scenario, lang))
         result = _compute(sstudy, result_key, tr("scenario_computing", lang), source, params, lang, progress)
-    siting = ss["siting"][1] if ss["siting"] is not None and ss["siting"][0] == result_key else None
-    shown = dataclasses.replace(result, siting=siting) if siting is not None else result
-    return Page(lang, source, study0, study, params, base, result, result_key, scenario, siting, shown,
+    # proposals belong to the result they were made for; accepting some re-keys them to the new scenario
+    kept = ss["siting"]
+    siting = kept["result"] if kept is not None and kept["key"] == result_key else None
+    accepted = tuple(kept["accepted"]) if siting is not None else ()
+    shown = dataclasses.replace(result, siting=_remaining(siting, accepted)) if siting is not None else result
+    return Page(lang, source, study0, study, params, base, result, result_key, scenario, siting, accepted, shown,
                 notices, progress)
+
+
+def _remaining(siting, accepted: tuple):
+    """The siting result without the proposals already accepted (they are scenario stations now)."""
+    if not accepted:
+        return siting
+    return dataclasses.replace(siting, proposals=siting.proposals[~siting.proposals["rank"].isin(accepted)])
 
 
 # --------------------------------------------------------------------------
@@ -597,8 +607,7 @@ def _run_optimiser(pg: Page) -> None:
                                      site_for=ss["opt_for"], rules=bool(ss["opt_rules"]),
                                      time_limit=float(ss["opt_tl"]),
                                      progress=lambda msg, frac: status.update(label=msg))
-            ss["siting"] = (pg.result_key, proposal)
-            ss["accept_ranks"] = []
+            ss["siting"] = {"key": pg.result_key, "result": proposal, "accepted": []}
             status.update(state="complete")
             st.rerun()
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
@@ -612,13 +621,12 @@ def _proposals(pg: Page) -> None:
     if len(siting.proposals) == 0:
         st.success(tr("no_proposals", lang))
         return
-    table = proposals_display(siting, lang)
-    st.dataframe(table, hide_index=True, width="stretch", column_config={"kind": None})
-    labels = {int(r): f"#{int(r)} {k} · {sd} · +{a}" for r, k, sd, a in
-              zip(table[t("rank", lang)], table[tr("kind", lang)], table[t("subdistrict", lang)],
-                  table[t("adds_population", lang)])}
-    choice(st.multiselect, "accept_ranks", tr("accept_which", lang), labels, labels.get,
-           help=tr("accept_help", lang), placeholder=tr("accept_placeholder", lang))
+    if pg.accepted:
+        st.caption(tr("accepted_already", lang, ranks=", ".join(f"#{r}" for r in pg.accepted)))
+    table = proposals_display(_remaining(siting, pg.accepted), lang)
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch", column_config={"kind": None})
+        _accept_form(pg, table)
     st.markdown(f"**{tr('after_siting', lang)}**")
     for col, k in zip(st.columns(3), ("radius", "radius_euclidean", "walk")):
         after = (siting.after or {}).get(k, {}).get("share")
@@ -626,13 +634,35 @@ def _proposals(pg: Page) -> None:
         if after is not None:
             col.metric(tr(f"{k}_share", lang, r=params.radius_m, m=params.minutes), f"{after:.1%}",
                        None if prior is None else f"{(after - prior) * 100:+.1f} pp")
-    if st.button(tr("accept_selected", lang), key="opt_accept", disabled=not ss.get("accept_ranks")):
-        chosen = table[table[t("rank", lang)].isin(ss["accept_ranks"])]
-        ss["scenario_added"] = ss["scenario_added"] + [
-            (tr("proposal_name", lang, n=int(r)), float(x), float(y), str(k))
-            for r, x, y, k in zip(chosen[t("rank", lang)], chosen["lon"], chosen["lat"], chosen["kind"])]
-        ss["flash"].append(("toast", tr("accepted_toast", lang, n=len(chosen))))
-        st.rerun()
+
+
+def _accept_form(pg: Page, table: pd.DataFrame) -> None:
+    """Tick proposals, then add them to the scenario in one go; the others stay proposed.
+
+    A form: picking does not rerun the page, so the list stays open for the next pick.
+    """
+    lang = pg.lang
+    rank = t("rank", lang)
+    labels = {int(r): f"#{int(r)} {k} · {sd} · +{a}" for r, k, sd, a in
+              zip(table[rank], table[tr("kind", lang)], table[t("subdistrict", lang)], table[t("adds_population", lang)])}
+    # the key carries the labels, as in choice(): a new language or new proposals make a fresh list
+    key = "accept@" + hashlib.sha1("\x1f".join(labels.values()).encode("utf-8")).hexdigest()[:10]
+    with st.form("accept_form", border=False):
+        st.multiselect(tr("accept_which", lang), list(labels), key=key, format_func=labels.get,
+                       help=tr("accept_help", lang), placeholder=tr("accept_placeholder", lang))
+        submitted = st.form_submit_button(tr("accept_selected", lang), key="opt_accept")
+    if not submitted or not ss.get(key):
+        return
+    chosen = table[table[rank].isin(ss[key])]
+    added = ss["scenario_added"] + [(tr("proposal_name", lang, n=int(r)), float(x), float(y), str(k))
+                                    for r, x, y, k in zip(chosen[rank], chosen["lon"], chosen["lat"], chosen["kind"])]
+    ss["scenario_added"] = added
+    # the proposals follow the new scenario, less the accepted ones (base key + the new scenario's key)
+    new_key = pg.result_key[:3] + (Scenario(tuple(added), tuple(ss["scenario_removed"])).key(),)
+    ss["siting"] = {**ss["siting"], "key": new_key,
+                    "accepted": sorted(set(pg.accepted) | {int(r) for r in chosen[rank]})}
+    ss["flash"].append(("toast", tr("accepted_toast", lang, n=len(chosen))))
+    st.rerun()
 
 
 def optimiser(pg: Page) -> None:

@@ -472,12 +472,18 @@ def test_optimiser_proposes_and_accepts(monkeypatch):
     props = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
     assert 1 <= len(props) <= 2
     assert {b.label for b in at.get("download_button")} >= {"建议站点 GeoJSON", "建议站点 CSV", "建议站点 GeoPackage"}
-    choice(at, "multiselect", "accept_ranks").set_value([1]).run()      # the button is enabled once one is chosen
+    choice(at, "multiselect", "accept").set_value([1])                  # in a form: no rerun per pick
     at.button(key="opt_accept").click().run()
     assert not at.exception
     assert len(at.session_state["scenario_added"]) == 1
     after = metrics(at)
     assert pct(after["500米网络覆盖率"]) > pct(base["500米网络覆盖率"])
+    # the proposals not accepted are still offered, for the new scenario
+    left = [d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns]
+    assert len(props) == 2                                               # two asked for, two proposed
+    assert len(left) == 1 and list(left[0]["序号"]) == [2]
+    assert [o.split(" ")[0] for o in choice(at, "multiselect", "accept").options] == ["#2"]
+    assert any("已采纳：#1" in c.value for c in at.caption)
 
 
 def test_language_switch_keeps_choices_and_figures(monkeypatch):
