@@ -98,6 +98,7 @@ PAGE_CSS = """<style>
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   line-height: 1.25 !important; height: auto !important; }
+[data-testid="stMetricLabel"] { min-height: 2.6em; }  /* values in line when some labels take two lines */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 </style>"""
 STREET_TYPES = ["osm", "xml", "graphml", "pbf", "geojson", "json", "gpkg", "zip", "fgb", "kml"]
@@ -242,7 +243,7 @@ def page_top() -> tuple[str, Any, Any]:
     # Conditional messages and progress go into two containers that always exist, so that the map below keeps
     # its place in the page (a new place would remount the st_folium component and reload the map).
     notices = st.container()
-    progress = st.container()
+    progress = st.empty()  # a placeholder: emptied once a computation is done (the time goes to a toast)
     for kind, text in ss["flash"]:
         if kind == "toast":
             st.toast(text)
@@ -383,7 +384,7 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
     if result is not None:
         return result
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
-    with progress, st.status(label, expanded=True) as status:
+    with progress.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
@@ -396,7 +397,8 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
             st.stop()
         if demand is None:
             store.put(("demand", source), result.demand)
-        status.update(label=tr("computed", lang, s=time.perf_counter() - t0), state="complete", expanded=False)
+    progress.empty()
+    st.toast(tr("computed", lang, s=time.perf_counter() - t0))
     return store.put(key, result)
 
 
@@ -530,9 +532,9 @@ def _scenario_panel(pg: Page) -> None:
     st.toggle(tr("click_to_add", lang), key="click_add")
     st.markdown(f"**{tr('added_stations', lang)}**")
     if ss["scenario_added"]:
-        st.dataframe(pd.DataFrame([(n, tr(f"kind_{k}", lang, default=k), round(x, 6), round(y, 6))
-                                   for n, x, y, k in scenario.stations()],
-                                  columns=[tr("station_name", lang), tr("kind", lang), "lon", "lat"]),
+        # name and position only: the narrow column shows them whole (the kind is in the map's tooltip)
+        st.dataframe(pd.DataFrame([(n, round(x, 5), round(y, 5)) for n, x, y, _k in scenario.stations()],
+                                  columns=[tr("station_name", lang), "lon", "lat"]),
                      hide_index=True, width="stretch")
         b1, b2 = st.columns(2)
         b1.button(tr("undo_last", lang), on_click=_undo_last, width="stretch")
@@ -544,12 +546,18 @@ def _scenario_panel(pg: Page) -> None:
     options = facility_options(pg.study, lang)
     choice(st.multiselect, "scenario_removed", tr("remove_existing", lang), options, options.get,
            placeholder=tr("remove_placeholder", lang))
-    st.markdown(f"**{tr('before_after', lang)}**")
     if scenario.empty:
         st.caption(tr("no_scenario", lang))
-    else:
-        st.dataframe(style_verdicts(before_after(pg.base, pg.result, lang), lang), hide_index=True, width="stretch")
-        st.caption(tr("before_after_help", lang))
+
+
+def _before_after(pg: Page) -> None:
+    """Per-subdistrict verdicts and shares, current → scenario: under the map, where its columns fit."""
+    if pg.scenario.empty:
+        return
+    st.markdown(f"**{tr('before_after', pg.lang)}**")
+    st.dataframe(style_verdicts(before_after(pg.base, pg.result, pg.lang), pg.lang), hide_index=True,
+                 width="stretch")
+    st.caption(tr("before_after_help", pg.lang))
 
 
 def map_and_scenario(pg: Page) -> None:
@@ -559,6 +567,7 @@ def map_and_scenario(pg: Page) -> None:
         _plan_map_view(pg)
     with side:
         _scenario_panel(pg)
+    _before_after(pg)
 
 
 def tables(pg: Page) -> None:

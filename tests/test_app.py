@@ -508,8 +508,7 @@ def test_language_switch_keeps_choices_and_figures(monkeypatch):
         assert at.session_state["computations"] == n                  # labels only: nothing recomputed
     assert "Within 500 m (network)" in metrics(at)
     tags = choice(at, "multiselect", "p_kinds")
-    assert [tags.format_func(k) for k in tags.value] == ["Community health service centre",
-                                                          "Community health service station", "Hospital"]
+    assert [tags.format_func(k) for k in tags.value] == ["Health centres", "Health stations", "Hospitals"]
 
 
 # emoji and pictographs (✅ ❌ 🚫 ℹ️ 🏥 …): empty boxes on a machine without an emoji font

@@ -44,9 +44,9 @@ NO_EMOJI_FONTS = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"
 """
 
 
-def launch(p, tmp: Path):
+def launch(p):
     """Debian's Chromium, headless, with a font set that has no emoji (FONTCONFIG_FILE)."""
-    conf = tmp / "fonts-no-emoji.conf"
+    conf = Path(tempfile.mkdtemp(prefix="coverage_fonts_")) / "fonts-no-emoji.conf"
     conf.write_text(NO_EMOJI_FONTS, encoding="utf-8")
     return p.chromium.launch(executable_path=CHROMIUM, args=ARGS,
                              env={**os.environ, "FONTCONFIG_FILE": str(conf)})
@@ -155,7 +155,7 @@ def test_app_renders_map_and_rules_offline(server):
             route.abort()
 
     with sync_playwright() as p:
-        browser = launch(p, SHOTS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 1600, "height": 2300}, locale="zh-CN")
             context.route("**/*", only_local)
@@ -194,7 +194,7 @@ def test_app_renders_map_and_rules_offline(server):
             # add-station mode off (the default) only inspects it: nothing is added
             zoom0 = _view(page)[0]
             page.mouse.move(b["x"] + b["width"] * 0.5, b["y"] + b["height"] * 0.5)
-            page.mouse.wheel(0, -400)
+            page.mouse.wheel(0, -120)
             page.wait_for_timeout(800)
             assert _view(page)[0] == zoom0
             x, y = _facility_point(frame, b)
@@ -203,7 +203,7 @@ def test_app_renders_map_and_rules_offline(server):
             wait_idle(page)
             assert page.get_by_text("假设站点1").count() == 0
             assert page.locator("[data-testid='stMetricDelta']").count() == 0
-            page.mouse.wheel(0, -400)
+            page.mouse.wheel(0, -120)
             page.wait_for_timeout(1200)
             view = _view(page)
             assert view[0] > zoom0, (view, zoom0)                         # after a click, the wheel zooms
@@ -275,7 +275,7 @@ def test_language_switch_keeps_layers_kinds_and_figures(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = launch(p, tmp_path)
+        browser = launch(p)
         try:
             page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
             page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
@@ -308,5 +308,49 @@ def test_language_switch_keeps_layers_kinds_and_figures(server, tmp_path):
                 if lang == "en":
                     tags = " ".join(kinds.locator("[data-tag]").all_inner_texts())
                     assert "Hospital" in tags and "医院" not in tags, tags
+        finally:
+            browser.close()
+
+
+def _covered_share(frame, box: dict) -> float:
+    """Share of the map's area under its controls (legend, layer box, zoom, scale)."""
+    area = 0.0
+    for sel in (".coverage-legend", ".leaflet-control-layers", ".leaflet-control-zoom"):
+        for i in range(frame.locator(sel).count()):
+            r = frame.locator(sel).nth(i).bounding_box()
+            if r:
+                area += r["width"] * r["height"]
+    return area / (box["width"] * box["height"])
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
+def test_screenshots_at_planner_screen_sizes(server, width, height):
+    """Issue 18.4/6: at 1366×768 and 1920×1080, in both languages, the headline labels are whole and the
+    map's controls cover little of it; one screenshot each (docs/screenshots/app_<lang>_<width>.png)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN").new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
+            for lang, label, heading in (("zh", None, None), ("en", "English", "Rules by subdistrict")):
+                if label:
+                    page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").first.get_by_text(label).click()
+                    page.get_by_text(heading).wait_for(timeout=60_000)
+                wait_idle(page)
+                frame = page.frame_locator("iframe[title*='st_folium']").first
+                frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+                cut = page.evaluate("""() => [...document.querySelectorAll("[data-testid='stMetricLabel'] p")]
+                    .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+                    .map(e => e.textContent)""")
+                assert cut == [], (lang, width, cut)
+                box = frame.locator(".leaflet-container").bounding_box()
+                assert _covered_share(frame, box) < 0.12, (lang, width)
+                page.mouse.move(5, 5)
+                page.wait_for_timeout(1200)
+                page.screenshot(path=str(SHOTS / f"app_{lang}_{width}.png"))
         finally:
             browser.close()
