@@ -354,3 +354,53 @@ def test_screenshots_at_planner_screen_sizes(server, width, height):
                 page.screenshot(path=str(SHOTS / f"app_{lang}_{width}.png"))
         finally:
             browser.close()
+
+
+def test_accept_list_stays_open_and_the_rest_stay_proposed(server):
+    """Issue 18.6: ticking proposals keeps the list open; after accepting one, the others are still offered."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
+            wait_idle(page)
+            page.get_by_text("指定数量", exact=True).click()  # 2 sites (the number input's default is 3)
+            wait_idle(page)
+            number = page.get_by_label("站点数量（选“指定数量”时）")
+            number.fill("2")
+            number.press("Enter")
+            wait_idle(page)
+            page.get_by_role("button", name="提出建议站点").click()
+            accept = page.get_by_role("combobox", name="采纳的建议站点")
+            accept.wait_for(timeout=120_000)
+            wait_idle(page)
+            page.wait_for_timeout(3000)    # the new map reports its first state: one more quick rerun
+            wait_idle(page)
+            accept.click()
+            page.get_by_role("option", name="#1", exact=False).first.click()
+            page.wait_for_timeout(1500)
+            # still open for the next pick: the other proposal is still listed as an option
+            expect(page.get_by_role("option", name="#2", exact=False)).to_have_count(1)
+            page.keyboard.press("Escape")
+            page.get_by_role("button", name="将勾选的站点加入情景").click()
+            page.get_by_text("已采纳：#1").wait_for(timeout=90_000)
+            wait_idle(page)
+            page.wait_for_timeout(3000)
+            wait_idle(page)
+            accept = page.get_by_role("combobox", name="采纳的建议站点")
+            for _ in range(5):   # a rerun still settling (the redrawn map reports in) can close the list
+                accept.click()
+                page.wait_for_timeout(1000)
+                if page.get_by_role("option").count():
+                    break
+                page.keyboard.press("Escape")
+                wait_idle(page)
+            options = page.get_by_role("option").all_inner_texts()
+            assert [o.split(" ")[0] for o in options if o.startswith("#")] == ["#2"], options
+            assert page.get_by_text("建议站点1").count() >= 1                 # now a scenario station
+        finally:
+            browser.close()
