@@ -252,7 +252,7 @@ def test_scenario_adds_and_removes_stations(toy):
     centre = counted.facilities.index[counted.facilities["kind"] == "centre"][0]
     gone = run_plan(scenario_study(counted, Scenario(removed=(centre,))), demand=base.demand)
     assert not gone.rules.set_index("name").at["甲街道", "centre_rule"]
-    assert "❌" in rules_display(gone, "en")["Centre"].iloc[0]
+    assert rules_display(gone, "en")["Centre"].iloc[0] == "0 fail"
     # counting hospitals adds one facility without reloading anything
     assert counted_study(study, ["centre", "station", "hospital"]).facilities["counted"].sum() == 4
 
@@ -261,8 +261,8 @@ def test_display_tables_and_downloads(toy):
     _, study = toy
     result = run_plan(counted_study(study, ["centre", "station"]))
     r = rules_display(result, "zh")
-    assert list(r["街道/乡镇"]) == ["甲街道", "乙街道"] and set(r["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
-    assert r["中心"].tolist() == ["✅ 1", "❌ 0"] and r["500米网络覆盖率"].iloc[0].endswith("%")
+    assert list(r["街道/乡镇"]) == ["甲街道", "乙街道"] and set(r["全部达标"]) <= {"达标", "未达标"}
+    assert r["中心"].tolist() == ["1 达标", "0 未达标"] and r["500米网络覆盖率"].iloc[0].endswith(("% 达标", "% 未达标"))
     w = worst_communities(result, "en", "radius_share")
     assert w["Community"].iloc[0] == "乙二社区"          # 0 % within 500 m
     s = json.loads(summary_bytes(result))
@@ -326,6 +326,17 @@ def new_app(monkeypatch, light: bool = True, uploads: Path | None = None):
     return at
 
 
+def choice(at, kind: str, name: str):
+    """The choice widget whose value the app keeps in ``session_state[name]``.
+
+    Its key is ``name@<digest of its labels>`` (``app.choice``): a new language
+    makes a new widget, so exactly one with this name is on the page.
+    """
+    found = [w for w in getattr(at, kind) if w.key and w.key.split("@")[0] == name]
+    assert len(found) == 1, (name, [w.key for w in getattr(at, kind)])
+    return found[0]
+
+
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -343,9 +354,9 @@ def test_demo_loads_and_parameters_update_figures(monkeypatch):
     assert 0 < pct(before["500米网络覆盖率"]) <= 100 and 0 < pct(before["15分钟步行覆盖率"]) <= 100
     tables = [d.value for d in at.dataframe]
     rules = next(t for t in tables if "全部达标" in t.columns)
-    assert len(rules) >= 5 and set(rules["全部达标"]) <= {"✅ 达标", "❌ 未达标"}
+    assert len(rules) >= 5 and set(rules["全部达标"]) <= {"达标", "未达标"}
     assert "凤凰岭街道" in set(rules["街道/乡镇"])
-    assert all(v[0] in "✅❌" for v in rules["500米网络覆盖率"])
+    assert all(re.fullmatch(r"\d+\.\d% (未)?达标", v) for v in rules["500米网络覆盖率"])
     assert any("社区" in t.columns for t in tables)                       # worst-served communities
     assert any("合成演示数据" in i.value for i in at.info)                 # synthetic data labelled
     assert [b.label for b in at.get("download_button")][:4] == \
@@ -353,7 +364,7 @@ def test_demo_loads_and_parameters_update_figures(monkeypatch):
     assert at.session_state["computations"] == 1
 
     # a parameter changes the figures
-    at.sidebar.multiselect(key="p_layers").set_value(LIGHT_LAYERS)
+    choice(at, "multiselect", "p_layers").set_value(LIGHT_LAYERS)
     at.sidebar.number_input(key="p_radius").set_value(300.0).run()
     after = metrics(at)
     assert "300米网络覆盖率" in after and pct(after["300米网络覆盖率"]) < pct(before["500米网络覆盖率"])
@@ -363,21 +374,21 @@ def test_demo_loads_and_parameters_update_figures(monkeypatch):
     assert n == 2
     # language, shading share and layers are display settings: no new computation
     at.sidebar.radio(key="lang").set_value("en")
-    at.sidebar.radio(key="p_share").set_value("radius_share")
-    at.sidebar.multiselect(key="p_layers").set_value(["subdistricts", "communities"]).run()
+    choice(at, "radio", "p_share").set_value("radius_share")
+    choice(at, "multiselect", "p_layers").set_value(["subdistricts", "communities"]).run()
     assert not at.exception
     assert at.session_state["computations"] == n
     en = metrics(at)
     assert en["Within 300 m (network)"] == after["300米网络覆盖率"]
     assert any("All rules" in d.value.columns for d in at.dataframe)
     # the 5-minute preset (GB 50180-2018) shortens the walk
-    at.sidebar.selectbox(key="p_preset").set_value("5").run()
+    choice(at, "selectbox", "p_preset").set_value("5").run()
     five = metrics(at)
     assert pct(five["Within 5 min walk"]) < pct(en["Within 15 min walk"])
     assert at.session_state["p_radius"] == 300.0 and at.session_state["p_minutes"] == 5.0
     assert at.session_state["computations"] == n + 1
     # counting hospitals too: more counted facilities, coverage can only grow
-    at.sidebar.multiselect(key="p_kinds").set_value(["centre", "station", "hospital"]).run()
+    choice(at, "multiselect", "p_kinds").set_value(["centre", "station", "hospital"]).run()
     more = metrics(at)
     assert pct(more["Within 300 m (network)"]) >= pct(five["Within 300 m (network)"])
 
@@ -385,7 +396,7 @@ def test_demo_loads_and_parameters_update_figures(monkeypatch):
 def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
     at = new_app(monkeypatch, uploads=tmp_path / "uploads")
     shown = metrics(at)
-    at.sidebar.radio(key="src_mode").set_value("upload").run()
+    choice(at, "radio", "src_mode").set_value("upload").run()
     at.sidebar.file_uploader(key="up_subdistricts").set_value(
         ("subdistricts.geojson", b"{this is not json", "application/geo+json"))
     at.sidebar.button[0].click().run()
@@ -395,7 +406,7 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
     assert at.session_state["source"] == ("demo",)
     assert metrics(at) == shown                                          # still showing the demo
     # a folder on the server that does not exist: the same
-    at.sidebar.radio(key="src_mode").set_value("folder").run()
+    choice(at, "radio", "src_mode").set_value("folder").run()
     at.sidebar.text_input(key="folder_path").set_value(str(tmp_path / "no such folder")).run()
     at.sidebar.button[0].click().run()
     assert not at.exception
@@ -406,12 +417,12 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
 def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):
     folder = write_toy(tmp_path / "toy")
     at = new_app(monkeypatch, uploads=tmp_path / "uploads")
-    at.sidebar.radio(key="src_mode").set_value("upload").run()
+    choice(at, "radio", "src_mode").set_value("upload").run()
     for layer, name in (("streets", "streets.osm"), ("subdistricts", "subdistricts.geojson"),
                         ("communities", "communities.geojson")):
         at.sidebar.file_uploader(key=f"up_{layer}").set_value((name, (folder / name).read_bytes(), "text/plain"))
     at.sidebar.file_uploader(key="up_facilities").set_value(("高德坐标.csv", facilities_csv("gcj02"), "text/csv"))
-    at.sidebar.selectbox(key="up_cs").set_value("gcj02")
+    choice(at, "selectbox", "up_cs").set_value("gcj02")
     at.sidebar.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["source"][0] == "upload"
@@ -420,7 +431,7 @@ def test_upload_toy_city_with_gcj02_facilities(monkeypatch, tmp_path):
     assert m["人口"] == "5,500" and m["全部达标的街道"].endswith("/ 2")
     rules = next(d.value for d in at.dataframe if "全部达标" in d.value.columns)
     assert list(rules["街道/乡镇"]) == ["甲街道", "乙街道"]
-    assert rules["中心"].iloc[1].startswith("❌")                      # 乙街道 has no centre
+    assert rules["中心"].iloc[1] == "0 未达标"                        # 乙街道 has no centre
 
 
 def test_scenario_remove_and_add_station(monkeypatch):
@@ -429,7 +440,7 @@ def test_scenario_remove_and_add_station(monkeypatch):
     base = metrics(at)
     # remove a counted station, then put a hypothetical one on the same spot: coverage comes back
     i = int(fac.index[fac["kind"] == "社区卫生服务站"][0])
-    at.multiselect(key="scenario_removed").select(i).run()
+    choice(at, "multiselect", "scenario_removed").select(i).run()
     assert not at.exception
     removed = metrics(at)
     assert pct(removed["500米网络覆盖率"]) <= pct(base["500米网络覆盖率"])
@@ -452,7 +463,7 @@ def test_optimiser_proposes_and_accepts(monkeypatch):
         pytest.skip("coverage.siting (propose_sites) is not in this checkout yet")
     at = new_app(monkeypatch)
     base = metrics(at)
-    at.radio(key="opt_mode").set_value("n")
+    choice(at, "radio", "opt_mode").set_value("n")
     at.number_input(key="opt_n").set_value(2)
     at.number_input(key="opt_tl").set_value(10)
     at.button(key="opt_go").click().run()
@@ -461,9 +472,94 @@ def test_optimiser_proposes_and_accepts(monkeypatch):
     props = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
     assert 1 <= len(props) <= 2
     assert {b.label for b in at.get("download_button")} >= {"建议站点 GeoJSON", "建议站点 CSV", "建议站点 GeoPackage"}
-    at.multiselect(key="accept_ranks").set_value([1]).run()      # the button is enabled once one is chosen
+    choice(at, "multiselect", "accept").set_value([1])                  # in a form: no rerun per pick
     at.button(key="opt_accept").click().run()
     assert not at.exception
     assert len(at.session_state["scenario_added"]) == 1
     after = metrics(at)
     assert pct(after["500米网络覆盖率"]) > pct(base["500米网络覆盖率"])
+    # the proposals not accepted are still offered, for the new scenario
+    left = [d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns]
+    assert len(props) == 2                                               # two asked for, two proposed
+    assert len(left) == 1 and list(left[0]["序号"]) == [2]
+    assert [o.split(" ")[0] for o in choice(at, "multiselect", "accept").options] == ["#2"]
+    assert any("已采纳：#1" in c.value for c in at.caption)
+
+
+def test_language_switch_keeps_choices_and_figures(monkeypatch):
+    """Issue 18.1: choices are kept by value, so 中文 ⇄ English changes labels only (twice, both ways)."""
+    at = new_app(monkeypatch)
+    choice(at, "multiselect", "p_kinds").set_value(["centre", "station", "hospital"]).run()
+    choice(at, "radio", "p_share").set_value("radius_share")
+    choice(at, "radio", "opt_for").set_value("walk").run()
+    figures = list(metrics(at).values())
+    n = at.session_state["computations"]
+    wanted = {("multiselect", "p_kinds"): ["centre", "station", "hospital"],
+              ("multiselect", "p_layers"): LIGHT_LAYERS, ("radio", "p_share"): "radius_share",
+              ("radio", "opt_for"): "walk", ("radio", "src_mode"): "demo", ("selectbox", "p_preset"): "15"}
+    for lang, toggled in (("en", False), ("zh", True), ("en", True)):
+        at.sidebar.radio(key="lang").set_value(lang).run()
+        at.toggle(key="click_add").set_value(toggled).run()          # "the next click" after the switch
+        assert not at.exception, [e.value for e in at.exception]
+        for (kind, name), value in wanted.items():
+            assert choice(at, kind, name).value == value, (lang, name)
+            assert at.session_state[name] == value
+        assert list(metrics(at).values()) == figures, lang
+        assert at.session_state["computations"] == n                  # labels only: nothing recomputed
+    assert "Within 500 m (network)" in metrics(at)
+    tags = choice(at, "multiselect", "p_kinds")
+    assert [tags.format_func(k) for k in tags.value] == ["Health centres", "Health stations", "Hospitals"]
+
+
+# emoji and pictographs (✅ ❌ 🚫 ℹ️ 🏥 …): empty boxes on a machine without an emoji font
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+def test_no_emoji_in_the_app():
+    from coverage.i18n import STRINGS
+    from coverage.webapp.strings import APP_STRINGS
+
+    for path in [APP, *sorted((ROOT / "coverage" / "webapp").glob("*.py"))]:
+        found = EMOJI.findall(path.read_text(encoding="utf-8"))
+        assert not found, (path.name, found)
+    for key, pair in {**STRINGS, **APP_STRINGS}.items():
+        assert not any(EMOJI.search(s) for s in pair), key
+
+
+def test_markdown_escape_and_upload_titles():
+    from coverage.webapp.state import md_escape, upload_base_meta
+
+    # one backslash before each markdown character, so "*" never turns into italics
+    assert md_escape("a*b_c.csv") == "a\\*b\\_c\\.csv"
+    assert md_escape("$1 :x:") == "\\$1 \\:x\\:"
+    nested = {"title": "上传数据（其余图层来自 上传数据（其余图层来自 海勃湾演示））",
+              "title_en": "Uploaded data (other layers from Uploaded data (other layers from Haibowan demo))",
+              "synthetic": True}
+    assert upload_base_meta(nested) == {"title": "海勃湾演示", "title_en": "Haibowan demo", "synthetic": True}
+    assert upload_base_meta({"title": "乌海市"}) == {"title": "乌海市"} and upload_base_meta(None) is None
+
+
+def test_data_notes_in_chinese(toy, tmp_path):
+    from coverage.webapp.state import skipped_table
+
+    folder = write_toy(tmp_path / "far")
+    far = points(FACILITIES + [{"x": 600, "y": 5000, "name": "远处服务站", "kind": "station"}])
+    far.to_file(folder / "facilities.geojson")
+    result = run_plan(counted_study(load_source(folder_source(folder)), ["centre", "station"]))
+    zh, en = skipped_table(result, "zh"), skipped_table(result, "en")
+    row = [i for i, r in enumerate(result.skipped) if r.reason == "off_network"]
+    assert len(row) == 1
+    assert zh["原因"].iloc[row[0]] == tr("skip_off_network", "zh") and "远处服务站" in zh["对象"].iloc[row[0]]
+    assert zh["处理"].iloc[row[0]] == "排除" and zh["图层"].iloc[row[0]] == "医疗卫生设施（facilities）"
+    assert en["Reason"].iloc[row[0]] == result.skipped[row[0]].message      # English: the library's sentence
+
+
+def test_add_by_coordinates_refuses_a_point_outside(monkeypatch):
+    at = new_app(monkeypatch)
+    shown = metrics(at)
+    at.number_input(key="coord_lon").set_value(100.0)
+    at.number_input(key="coord_lat").set_value(30.0)
+    at.button(key="coord_add").click().run()
+    assert not at.exception
+    assert at.session_state["scenario_added"] == [] and metrics(at) == shown
+    assert any("不在研究范围内" in e.value and "100.000000" in e.value for e in at.error)

@@ -29,7 +29,8 @@ __all__ = ["plan_map", "simplify_for_web", "KIND_COLOURS", "share_colour", "LAYE
 # centres purple and stations blue: distinct from the red of uncovered people and low shares
 KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373", "clinic": "#969696",
                 "village_clinic": "#bdbdbd", "other": "#969696"}
-ISO_COLOURS = {5: "#238b45", 10: "#74c476", 15: "#c7e9c0"}
+# isochrones in blues, outlined: greens are the coverage classes of the communities underneath
+ISO_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6"}
 SHARE_BINS = [(0.999, "#1a9850"), (0.9, "#91cf60"), (0.75, "#d9ef8b"), (0.5, "#fee08b"), (0.25, "#fc8d59"),
               (-1, "#d73027")]
 LAYER_KEYS = ("streets", "subdistricts", "communities", "isochrones", "facilities", "uncovered", "proposals")
@@ -224,8 +225,8 @@ def _add_isochrones(m: folium.Map, result, lang: str) -> None:
         g = simplify_for_web(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[union], crs=iso.crs), 5.0)
         colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
         fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes), show=bool(minutes == first))
-        folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 1,
-                                                              "fillOpacity": 0.35}, interactive=False).add_to(fg)
+        folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 2,
+                                                              "fillOpacity": 0.2}, interactive=False).add_to(fg)
         fg.add_to(m)
 
 
@@ -278,8 +279,10 @@ def _plan_legend(m: folium.Map, result, lang: str, share: str, show: Sequence[st
     """The legend: kinds, coverage classes, the isochrone times drawn, proposals."""
     legend = [(KIND_COLOURS["centre"], t("kind_centre", lang)), (KIND_COLOURS["station"], t("kind_station", lang)),
               (KIND_COLOURS["hospital"], t("kind_other", lang)), ("#e31a1c", t("uncovered", lang))]
-    legend += [(c, f"{t(share, lang, r=result.params.radius_m, m=result.params.minutes)} ≥ {lo:.0%}" if lo >= 0 else
-                f"{t(share, lang, r=result.params.radius_m, m=result.params.minutes)} < 25%") for lo, c in SHARE_BINS]
+    name = t(share, lang, r=result.params.radius_m, m=result.params.minutes)
+    # the top class is "everyone covered" (share ≥ 0.999, i.e. 100 % once rounded), not "≥ 100%"
+    legend += [(c, f"{name} = 100%" if lo >= 0.99 else f"{name} ≥ {lo:.0%}" if lo >= 0 else f"{name} < 25%")
+               for lo, c in SHARE_BINS]
     drawn = sorted(result.isochrones["minutes"].unique()) if len(result.isochrones) else []
     legend += [(ISO_COLOURS.get(int(k), "#41ab5d"), t("layer_isochrone", lang, m=k)) for k in drawn]
     if "proposals" in show and getattr(result, "siting", None) is not None:

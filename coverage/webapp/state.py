@@ -26,6 +26,7 @@ import importlib.util
 import io
 import json
 import math
+import re
 import shutil
 import tempfile
 import threading
@@ -62,6 +63,7 @@ __all__ = [
     "overall_figures", "rules_display", "worst_communities", "before_after", "skipped_table",
     "summary_bytes", "report_bytes", "compliance_csv_bytes", "compliance_xlsx_bytes", "proposals_bytes",
     "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label", "upload_root_dir",
+    "style_verdicts", "md_escape", "upload_base_meta", "BADGE_CSS",
 ]
 
 
@@ -523,13 +525,34 @@ def station_at(lon: float, lat: float, coordinate_system: str = "wgs84") -> tupl
     """
     lon, lat = float(lon), float(lat)
     if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:
-        raise CRSError(f"({lon}, {lat}) are not longitude/latitude degrees")
+        raise CRSError(f"({lon}, {lat}) 不是经纬度 / are not longitude/latitude degrees")
     system = normalise_coordinate_system(coordinate_system or "wgs84")
     if system == "gcj02":
         lon, lat = gcj02_to_wgs84(lon, lat)
     elif system == "bd09":
         lon, lat = bd09_to_wgs84(lon, lat)
     return float(lon), float(lat)
+
+
+_NESTED_TITLE = (re.compile(r"^上传数据（其余图层来自 (.+)）$"), re.compile(r"^Uploaded data \(other layers from (.+)\)$"))
+
+
+def upload_base_meta(meta: dict | None) -> dict | None:
+    """``meta.json`` of the loaded data as the base of a new upload, its title un-nested.
+
+    An upload on top of an upload would be titled "上传数据（其余图层来自 上传数据（其余图层来自 …））";
+    the base keeps the title of the data the other layers really come from.
+    """
+    if meta is None:
+        return None
+    out = dict(meta)
+    for field_, pattern in zip(("title", "title_en"), _NESTED_TITLE):
+        title = out.get(field_)
+        while isinstance(title, str) and pattern.match(title):
+            title = pattern.match(title).group(1)
+        if title is not None:
+            out[field_] = title
+    return out
 
 
 def in_study_area(study, lon: float, lat: float) -> bool:
@@ -576,8 +599,39 @@ def _pct(x: object) -> str:
     return "—" if not math.isfinite(f) else f"{f:.1%}"
 
 
-def _badge(ok: object) -> str:
-    return "✅" if bool(ok) else "❌"
+def _badge(ok: object, lang: str = "zh", value: object = None) -> str:
+    """``达标``/``未达标`` (``pass``/``fail``) after the figure: words, so no emoji font is needed."""
+    word = t("pass" if bool(ok) else "fail", lang)
+    return word if value is None else f"{value} {word}"
+
+
+#: Cell colours of a verdict (text on colour, the app's badges): pass green, fail red.
+BADGE_CSS = {True: "background-color: #e5f5e0; color: #00441b", False: "background-color: #fde0dd; color: #67000d"}
+
+
+def style_verdicts(table: pd.DataFrame, lang: str = "zh"):
+    """A Styler colouring each cell that ends in the pass or fail word (tables of :func:`rules_display`)."""
+    ok, bad = t("pass", lang), t("fail", lang)
+
+    def css(v: object) -> str:
+        text = str(v)
+        if text.endswith(bad):        # first: 未达标 also ends in 达标
+            return BADGE_CSS[False]
+        return BADGE_CSS[True] if text.endswith(ok) else ""
+
+    return table.style.map(css)
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$:")
+
+
+def md_escape(text: object) -> str:
+    """Text shown through Streamlit's markdown as written: ``*``, ``_``, ``$``, ``:`` … backslash-escaped.
+
+    Error messages hold file names and user data (``a*b.csv``, ``:id:``), which
+    markdown would turn into italics, maths or emoji shortcodes.
+    """
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
 
 
 def _subdistrict_names(result, lang: str) -> dict:
@@ -588,24 +642,24 @@ def _subdistrict_names(result, lang: str) -> dict:
 
 
 def rules_display(result, lang: str = "zh") -> pd.DataFrame:
-    """The per-subdistrict rule table: ✅/❌ badges next to the figure each rule checks.
+    """The per-subdistrict rule table: each figure followed by 达标/未达标 (pass/fail) in words.
 
-    The overall verdict also says 达标/未达标 (pass/fail) in words, so that it
-    reads even where the browser has no emoji font.
+    Words, not emoji, so that it reads where the browser has no emoji font;
+    :func:`style_verdicts` colours the cells.
     """
     r = result.rules
     p = result.params
     names = _subdistrict_names(result, lang)
     return pd.DataFrame({
         t("subdistrict", lang): [names.get(n, n) for n in r["name"]],
-        tr("col_passes", lang): [f"{_badge(v)} {t('pass' if v else 'fail', lang)}" for v in r["passes"]],
+        tr("col_passes", lang): [_badge(v, lang) for v in r["passes"]],
         t("communities", lang): r["communities"].astype(int).to_numpy(),
-        tr("col_centre", lang): [f"{_badge(ok)} {int(c)}" for c, ok in zip(r["centres"], r["centre_rule"])],
-        tr("col_stations", lang): [f"{_badge(ok)} {int(n)}/{int(q)}"
+        tr("col_centre", lang): [_badge(ok, lang, int(c)) for c, ok in zip(r["centres"], r["centre_rule"])],
+        tr("col_stations", lang): [_badge(ok, lang, f"{int(n)}/{int(q)}")
                                    for n, q, ok in zip(r["stations"], r["stations_required"], r["station_rule"])],
-        t("radius_share", lang, r=p.radius_m): [f"{_badge(ok)} {_pct(v)}"
+        t("radius_share", lang, r=p.radius_m): [_badge(ok, lang, _pct(v))
                                                 for v, ok in zip(r["radius_share"], r["radius_rule"])],
-        t("walk_share", lang, m=p.minutes): [f"{_badge(ok)} {_pct(v)}" for v, ok in zip(r["walk_share"], r["walk_rule"])],
+        t("walk_share", lang, m=p.minutes): [_badge(ok, lang, _pct(v)) for v, ok in zip(r["walk_share"], r["walk_rule"])],
         t("radius_euclidean_share", lang, r=p.radius_m): [_pct(v) for v in r["radius_euclidean_share"]],
         t("population", lang): [f"{float(v):,.0f}" for v in r["population"]],
     })
@@ -647,7 +701,7 @@ def before_after(before, after, lang: str = "zh") -> pd.DataFrame:
 
         rows.append({
             t("subdistrict", lang): names.get(name, name),
-            tr("col_passes", lang): pair("passes", _badge),
+            tr("col_passes", lang): pair("passes", lambda v: _badge(v, lang)),
             tr("col_stations", lang): pair("stations", lambda v: str(int(v))),
             t("radius_share", lang, r=p.radius_m): pair("radius_share", _pct),
             t("walk_share", lang, m=p.minutes): pair("walk_share", _pct),
@@ -656,14 +710,24 @@ def before_after(before, after, lang: str = "zh") -> pd.DataFrame:
 
 
 def skipped_table(result, lang: str = "zh") -> pd.DataFrame:
-    """What was repaired or left out while loading and measuring."""
+    """What was repaired or left out while loading and measuring.
+
+    In Chinese, the reason, layer and action of each record come from the app's
+    own strings (``skip_<reason>``, ``layer_name_<layer>``, ``action_<action>``);
+    a reason the app has no sentence for shows the library's English message.
+    """
     rows = [s.to_dict() for s in result.skipped]
+
+    def reason(r: dict) -> str:
+        english = r["message"] or r["reason"]
+        return tr(f"skip_{r['reason']}", lang, default=english) if lang == "zh" else english
+
     return pd.DataFrame({
-        t("layer", lang): [r["layer"] for r in rows],
-        t("reason", lang): [r["message"] or r["reason"] for r in rows],
+        t("layer", lang): [tr(f"layer_name_{r['layer']}", lang, default=r["layer"]) for r in rows],
+        t("reason", lang): [reason(r) for r in rows],
         t("count", lang): [r["count"] for r in rows],
         t("population", lang): [f"{r['population']:,.0f}" if r["population"] else "" for r in rows],
-        t("action", lang): [r["action"] for r in rows],
+        t("action", lang): [tr(f"action_{r['action']}", lang, default=r["action"]) for r in rows],
         tr("items", lang): [", ".join(r["items"][:8]) + (" …" if len(r["items"]) > 8 else "") for r in rows],
     })
 
