@@ -12,8 +12,14 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.siting.bigcover import (components, lagrangian_bound, lp_dual_bound, progress_text, solve_big_cover,
-                               solve_set_covering)
+from coverage.siting.bigcover import (
+    components,
+    lagrangian_bound,
+    lp_dual_bound,
+    progress_text,
+    solve_big_cover,
+    solve_set_covering,
+)
 from coverage.siting.solvers import SetCovering, reduce_problem
 
 

@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
+from coverage.siting.localsearch import rwls_cover
 from coverage.siting.solvers import (
     SetCovering,
     SolveResult,
@@ -57,6 +58,8 @@ from coverage.siting.solvers import (
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "lp_dual_bound",
            "progress_text", "solve_big_cover", "solve_set_covering"]
 
+#: Share of the time left after the bound for the row-weighting local search (the rest: HiGHS, windows).
+RWLS_SHARE = 0.5
 #: Share of the time for the Lagrangian ascent.
 LAGRANGE_SHARE = 0.2
 #: Models up to this many entries get the LP bound (interior point) instead, within this share of the time.
@@ -512,12 +515,23 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         base = max(base, float(_packing_bound(bb)))
     # small models: the LP duals give the best Lagrangian bound outright; larger ones ascend by subgradients
     lp = lp_dual_bound(bb, wb, required, LP_SHARE * (deadline - t0)) if bb.nnz <= LP_NNZ else None
-    lag, u = lp if lp is not None else lagrangian_bound(bb, wb, required, ub, t0 + LAGRANGE_SHARE * (deadline - t0))
+    if lp is None:
+        now = time.perf_counter()
+        lp = lagrangian_bound(bb, wb, required, ub, now + LAGRANGE_SHARE * (deadline - now))
+    lag, u = lp
     bound = max(base, float(math.ceil(lag - 1e-6)))
     report(ub, bound)
     best, method = np.asarray(start, dtype=np.int64), "greedy"
     if ub <= bound:
         return best, bound, method, lag
+    if not need:  # local search ignores group minimums
+        found = _local_search(b, w, required, best, time.perf_counter() + RWLS_SHARE * (deadline - time.perf_counter()),
+                              int(bound), lambda k: report(k, bound))
+        if found.size < best.size:
+            best, method, ub = found, "rwls", int(found.size)
+            report(ub, bound)
+        if ub <= bound:
+            return best, bound, method, lag
     rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
     core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
     pos = np.searchsorted(core, best)
@@ -526,7 +540,7 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
                            on_solution=lambda k: report(k, bound), stall=MIP_STALL)
     bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
     if got.size < best.size:
-        best, method = core[got], "highs"
+        best, method = core[got], "highs" if method == "greedy" else f"{method}+highs"
     report(int(best.size), bound)
     if best.size > bound and time.perf_counter() < deadline - 0.1:
         k = WINDOW_SITES if method == "greedy" else WINDOW_SITES_AFTER_MIP
@@ -534,6 +548,17 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         if found.size < best.size:
             best, method = found, "window" if method == "greedy" else f"{method}+window"
     return best, bound, method, lag
+
+
+def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
+                  stop_at: int, on_better: Callable[[int], None]) -> np.ndarray:
+    """:func:`rwls_cover` from ``start``; a partial cover keeps the rows ``start`` covers (so its weight holds)."""
+    if required is not None:
+        bc = sp.csc_matrix(b)
+        hit = np.zeros(b.shape[0], dtype=bool)
+        hit[bc.indices[concat_ranges(bc.indptr[start], np.diff(bc.indptr)[start])]] = True
+        b = sp.csr_matrix(b)[np.flatnonzero(hit)]
+    return rwls_cover(b, start, deadline, on_better=on_better, stop_at=stop_at)
 
 
 def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
