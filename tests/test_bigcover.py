@@ -12,8 +12,14 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.siting.bigcover import (components, lagrangian_bound, progress_text, solve_big_cover,
-                               solve_set_covering)
+from coverage.siting.bigcover import (
+    components,
+    lagrangian_bound,
+    lp_dual_bound,
+    progress_text,
+    solve_big_cover,
+    solve_set_covering,
+)
 from coverage.siting.solvers import SetCovering, reduce_problem
 
 
@@ -106,6 +112,23 @@ def test_lagrangian_bound_is_below_the_lp_and_the_optimum(seed: int, share: floa
     assert value <= lp + 1e-6 <= opt + 1e-6  # weak duality: a Lagrangian value never passes the LP
     assert np.all(u >= 0)
     assert value > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("share", [1.0, 0.7])
+def test_lp_dual_bound_equals_the_lp_and_stays_below_the_optimum(seed: int, share: float) -> None:
+    # bigger than the brute-force instances so that the subgradient ascent alone stops short of the LP
+    reach, weights, covered = _random_instance(300 + seed, n_dem=60, n_cand=40)
+    lp = _lp_value(reach, weights, covered, share)
+    pr = reduce_problem(reach, weights, covered)
+    required = share * pr.total_weight - pr.existing_weight
+    got = lp_dual_bound(pr.reach, pr.weights, None if share >= 1.0 else required, time_limit=10)
+    assert got is not None
+    value, u = got
+    assert np.all(u >= 0)
+    assert value == pytest.approx(lp, abs=1e-5)  # Lagrangian value at the LP duals is the LP value
+    greedy = SetCovering(reach, weights, covered, target_share=share).solve(solver="greedy")
+    assert value <= greedy.objective + 1e-9
 
 
 def test_window_search_improves_a_poor_start_without_breaking_the_cover() -> None:

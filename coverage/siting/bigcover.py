@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
+from coverage.siting.localsearch import rwls_cover
 from coverage.siting.solvers import (
     SetCovering,
     SolveResult,
@@ -54,11 +55,15 @@ from coverage.siting.solvers import (
     _subset_pairs,
 )
 
-__all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "progress_text",
-           "solve_big_cover", "solve_set_covering"]
+__all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "lp_dual_bound",
+           "progress_text", "solve_big_cover", "solve_set_covering"]
 
+#: Share of the time left after the bound for the row-weighting local search (the rest: HiGHS, windows).
+RWLS_SHARE = 0.5
 #: Share of the time for the Lagrangian ascent.
 LAGRANGE_SHARE = 0.2
+#: Models up to this many entries get the LP bound (interior point) instead, within this share of the time.
+LP_NNZ, LP_SHARE = 400_000, 0.5
 #: Share of the time left for the whole-model HiGHS MIP, for models up to ``CORE_NNZ`` entries and above.
 CORE_NNZ = 400_000
 MIP_SHARE_SMALL, MIP_SHARE_BIG = 0.4, 0.6
@@ -219,8 +224,11 @@ def _group_ok(groups: np.ndarray, need: Mapping[int, int], cols: np.ndarray) -> 
 
 
 def _cover_model(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups: np.ndarray,
-                 need: Mapping[int, int], time_limit: float) -> object:
-    """A silent HiGHS instance: binary columns, every row covered or (partial) ``y_i <= (Bx)_i, w·y >= required``."""
+                 need: Mapping[int, int], time_limit: float, integer: bool = True) -> object:
+    """A silent HiGHS instance: binary columns, every row covered or (partial) ``y_i <= (Bx)_i, w·y >= required``.
+
+    ``integer=False`` gives its LP relaxation.
+    """
     import highspy
 
     m, n = b.shape
@@ -241,12 +249,46 @@ def _cover_model(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     for key, value in (("output_flag", False), ("time_limit", float(max(time_limit, 0.05))),
                        ("random_seed", 12345), ("mip_rel_gap", 0.0)):
         h.setOptionValue(key, value)
-    integ = np.concatenate([np.ones(n), np.zeros(n_var - n)]).astype(np.int32)
+    cost = np.concatenate([np.ones(n), np.zeros(n_var - n)])
+    integ = (cost if integer else np.zeros(n_var)).astype(np.int32)
     row_lower = np.concatenate(lower)
     h.passModel(n_var, a.shape[0], int(a.nnz), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                0.0, integ.astype(np.float64), np.zeros(n_var), np.ones(n_var), row_lower,
+                0.0, cost, np.zeros(n_var), np.ones(n_var), row_lower,
                 np.full(row_lower.size, np.inf), a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integ)
     return h
+
+
+def lp_dual_bound(b: sp.csr_matrix, w: np.ndarray, required: float | None, time_limit: float
+                  ) -> tuple[float, np.ndarray] | None:
+    """Lagrangian bound at the LP relaxation's row duals (HiGHS interior point, no crossover).
+
+    Any prices ``u >= 0`` give a proven bound ``L(u)`` (:func:`lagrangian_bound`),
+    so approximate duals are safe; at the LP optimum ``L(u)`` equals the LP
+    value, which the subgradient ascent on grid-like cities stops short of
+    (59.7 against 63.2 on the 3k-node grid of ``benchmarks/siting_instances.py``).
+
+    Returns
+    -------
+    (bound, u) or None
+        None when HiGHS stops before an optimal LP (time limit).
+    """
+    import highspy
+
+    m = b.shape[0]
+    if m == 0:
+        return 0.0, np.zeros(0)
+    h = _cover_model(b, w, required, np.full(b.shape[1], -1), {}, time_limit, integer=False)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    u = np.maximum(np.asarray(h.getSolution().row_dual, dtype=np.float64)[:m], 0.0)
+    bb = sp.csr_matrix(b, dtype=np.float64)
+    bb.data[:] = 1.0
+    val = np.ones(m) if required is None else np.asarray(w, dtype=np.float64)
+    value, _, _ = _lagrange_value(bb, bb.T.tocsr(), u, val, required)
+    return value, u
 
 
 def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, time_limit: float,
@@ -471,12 +513,25 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     base = float(sum(need.values()))
     if full:
         base = max(base, float(_packing_bound(bb)))
-    lag, u = lagrangian_bound(bb, wb, required, ub, t0 + LAGRANGE_SHARE * (deadline - t0))
+    # small models: the LP duals give the best Lagrangian bound outright; larger ones ascend by subgradients
+    lp = lp_dual_bound(bb, wb, required, LP_SHARE * (deadline - t0)) if bb.nnz <= LP_NNZ else None
+    if lp is None:
+        now = time.perf_counter()
+        lp = lagrangian_bound(bb, wb, required, ub, now + LAGRANGE_SHARE * (deadline - now))
+    lag, u = lp
     bound = max(base, float(math.ceil(lag - 1e-6)))
     report(ub, bound)
     best, method = np.asarray(start, dtype=np.int64), "greedy"
     if ub <= bound:
         return best, bound, method, lag
+    if not need:  # local search ignores group minimums
+        found = _local_search(b, w, required, best, time.perf_counter() + RWLS_SHARE * (deadline - time.perf_counter()),
+                              int(bound), lambda k: report(k, bound))
+        if found.size < best.size:
+            best, method, ub = found, "rwls", int(found.size)
+            report(ub, bound)
+        if ub <= bound:
+            return best, bound, method, lag
     rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
     core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
     pos = np.searchsorted(core, best)
@@ -485,7 +540,7 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
                            on_solution=lambda k: report(k, bound), stall=MIP_STALL)
     bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
     if got.size < best.size:
-        best, method = core[got], "highs"
+        best, method = core[got], "highs" if method == "greedy" else f"{method}+highs"
     report(int(best.size), bound)
     if best.size > bound and time.perf_counter() < deadline - 0.1:
         k = WINDOW_SITES if method == "greedy" else WINDOW_SITES_AFTER_MIP
@@ -493,6 +548,17 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         if found.size < best.size:
             best, method = found, "window" if method == "greedy" else f"{method}+window"
     return best, bound, method, lag
+
+
+def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
+                  stop_at: int, on_better: Callable[[int], None]) -> np.ndarray:
+    """:func:`rwls_cover` from ``start``; a partial cover keeps the rows ``start`` covers (so its weight holds)."""
+    if required is not None:
+        bc = sp.csc_matrix(b)
+        hit = np.zeros(b.shape[0], dtype=bool)
+        hit[bc.indices[concat_ranges(bc.indptr[start], np.diff(bc.indptr)[start])]] = True
+        b = sp.csr_matrix(b)[np.flatnonzero(hit)]
+    return rwls_cover(b, start, deadline, on_better=on_better, stop_at=stop_at)
 
 
 def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
