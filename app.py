@@ -42,6 +42,7 @@ from coverage.outputs.offline import prepare_for_streamlit
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.safety import MAX_UPLOAD_BYTES
+from coverage.rulesets import DEFAULT_RULE_SET, preset_names
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
 from coverage.webapp.mapui import app_map, view_key
@@ -60,6 +61,7 @@ from coverage.webapp.state import (
     demo_source,
     facility_options,
     folder_source,
+    groups_display,
     in_study_area,
     load_source,
     md_escape,
@@ -68,6 +70,7 @@ from coverage.webapp.state import (
     proposals_bytes,
     proposals_display,
     report_bytes,
+    rule_sets_display,
     rules_display,
     save_uploads,
     scenario_study,
@@ -90,7 +93,7 @@ ss = st.session_state
 CHOICE_DEFAULTS: dict[str, Any] = {
     "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
-    "opt_mode": "auto", "opt_for": "radius",
+    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET],
 }
 #: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
 #: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
@@ -358,6 +361,8 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
             [k for k in P.DEFAULT_COUNTED_KINDS if k in kind_options]
     choice(st.sidebar.multiselect, "p_kinds", tr("counted_kinds", lang), kind_options,
            lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
+    choice(st.sidebar.multiselect, "p_rule_sets", tr("rule_sets", lang), preset_names(), lambda n: n,
+           help=tr("rule_sets_help", lang))
     with st.sidebar.expander(tr("advanced", lang)):
         st.number_input(tr("max_snap_m", lang), min_value=10.0, max_value=2000.0, step=10.0, key="p_max_snap")
         st.slider(tr("target_share", lang), min_value=0.5, max_value=1.0, step=0.01, key="p_target")
@@ -389,7 +394,7 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
         try:
-            result = run_plan(study, params, demand=demand,
+            result = run_plan(study, params, demand=demand, rule_sets=tuple(ss["p_rule_sets"]) or None,
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
@@ -406,7 +411,7 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
                  progress) -> Page:
     """The plan without and with the scenario (both cached), and the optimiser's proposals if any."""
     store = result_store()
-    base_key = (source, params_key(params), kinds)
+    base_key = (source, params_key(params), kinds, tuple(ss["p_rule_sets"]))
     study = store.get_or_compute(("study", source, kinds), lambda: counted_study(study0, kinds))
     base = _compute(study, base_key, tr("computing", lang), source, params, lang, progress)
     ss["scenario_removed"] = [i for i in ss["scenario_removed"] if i in study.facilities.index]
@@ -576,6 +581,14 @@ def tables(pg: Page) -> None:
     st.dataframe(style_verdicts(rules_display(pg.result, pg.lang), pg.lang), hide_index=True, width="stretch")
     st.subheader(tr("communities_table", pg.lang))
     st.dataframe(worst_communities(pg.result, pg.lang, share=ss["p_share"]), hide_index=True, width="stretch")
+    summary = pg.result.summary()
+    st.subheader(tr("rule_sets_table", pg.lang))
+    st.dataframe(rule_sets_display(summary, pg.lang), hide_index=True, width="stretch")
+    st.subheader(tr("groups_table", pg.lang))
+    groups, notes = groups_display(summary, pg.lang)
+    st.dataframe(groups, hide_index=True, width="stretch")
+    for note in notes:
+        st.caption(md_escape(note))
 
 
 # --------------------------------------------------------------------------

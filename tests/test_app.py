@@ -563,3 +563,22 @@ def test_add_by_coordinates_refuses_a_point_outside(monkeypatch):
     assert not at.exception
     assert at.session_state["scenario_added"] == [] and metrics(at) == shown
     assert any("不在研究范围内" in e.value and "100.000000" in e.value for e in at.error)
+
+
+def test_rule_set_picker_checks_the_chosen_sets_like_the_library(monkeypatch):
+    """Issue 20 in the app: picking the Beijing preset adds its rules; counts equal ``run_plan``'s own."""
+    from coverage.rulesets import DEFAULT_RULE_SET
+    from coverage.study import load_study_area
+
+    at = new_app(monkeypatch)
+    picker = choice(at, "multiselect", "p_rule_sets")
+    assert list(picker.value) == [DEFAULT_RULE_SET]
+    picker.set_value([DEFAULT_RULE_SET, "beijing-2021-health"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "出处" in d.value.columns)
+    expected = run_plan(load_study_area(), CoverageParams(), rule_sets=[DEFAULT_RULE_SET, "beijing-2021-health"])
+    rows = [(r["zh"], r["pass"], r["fail"]) for rs in expected.summary()["rule_sets"] for r in rs["rules"]]
+    assert list(zip(table["规则"], table["达标"], table["未达标"], strict=True)) == rows
+    assert any("急救" in name for name in table["规则"])
+    # the demo has no age data: the groups section says what to add instead of inventing a 65+ figure
+    assert any("65岁及以上人口" in c.value and "share" in c.value for c in at.caption)

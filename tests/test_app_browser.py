@@ -52,6 +52,16 @@ def launch(p):
                              env={**os.environ, "FONTCONFIG_FILE": str(conf)})
 
 
+def open_app(browser, server: str):
+    """A 1600×1400 Chinese page on the app, offline (only localhost), after its first full run."""
+    page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+    page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+    page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
+    wait_idle(page)
+    return page
+
+
 def wait_idle(page, timeout: int = 90_000) -> None:
     """Until the script has finished its rerun (no running indicator, nothing stale)."""
     from playwright.sync_api import expect
@@ -277,11 +287,7 @@ def test_language_switch_keeps_layers_kinds_and_figures(server, tmp_path):
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
-            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
-            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
-            wait_idle(page)
+            page = open_app(browser, server)
             # count hospitals too, through the widget as a planner would
             kinds = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(0)
             before_kinds = kinds.locator("[data-tag]").count()
@@ -363,11 +369,7 @@ def test_accept_list_stays_open_and_the_rest_stay_proposed(server):
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_context(viewport={"width": 1600, "height": 1400}, locale="zh-CN").new_page()
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
-            page.goto(server, wait_until="domcontentloaded", timeout=60_000)
-            page.get_by_text("各街道/乡镇达标情况").wait_for(timeout=150_000)
-            wait_idle(page)
+            page = open_app(browser, server)
             page.get_by_text("指定数量", exact=True).click()  # 2 sites (the number input's default is 3)
             wait_idle(page)
             number = page.get_by_label("站点数量（选“指定数量”时）")

@@ -59,7 +59,7 @@ __all__ = [
     "DataSource", "demo_source", "folder_source", "upload_source", "load_source",
     "layer_filename", "save_uploads", "LRUStore",
     "Scenario", "counted_study", "scenario_facilities", "scenario_study", "added_layer", "station_at",
-    "in_study_area", "facility_options", "params_key",
+    "in_study_area", "facility_options", "params_key", "rule_sets_display", "groups_display",
     "overall_figures", "rules_display", "worst_communities", "before_after", "skipped_table",
     "summary_bytes", "report_bytes", "compliance_csv_bytes", "compliance_xlsx_bytes", "proposals_bytes",
     "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label", "upload_root_dir",
@@ -272,27 +272,14 @@ def save_uploads(
     CoverageInputError
         Too large, unsafe zip or XML, unknown extension, or a required layer missing.
     """
-    digest = hashlib.sha256()
     items = sorted((k, v) for k, v in uploads.items() if v is not None)
-    for layer, (name, data) in items:
-        check_size(len(data), name, limit)
-        digest.update(f"{layer}\0{name}\0{len(data)}\0".encode())
-        digest.update(data)
-    if folder_zip is not None:
-        check_size(len(folder_zip[1]), folder_zip[0], limit)
-        digest.update(f"folder\0{folder_zip[0]}\0".encode())
-        digest.update(folder_zip[1])
-    digest.update(json.dumps(_systems(coordinate_systems)).encode())
     base = {k: Path(v) for k, v in (base_files or {}).items()
             if folder_zip is None and k in UPLOAD_LAYERS and k not in uploads and Path(v).is_file()}
-    for layer, path in sorted(base.items()):
-        st_ = path.stat()
-        digest.update(f"base\0{layer}\0{path.resolve()}\0{st_.st_size}\0{st_.st_mtime_ns}\0".encode())
+    key = _upload_key(items, folder_zip, coordinate_systems, base, limit)
     if not items and folder_zip is None:
         raise LayerReadError("nothing uploaded: add the streets, subdistricts, communities and facilities files "
                              "(or one zipped data folder)")
     upload_root = Path(root) if root is not None else upload_root_dir()
-    key = digest.hexdigest()[:20]
     dest = upload_root / key
     if (dest / ".complete").exists():
         return dest
@@ -302,66 +289,9 @@ def save_uploads(
     try:
         folder = work / "data"
         folder.mkdir()
-        if folder_zip is not None:
-            archive = work / "folder.zip"
-            archive.write_bytes(folder_zip[1])
-            extracted = work / "folder"
-            safe_extract_zip(archive, extracted)
-            inner = _folder_in(extracted)
-            if inner is None:
-                raise LayerReadError("the zipped folder does not hold streets.*, subdistricts.*, communities.* and "
-                                     "facilities.* (files are found by these names)", path=folder_zip[0])
-            for p in inner.iterdir():
-                if p.is_file():
-                    shutil.copyfile(p, folder / p.name)
-        for layer, path in base.items():
-            # the layer file and, for a Shapefile, its sidecars
-            for p in path.parent.iterdir():
-                if p.is_file() and (p == path or (path.suffix.lower() == ".shp" and p.stem == path.stem
-                                                  and p.suffix.lower() in _SIDECARS)):
-                    shutil.copyfile(p, folder / f"{layer}{_extension(p.name) if p == path else p.suffix.lower()}")
-        for layer, (name, data) in items:
-            target = layer_filename(layer, name)
-            for old in folder.glob(f"{layer}.*"):
-                old.unlink()
-            if target.endswith(".zip"):
-                archive = work / f"{layer}.upload.zip"
-                archive.write_bytes(data)
-                _unzip_layer(layer, name, archive, folder, work / f"unzip_{layer}")
-            else:
-                (folder / target).write_bytes(data)
-        for p in folder.iterdir():
-            if _extension(p.name) in (".osm", ".osm.xml", ".xml", ".graphml", ".kml"):
-                check_xml_safe(p)
-        found = find_layer_files(folder)
-        missing = [k for k in REQUIRED_LAYERS if k not in found]
-        if missing:
-            raise LayerReadError(f"missing layer(s): {', '.join(missing)}; upload them (streets, subdistricts, "
-                                 "communities and facilities are required)")
-        meta_path = folder / "meta.json"
-        meta = {}
-        if meta_path.exists():
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise LayerReadError(f"meta.json is not valid JSON ({exc})", path="meta.json") from exc
-        if base and base_meta:
-            kept = {k: v for k, v in (base_meta.get("layers") or {}).items() if k in base}
-            title = base_meta.get("title") or base_meta.get("title_en") or ""
-            meta = {"title": f"上传数据（其余图层来自 {title}）" if title else "上传数据",
-                    "title_en": f"Uploaded data (other layers from {base_meta.get('title_en') or title})"
-                    if title else "Uploaded data",
-                    "synthetic": bool(base_meta.get("synthetic", False)),
-                    "notice": base_meta.get("notice"), "notice_zh": base_meta.get("notice_zh"),
-                    "sources": base_meta.get("sources", []), **({"layers": kept} if kept else {})}
-        meta.setdefault("title", "上传数据")
-        meta.setdefault("title_en", "Uploaded data")
-        layers = dict(meta.get("layers") or {})
-        for layer, system in _systems(coordinate_systems):
-            layers[layer] = {**(layers.get(layer) or {}), "coordinate_system": system}
-        if layers:
-            meta["layers"] = layers
-        meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        _fill_folder(work, folder, folder_zip, base, items)
+        _check_folder(folder)
+        _write_meta(folder, base, base_meta, coordinate_systems)
         (folder / ".complete").write_text("ok", encoding="utf-8")
         try:
             folder.rename(dest)
@@ -371,6 +301,99 @@ def save_uploads(
         return dest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _upload_key(items: list, folder_zip: tuple[str, bytes] | None, coordinate_systems: dict[str, str] | None,
+                base: dict[str, Path], limit: int) -> str:
+    """SHA-256 (20 hex digits) of everything uploaded, the declarations and the copied layers' identity."""
+    digest = hashlib.sha256()
+    for layer, (name, data) in items:
+        check_size(len(data), name, limit)
+        digest.update(f"{layer}\0{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    if folder_zip is not None:
+        check_size(len(folder_zip[1]), folder_zip[0], limit)
+        digest.update(f"folder\0{folder_zip[0]}\0".encode())
+        digest.update(folder_zip[1])
+    digest.update(json.dumps(_systems(coordinate_systems)).encode())
+    for layer, path in sorted(base.items()):
+        st_ = path.stat()
+        digest.update(f"base\0{layer}\0{path.resolve()}\0{st_.st_size}\0{st_.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:20]
+
+
+def _fill_folder(work: Path, folder: Path, folder_zip: tuple[str, bytes] | None, base: dict[str, Path],
+                 items: list) -> None:
+    """Write the zipped folder's files, then the copied base layers, then each uploaded layer into ``folder``."""
+    if folder_zip is not None:
+        archive = work / "folder.zip"
+        archive.write_bytes(folder_zip[1])
+        extracted = work / "folder"
+        safe_extract_zip(archive, extracted)
+        inner = _folder_in(extracted)
+        if inner is None:
+            raise LayerReadError("the zipped folder does not hold streets.*, subdistricts.*, communities.* and "
+                                 "facilities.* (files are found by these names)", path=folder_zip[0])
+        for p in inner.iterdir():
+            if p.is_file():
+                shutil.copyfile(p, folder / p.name)
+    for layer, path in base.items():
+        # the layer file and, for a Shapefile, its sidecars
+        for p in path.parent.iterdir():
+            if p.is_file() and (p == path or (path.suffix.lower() == ".shp" and p.stem == path.stem
+                                              and p.suffix.lower() in _SIDECARS)):
+                shutil.copyfile(p, folder / f"{layer}{_extension(p.name) if p == path else p.suffix.lower()}")
+    for layer, (name, data) in items:
+        target = layer_filename(layer, name)
+        for old in folder.glob(f"{layer}.*"):
+            old.unlink()
+        if target.endswith(".zip"):
+            archive = work / f"{layer}.upload.zip"
+            archive.write_bytes(data)
+            _unzip_layer(layer, name, archive, folder, work / f"unzip_{layer}")
+        else:
+            (folder / target).write_bytes(data)
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse unsafe XML and a folder without the four required layers."""
+    for p in folder.iterdir():
+        if _extension(p.name) in (".osm", ".osm.xml", ".xml", ".graphml", ".kml"):
+            check_xml_safe(p)
+    found = find_layer_files(folder)
+    missing = [k for k in REQUIRED_LAYERS if k not in found]
+    if missing:
+        raise LayerReadError(f"missing layer(s): {', '.join(missing)}; upload them (streets, subdistricts, "
+                             "communities and facilities are required)")
+
+
+def _write_meta(folder: Path, base: dict[str, Path], base_meta: dict | None,
+                coordinate_systems: dict[str, str] | None) -> None:
+    """``meta.json``: the upload's own, or the base data's title and declarations, plus the declared systems."""
+    meta_path = folder / "meta.json"
+    meta = {}
+    if meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise LayerReadError(f"meta.json is not valid JSON ({exc})", path="meta.json") from exc
+    if base and base_meta:
+        kept = {k: v for k, v in (base_meta.get("layers") or {}).items() if k in base}
+        title = base_meta.get("title") or base_meta.get("title_en") or ""
+        meta = {"title": f"上传数据（其余图层来自 {title}）" if title else "上传数据",
+                "title_en": f"Uploaded data (other layers from {base_meta.get('title_en') or title})"
+                if title else "Uploaded data",
+                "synthetic": bool(base_meta.get("synthetic", False)),
+                "notice": base_meta.get("notice"), "notice_zh": base_meta.get("notice_zh"),
+                "sources": base_meta.get("sources", []), **({"layers": kept} if kept else {})}
+    meta.setdefault("title", "上传数据")
+    meta.setdefault("title_en", "Uploaded data")
+    layers = dict(meta.get("layers") or {})
+    for layer, system in _systems(coordinate_systems):
+        layers[layer] = {**(layers.get(layer) or {}), "coordinate_system": system}
+    if layers:
+        meta["layers"] = layers
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def upload_root_dir() -> Path:
@@ -437,6 +460,30 @@ class LRUStore:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def rule_sets_display(summary: dict, lang: str = "zh") -> pd.DataFrame:
+    """One row per rule of every active set: units passing and failing, and the set's document."""
+    zh = lang == "zh"
+    rows = [{tr("rs_set", lang): rs["name_zh"] if zh else rs["name_en"], tr("rs_rule", lang): r["zh"] if zh else r["en"],
+             tr("rs_pass", lang): r["pass"], tr("rs_fail", lang): r["fail"], tr("rs_document", lang): rs["document"]}
+            for rs in summary.get("rule_sets", []) for r in rs["rules"]]
+    return pd.DataFrame(rows)
+
+
+def groups_display(summary: dict, lang: str = "zh") -> tuple[pd.DataFrame, list[str]]:
+    """Coverage by age group (``summary.json`` → ``groups``), and the notes of groups without data."""
+    zh = lang == "zh"
+    rows, notes = [], []
+    for g in summary.get("groups") or []:
+        if not g.get("available", True):
+            notes.append(g.get("note_zh" if zh else "note_en", ""))
+            continue
+        rows.append({tr("g_group", lang): g["label_zh"] if zh else g["label_en"],
+                     tr("g_population", lang): round(float(g["population"])),
+                     tr("g_radius", lang): _pct(g.get("radius_share")),
+                     tr("g_walk", lang): _pct(g.get("profile_walk_share", g.get("walk_share")))})
+    return pd.DataFrame(rows), notes
 
 
 def params_key(params: CoverageParams) -> tuple:

@@ -10,6 +10,19 @@ from __future__ import annotations
 __all__ = ["APP_STRINGS"]
 
 APP_STRINGS: dict[str, tuple[str, str]] = {
+    "rule_sets": ("规则集", "Rule sets"),
+    "rule_sets_help": ("同时检查的政策规则集；每条规则注明出处文件", "Policy rule sets checked together; each rule names its document"),
+    "rule_sets_table": ("规则集检查（各规则达标的单元数）", "Rule sets (units passing each rule)"),
+    "rs_set": ("规则集", "rule set"),
+    "rs_rule": ("规则", "rule"),
+    "rs_pass": ("达标", "pass"),
+    "rs_fail": ("未达标", "fail"),
+    "rs_document": ("出处", "document"),
+    "groups_table": ("按人群的覆盖率", "Coverage by group"),
+    "g_group": ("人群", "group"),
+    "g_population": ("人口", "population"),
+    "g_radius": ("半径内", "within radius"),
+    "g_walk": ("步行时间内（本组步速）", "within the walk (group's speed)"),
     "language": ("语言 / Language", "语言 / Language"),
     "data": ("数据", "Data"),
     "source_mode": ("数据来源", "Data source"),
