@@ -290,9 +290,30 @@ def _batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _glue_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--bbox -122.31,37.80,…`` → ``--bbox=-122.31,37.80,…``: argparse takes a value starting with ``-``
+    for an option (western longitudes and southern latitudes are real inputs).
+
+    >>> _glue_negative_values(["fetch", "--bbox", "-122.31,37.80,-122.26,37.83", "--out", "o"])
+    ['fetch', '--bbox=-122.31,37.80,-122.26,37.83', '--out', 'o']
+    """
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in VALUE_OPTIONS and arg[:2] != "--" and arg.startswith("-"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+#: Options whose value may start with a minus sign.
+VALUE_OPTIONS = ("--bbox",)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(_glue_negative_values(argv))
     try:
         return {"plan": _plan, "batch": _batch, "demo": _demo, "fetch": _fetch}[args.command](args)
     except CoverageInputError as exc:

@@ -291,3 +291,20 @@ def test_geocoding_failures_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(ox, "geocode_to_gdf", busy)
     with pytest.raises(LayerReadError, match="could not download the place boundary"):
         fetch_city(place="乌海市海勃湾", out=tmp_path / "x")
+
+
+def test_cli_accepts_a_western_bbox(monkeypatch, tmp_path):
+    """Issue 16.6: ``--bbox -122.31,…`` reaches fetch as numbers (argparse alone takes it for an option)."""
+    import coverage.cli as cli
+    from coverage.errors import ValueInputError
+
+    seen = {}
+
+    def fake_fetch(**kw):
+        seen.update(kw)
+        raise ValueInputError("stop here (no network in tests)")
+
+    monkeypatch.setattr(cli, "fetch_city", fake_fetch)
+    status = cli.main(["fetch", "--bbox", "-122.31,37.80,-122.26,37.83", "--out", str(tmp_path / "o")])
+    assert status == 2
+    assert list(seen["bbox"]) == [-122.31, 37.80, -122.26, 37.83]
