@@ -79,7 +79,7 @@ def _plan_options() -> argparse.ArgumentParser:
                    help=f"points farther than this from any street are off-network (default {P.DEFAULT_MAX_SNAP_M:g})")
     t.add_argument("--target-share", type=float, default=P.DEFAULT_TARGET_SHARE,
                    help=f"coverage target, 0–1 (default {P.DEFAULT_TARGET_SHARE:g} = everyone)")
-    t.add_argument("--isochrone-minutes", type=_floats, default=[float(m) for m in P.DEFAULT_ISOCHRONE_MINUTES],
+    t.add_argument("--isochrone-minutes", default=",".join(f"{m:g}" for m in P.DEFAULT_ISOCHRONE_MINUTES),
                    help=f"isochrone times, comma-separated (default {','.join(map(str, P.DEFAULT_ISOCHRONE_MINUTES))})")
     t.add_argument("--count-kinds", default=",".join(P.DEFAULT_COUNTED_KINDS),
                    help=f"facility kinds that count, comma-separated (default {','.join(P.DEFAULT_COUNTED_KINDS)}; "
@@ -205,6 +205,7 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
             print(f"{name}\t{rs.name_zh} / {rs.name_en}\t{rs.document_url or rs.document}")
         return 0
     load_rule_sets(args.rules_set)  # a bad rule file fails before the (slow) loading
+    minutes = P.check_isochrone_minutes(args.isochrone_minutes)
     if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
         raise ValueInputError("--station-capacity needs --sites auto or --sites N")
     progress = progress or _Progress(quiet=True)
@@ -239,7 +240,7 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
                                      ("landuse", args.landuse), ("entrances", args.entrances)) if v}
     if args.no_rescale:
         pop_options["rescale"] = False
-    return run_plan(study, params, isochrone_minutes=args.isochrone_minutes,
+    return run_plan(study, params, isochrone_minutes=minutes,
                     population_model=args.population_model, population_options=pop_options,
                     siting=siting, capacity=capacity, progress=progress, profile=args.profile,
                     dem=args.dem, rule_sets=args.rules_set)
@@ -307,7 +308,7 @@ def _glue_negative_values(argv: Sequence[str]) -> list[str]:
 
 
 #: Options whose value may start with a minus sign.
-VALUE_OPTIONS = ("--bbox",)
+VALUE_OPTIONS = ("--bbox", "--isochrone-minutes")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from coverage.errors import ValueInputError
 
 __all__ = [
     "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
-    "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "check_isochrone_minutes", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
     "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
     "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN", "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS",
 ]
@@ -37,6 +37,40 @@ DEFAULT_MAX_SNAP_M = 300.0
 DEFAULT_TARGET_SHARE = 1.0
 #: Isochrone times drawn per facility (minutes).
 DEFAULT_ISOCHRONE_MINUTES: tuple[float, ...] = (5, 10, 15)
+
+
+def check_isochrone_minutes(values: object, option: str = "--isochrone-minutes") -> tuple[float, ...]:
+    """Isochrone walking times as positive finite minutes, from ``"5,10,15"`` or a sequence.
+
+    Raises
+    ------
+    ValueInputError
+        Empty, not a number, NaN, infinite, zero or negative, naming ``option`` and the fix.
+
+    Examples
+    --------
+    >>> check_isochrone_minutes("5, 10,15")
+    (5.0, 10.0, 15.0)
+    >>> check_isochrone_minutes("-5")
+    Traceback (most recent call last):
+    ...
+    coverage.errors.ValueInputError: --isochrone-minutes: -5 is not a positive number of minutes; give times such as 5,10,15
+    """
+    fix = "give times such as 5,10,15"
+    items = [x.strip() for x in values.split(",")] if isinstance(values, str) else list(values)
+    items = [x for x in items if not (isinstance(x, str) and not x)]
+    if not items:
+        raise ValueInputError(f"{option}: no walking time given; {fix}")
+    out = []
+    for x in items:
+        try:
+            m = float(x)
+        except (TypeError, ValueError):
+            raise ValueInputError(f"{option}: {x!r} is not a number; {fix}") from None
+        if not np.isfinite(m) or m <= 0:
+            raise ValueInputError(f"{option}: {x} is not a positive number of minutes; {fix}")
+        out.append(m)
+    return tuple(out)
 #: Facility kinds that count for coverage and rules unless the user says otherwise.
 DEFAULT_COUNTED_KINDS: tuple[str, ...] = ("centre", "station")
 #: Siting solver time limit (seconds).

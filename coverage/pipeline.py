@@ -32,6 +32,7 @@ from coverage.params import (
     DEFAULT_TIME_LIMIT_S,
     DEM_SPACING_M,
     CoverageParams,
+    check_isochrone_minutes,
 )
 from coverage.result import PlanResult
 from coverage.rules import check_rules
@@ -245,6 +246,7 @@ def run_plan(
         if progress is not None:
             progress(msg, frac)
 
+    isochrone_minutes = check_isochrone_minutes(isochrone_minutes, "isochrone_minutes")
     sets = load_rule_sets(rule_sets)  # bad rule files fail before the slow work
     check_capacity_columns(sets, study.facilities)
     step("population model / 人口模型", 0.05)

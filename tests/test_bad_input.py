@@ -296,6 +296,18 @@ ERRORS = [
      ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'id'", "duplicate"]),
     ("rule_set_needs_capacity", lambda f: None, ("--rules-set", "wuhai-2022-childcare"),
      ["wuhai-2022-childcare.toml", "rule 'childcare_pilot_2022'", "field 'type'", "no", "capacity"]),
+    ("isochrone_minutes_empty", lambda f: None, ("--isochrone-minutes", ""),
+     ["--isochrone-minutes", "no walking time given", "5,10,15"]),
+    ("isochrone_minutes_comma", lambda f: None, ("--isochrone-minutes", ","),
+     ["--isochrone-minutes", "no walking time given", "5,10,15"]),
+    ("isochrone_minutes_negative", lambda f: None, ("--isochrone-minutes", "-5"),
+     ["--isochrone-minutes", "-5 is not a positive number of minutes"]),
+    ("isochrone_minutes_nan", lambda f: None, ("--isochrone-minutes", "nan"),
+     ["--isochrone-minutes", "nan is not a positive number of minutes"]),
+    ("isochrone_minutes_inf", lambda f: None, ("--isochrone-minutes", "5,inf"),
+     ["--isochrone-minutes", "inf is not a positive number of minutes"]),
+    ("isochrone_minutes_text", lambda f: None, ("--isochrone-minutes", "5,ten"),
+     ["--isochrone-minutes", "'ten' is not a number"]),
 ]
 
 
@@ -566,3 +578,14 @@ def test_zipped_shapefile_reads_and_leaves_nothing_behind(toy, tmp_path, capsys)
     assert s["population"] == pytest.approx(5500)
     assert set(Path(tempfile.gettempdir()).glob("coverage_zip_*")) == before
 
+
+
+@pytest.mark.parametrize("minutes", [(), [float("nan")], [0], [-5], ["x"]])
+def test_run_plan_refuses_bad_isochrone_minutes(toy, minutes):
+    """The library refuses what the CLI refuses (issue 16.4), before any slow work."""
+    from coverage.errors import ValueInputError
+    from coverage.pipeline import run_plan
+    from coverage.study import load_study_area
+
+    with pytest.raises(ValueInputError, match="isochrone_minutes"):
+        run_plan(load_study_area(toy), isochrone_minutes=minutes)
