@@ -680,7 +680,8 @@ def _accept_form(pg: Page, table: pd.DataFrame) -> None:
                                     for r, x, y, k in zip(chosen[rank], chosen["lon"], chosen["lat"], chosen["kind"])]
     ss["scenario_added"] = added
     # the proposals follow the new scenario, less the accepted ones (base key + the new scenario's key)
-    new_key = pg.result_key[:3] + (Scenario(tuple(added), tuple(ss["scenario_removed"])).key(),)
+    base_key = pg.result_key if pg.scenario.empty else pg.result_key[:-1]  # see compute_plan
+    new_key = base_key + (Scenario(tuple(added), tuple(ss["scenario_removed"])).key(),)
     ss["siting"] = {**ss["siting"], "key": new_key,
                     "accepted": sorted(set(pg.accepted) | {int(r) for r in chosen[rank]})}
     ss["flash"].append(("toast", tr("accepted_toast", lang, n=len(chosen))))
