@@ -266,7 +266,7 @@ def _state(page) -> dict:
     frame = page.frame_locator("iframe[title*='st_folium']").first
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
     kinds = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(0)
-    layers = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(1)
+    layers = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").last  # after the rule sets
     radios = page.locator("[data-testid='stRadio']")
     return {
         "figures": page.locator("[data-testid='stMetricValue']").all_inner_texts(),
