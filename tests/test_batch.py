@@ -146,6 +146,7 @@ def test_killed_worker_is_rescheduled_and_nothing_counted_twice(regions, batch_o
                 break
         time.sleep(0.05)
     thread.join(timeout=120)
+    client.wait_for_workers(2, timeout=60)  # the nanny's restart may lag on a loaded machine
     alive = set(client.run(os.getpid).values())
     client.close()
     assert killed is not None and not thread.is_alive()
