@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from toycity import COMMUNITIES, FACILITIES, SUBDISTRICTS, lonlat, make_toy, points, polygons, street_grid, write_osm
+from toycity import lonlat, make_toy, points, polygons, street_grid, write_osm
 
 from coverage.cli import main
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import shapely
 from toycity import ORIGIN, UTM, points, write_osm
 
 from coverage.access import euclidean_distance, measure_coverage, network_distance

@@ -8,7 +8,6 @@ oracle independent of the implementation.
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd

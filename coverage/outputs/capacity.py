@@ -149,7 +149,7 @@ def capacity_section_html(summary: dict) -> str:
                              f'</td><td>{p["takes_over_population"]:,.0f}</td></tr>' for p in props) + "</table>")
     e = cap.get("e2sfca") or {}
     if e.get("computed"):
-        decay = (f'Luo &amp; Qi (2009) step decay: ' + ", ".join(f"≤{b:.0f} m → {w:g}" for b, w in
+        decay = ('Luo &amp; Qi (2009) step decay: ' + ", ".join(f"≤{b:.0f} m → {w:g}" for b, w in
                                                                zip(e["breaks_m"], e["weights"]))
                  if e["decay"] == "step" else f'Gaussian decay, σ = {e["sigma_m"]:.0f} m, ≤ {e["catchment_m"]:.0f} m')
         out.append(f'<p class="sub">{_E(both("e2sfca"))}: {decay}; {_E(e["unit"])}; '
