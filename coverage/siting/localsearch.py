@@ -148,6 +148,8 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     >>> rwls_cover(b, np.arange(4), time.perf_counter() + 1, max_steps=200).tolist()
     [0, 2, 3]
     """
+    if b.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)  # nothing to cover
     s = _Search(b)
     rng = np.random.default_rng(seed)
     for j in np.asarray(start, dtype=np.int64):
