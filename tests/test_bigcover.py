@@ -238,3 +238,17 @@ def test_propose_sites_reports_the_engine_and_streams_its_progress() -> None:
     assert any(m.startswith(f"best so far {k} stations, proven optimal / 目前最好 {k} 个站点") for m in lines)
     greedy = propose_sites(result, sites="auto", solver="greedy").summary_fields()["siting"]
     assert greedy["method"] == "greedy" and greedy["objective"] >= fields["objective"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rwls_finds_a_valid_cover_no_larger_than_its_start_and_the_brute_force_optimum(seed: int) -> None:
+    from coverage.siting.localsearch import rwls_cover
+
+    reach, weights, covered = _random_instance(400 + seed)
+    opt = _brute_force(reach, weights, covered, 1.0)
+    pr = reduce_problem(reach, weights, covered)
+    start = np.arange(pr.reach.shape[1])  # every candidate: a cover, far from the fewest
+    got = rwls_cover(pr.reach, start, deadline=math.inf, max_steps=800)
+    assert np.asarray(sp.csr_matrix(pr.reach)[:, got].sum(axis=1)).ravel().min() >= 1  # every row covered
+    assert got.size <= start.size
+    assert got.size == opt  # small instances: the search reaches the optimum (brute force)
