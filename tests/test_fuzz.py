@@ -20,7 +20,7 @@ import zipfile
 import geopandas as gpd
 import pandas as pd
 import pytest
-from test_bad_input import make_toy
+from toycity import make_toy
 
 from coverage.errors import CoverageInputError
 from coverage.network import walk_graph

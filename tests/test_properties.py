@@ -174,7 +174,7 @@ def test_siting_proposals_reach_their_target():
     import tempfile
     from pathlib import Path
 
-    from test_bad_input import make_toy
+    from toycity import make_toy
 
     from coverage.pipeline import run_plan
     from coverage.study import load_study_area

@@ -11,7 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_bad_input import make_toy, plan
+from test_bad_input import plan
+from toycity import make_toy
 
 from coverage.errors import CoverageInputError, LayerReadError, UnsafeInputError
 from coverage.network import walk_graph
@@ -271,7 +272,7 @@ SCRIPT = "</script><script>alert(2)</script>"
 
 
 def test_html_in_names_is_escaped_in_report(tmp_path):
-    from test_bad_input import COMMUNITIES, FACILITIES, SUBDISTRICTS
+    from toycity import COMMUNITIES, FACILITIES, SUBDISTRICTS
 
     from coverage.outputs.report import render_report
     from coverage.pipeline import run_plan
