@@ -22,12 +22,14 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from coverage.network.graph import WalkNetwork
+from coverage.network.islands import main_components, snap_facility_points, snap_off_fragments
 from coverage.network.slope import EdgeTimes
 from coverage.network.snap import Snap, same_edge_walks, snap_points
 from coverage.params import CoverageParams
 from coverage.skipped import Skipped
 
-__all__ = ["source_matrix", "network_distance", "time_matrix", "walk_time", "euclidean_distance", "CoverageResult", "shares_by", "measure_coverage"]
+__all__ = ["source_matrix", "network_distance", "time_matrix", "walk_time", "euclidean_distance", "CoverageResult",
+           "shares_by", "snap_facilities", "measure_coverage"]
 
 
 def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
@@ -252,6 +254,70 @@ def shares_by(demand: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
+def _fragment_records(layer: str, moved: np.ndarray, stranded: np.ndarray, names: np.ndarray,
+                      population: np.ndarray | None, params: CoverageParams) -> list[Skipped]:
+    """``moved_off_fragment`` and ``on_network_island`` records for facilities or demand points."""
+    pop = (lambda m: float(population[m].sum())) if population is not None else (lambda m: 0.0)
+    what = "facility" if layer == "facilities" else "demand point"
+    out = []
+    if moved.any():
+        out.append(Skipped(layer, "moved_off_fragment", int(moved.sum()), population=pop(moved), action="repaired",
+                           items=list(dict.fromkeys(names[moved])),
+                           message=f"{what} whose nearest street is a fragment (< {params.fragment_m:g} m of "
+                                   f"street cut off from the rest) moved to the main network, at most "
+                                   f"{params.island_snap_m:g} m away"))
+    if stranded.any():
+        out.append(Skipped(layer, "on_network_island", int(stranded.sum()), population=pop(stranded), action="kept",
+                           items=list(dict.fromkeys(names[stranded])),
+                           message=f"{what} on a street fragment (< {params.fragment_m:g} m of street) with no main "
+                                   f"network street within {params.island_snap_m:g} m: "
+                                   + ("it serves only that fragment" if layer == "facilities"
+                                      else "counted as not covered") + "; check for missing street links"))
+    return out
+
+
+def snap_facilities(network: WalkNetwork, fac: gpd.GeoDataFrame, fac_xy: np.ndarray, params: CoverageParams,
+                    skipped: list[Skipped]) -> Snap:
+    """Snap counted facilities with the fragment rule; flag and record the ones off the network or stranded.
+
+    Adds ``snap_offset_m``, ``off_network``, ``moved_off_fragment`` and ``island`` to ``fac``
+    in place, and appends the records to ``skipped``. Returns the snap, row for row.
+    """
+    fixed = snap_facility_points(network, fac_xy, params.fragment_m, params.island_snap_m)
+    fsnap = fixed.snap
+    off = fsnap.offset > params.max_snap_m
+    fac["snap_offset_m"] = fsnap.offset
+    fac["off_network"] = off
+    fac["moved_off_fragment"] = fixed.moved & ~off
+    fac["island"] = fixed.stranded & ~off
+    if off.any():
+        o = fac[off]
+        skipped.append(Skipped("facilities", "off_network", int(len(o)), action="dropped",
+                               items=[f"{n} ({x:.0f} m)" for n, x in zip(o["name"], o["snap_offset_m"])],
+                               message=f"counted facility farther than {params.max_snap_m:.0f} m from any walkable "
+                                       "street: not used for network coverage; check its location"))
+    skipped += _fragment_records("facilities", fac["moved_off_fragment"].to_numpy(), fac["island"].to_numpy(),
+                                 fac["name"].astype(str).to_numpy(), None, params)
+    return fsnap
+
+
+def _snap_demand(network: WalkNetwork, d: gpd.GeoDataFrame, dxy: np.ndarray, src: Snap, params: CoverageParams,
+                 skipped: list[Skipped]) -> Snap:
+    """Snap demand points with the fragment rule (a fragment holding a facility is not one); flag them in ``d``."""
+    plain = snap_points(network, dxy)
+    off = plain.offset > params.max_snap_m
+    main = main_components(network, params.fragment_m, with_facility=network.components[src.u])
+    fixed = snap_off_fragments(network, dxy, plain, main, params.island_snap_m)
+    d["snap_offset_m"] = fixed.snap.offset
+    d["off_network"] = off
+    d["moved_off_fragment"] = fixed.moved & ~off
+    d["on_network_island"] = fixed.stranded & ~off
+    label = d["community"].astype(str).to_numpy() if "community" in d.columns else np.arange(len(d)).astype(str)
+    skipped += _fragment_records("population", d["moved_off_fragment"].to_numpy(), d["on_network_island"].to_numpy(),
+                                 label, d["population"].to_numpy(dtype=float), params)
+    return fixed.snap
+
+
 def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                      params: CoverageParams = CoverageParams(), times: EdgeTimes | None = None
                      ) -> CoverageResult:
@@ -278,36 +344,18 @@ def measure_coverage(network: WalkNetwork, facilities: gpd.GeoDataFrame, demand:
     skipped: list[Skipped] = []
     fac = facilities[facilities["counted"]].copy() if "counted" in facilities.columns else facilities.copy()
     fac_xy = shapely.get_coordinates(fac.geometry.values)
-    fsnap = snap_points(network, fac_xy)
-    fac["snap_offset_m"] = fsnap.offset
-    fac["off_network"] = fsnap.offset > params.max_snap_m
-    comp = network.components
-    fac["island"] = (comp[fsnap.u] > 0) & ~fac["off_network"].to_numpy()
-    if fac["off_network"].any():
-        off = fac[fac["off_network"]]
-        skipped.append(Skipped("facilities", "off_network", int(len(off)), action="dropped",
-                               items=[f"{n} ({o:.0f} m)" for n, o in zip(off["name"], off["snap_offset_m"])],
-                               message=f"counted facility farther than {params.max_snap_m:.0f} m from any walkable "
-                                       "street: not used for network coverage; check its location"))
-    if fac["island"].any():
-        isl = fac[fac["island"]]
-        skipped.append(Skipped("facilities", "on_network_island", int(len(isl)), action="kept",
-                               items=isl["name"].tolist(),
-                               message="facility on a street network piece not connected to the main network: it "
-                                       "serves only that piece; check for missing street links"))
+    fsnap = snap_facilities(network, fac, fac_xy, params, skipped)
     ok = ~fac["off_network"].to_numpy()
     src = fsnap.subset(ok)
     names = fac["name"].to_numpy()[ok]
 
     d = demand.copy()
     dxy = shapely.get_coordinates(d.geometry.values)
-    dsnap = snap_points(network, dxy)
-    off = dsnap.offset > params.max_snap_m
+    dsnap = _snap_demand(network, d, dxy, src, params, skipped)
+    off = d["off_network"].to_numpy()
     dist, nearest = network_distance(network, src, dsnap)
     dist[off] = np.inf
     nearest[off] = -1
-    d["snap_offset_m"] = dsnap.offset
-    d["off_network"] = off
     d["dist_network"] = dist
     d["nearest_facility"] = np.where(nearest >= 0, names[np.maximum(nearest, 0)] if len(names) else None, None)
     de, _ = euclidean_distance(fac_xy, dxy)

@@ -40,8 +40,10 @@ from coverage.access import source_matrix
 from coverage.errors import ValueInputError
 from coverage.highs import load_model
 from coverage.network.graph import WalkNetwork
-from coverage.network.snap import Snap, same_edge_walks, snap_points
-from coverage.params import DEFAULT_ASSIGN, DEFAULT_RESIDENTS_PER_DOCTOR, LUO_QI_WEIGHTS
+from coverage.network.islands import snap_facility_points
+from coverage.network.snap import Snap, same_edge_walks
+from coverage.params import (DEFAULT_ASSIGN, DEFAULT_FRAGMENT_M, DEFAULT_ISLAND_SNAP_M, DEFAULT_RESIDENTS_PER_DOCTOR,
+                             LUO_QI_WEIGHTS)
 from coverage.read.cells import population_numbers
 from coverage.skipped import Skipped
 
@@ -651,7 +653,8 @@ def facility_table(fac: pd.DataFrame, capacity: np.ndarray, source: list[str], a
 def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.DataFrame, demand_snap: Snap,
                      threshold_m: float, walk_m: float, max_snap_m: float, rule: CapacityRule = CapacityRule(),
                      assign: Literal["nearest", "capacitated"] = DEFAULT_ASSIGN, decay: Decay | None = None,
-                     time_limit: float = 60.0) -> CapacityResult:
+                     time_limit: float = 60.0, fragment_m: float = DEFAULT_FRAGMENT_M,
+                     island_snap_m: float = DEFAULT_ISLAND_SNAP_M) -> CapacityResult:
     """Capacities, loads and E2SFCA of counted facilities (the output of :func:`coverage.access.measure_coverage`).
 
     Parameters
@@ -674,6 +677,9 @@ def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.
     decay : Decay, optional
         Default :meth:`Decay.luo_qi` over ``walk_m``.
     time_limit : float
+    fragment_m, island_snap_m : float
+        The fragment rule facilities are snapped with (:mod:`coverage.network.islands`), as in
+        the coverage pass.
 
     Returns
     -------
@@ -686,7 +692,8 @@ def measure_capacity(network: WalkNetwork, facilities: pd.DataFrame, demand: pd.
     cap, source, skipped = facility_capacities(fac, rule)
     ok = ~fac["off_network"].to_numpy(bool) if "off_network" in fac.columns else np.ones(len(fac), bool)
     pos = np.flatnonzero(ok)
-    fsnap = snap_points(network, shapely.get_coordinates(fac.geometry.values[pos])) if pos.size else None
+    fsnap = snap_facility_points(network, shapely.get_coordinates(fac.geometry.values[pos]), fragment_m,
+                                 island_snap_m).snap if pos.size else None
     w = demand["population"].to_numpy(dtype=float)
     active = (demand_snap.offset <= max_snap_m) & (w > 0)
     limit = max(float(threshold_m), float(decay.catchment_m))

@@ -77,6 +77,12 @@ def _plan_options() -> argparse.ArgumentParser:
                    help="DEM GeoTIFF (any CRS): slope-dependent times home → facility (Tobler's hiking function)")
     t.add_argument("--max-snap-m", type=float, default=P.DEFAULT_MAX_SNAP_M,
                    help=f"points farther than this from any street are off-network (default {P.DEFAULT_MAX_SNAP_M:g})")
+    t.add_argument("--fragment-m", type=float, default=P.DEFAULT_FRAGMENT_M,
+                   help="street pieces cut off from the rest with less street than this (metres) and no facility "
+                        f"are fragments (default {P.DEFAULT_FRAGMENT_M:g})")
+    t.add_argument("--island-snap-m", type=float, default=P.DEFAULT_ISLAND_SNAP_M,
+                   help="a point whose nearest street is a fragment moves to the main network within this distance, "
+                        f"else it is reported on_network_island (default {P.DEFAULT_ISLAND_SNAP_M:g})")
     t.add_argument("--target-share", type=float, default=P.DEFAULT_TARGET_SHARE,
                    help=f"coverage target, 0–1 (default {P.DEFAULT_TARGET_SHARE:g} = everyone)")
     t.add_argument("--isochrone-minutes", default=",".join(f"{m:g}" for m in P.DEFAULT_ISOCHRONE_MINUTES),
@@ -220,7 +226,8 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
     )
     speed = args.speed_kmh if args.speed_kmh is not None else P.PROFILES[args.profile].speed_kmh
     params = CoverageParams(radius_m=args.radius_m, minutes=args.minutes, speed_kmh=speed,
-                            max_snap_m=args.max_snap_m, target_share=args.target_share)
+                            max_snap_m=args.max_snap_m, target_share=args.target_share,
+                            fragment_m=args.fragment_m, island_snap_m=args.island_snap_m)
     siting = None
     if args.sites is not None:
         siting = {"sites": args.sites, "site_for": args.site_for, "rules": args.rules,

@@ -34,7 +34,8 @@ from coverage.access import source_matrix
 from coverage.errors import ValueInputError
 from coverage.isoraster import reached_pieces, trace_polygon
 from coverage.network.graph import WalkNetwork
-from coverage.network.snap import Snap, snap_points
+from coverage.network.islands import snap_facility_points
+from coverage.network.snap import Snap
 from coverage.params import DEFAULT_ISOCHRONE_MINUTES, CoverageParams
 
 __all__ = ["reached_intervals", "reached_lines", "isochrones", "DEFAULT_MINUTES"]
@@ -187,7 +188,7 @@ def isochrones(
         raise ValueInputError(f"isochrone method must be 'raster' or 'vector', got {method!r}")
     seg = network.segments if method == "raster" else None
     xy = shapely.get_coordinates(facilities.geometry.values)
-    snaps = snap_points(network, xy)
+    snaps = snap_facility_points(network, xy, params.fragment_m, params.island_snap_m).snap
     ok = np.flatnonzero(snaps.offset <= params.max_snap_m)
     limits = [params.minutes_to_m(m) for m in minutes]
     rows = []

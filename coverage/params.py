@@ -20,9 +20,10 @@ from coverage.errors import ValueInputError
 
 __all__ = [
     "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
-    "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES", "check_isochrone_minutes", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S",
-    "DEFAULT_POPULATION_MODEL", "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label",
-    "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN", "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS",
+    "DEFAULT_FRAGMENT_M", "DEFAULT_ISLAND_SNAP_M", "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES",
+    "check_isochrone_minutes", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S", "DEFAULT_POPULATION_MODEL",
+    "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label", "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN",
+    "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS"
 ]
 
 #: Coverage radius (metres): residents within 500 m of a health facility.
@@ -33,6 +34,10 @@ DEFAULT_MINUTES = 15.0
 DEFAULT_SPEED_KMH = 4.0
 #: Points farther than this (metres) from any walkable street are off-network.
 DEFAULT_MAX_SNAP_M = 300.0
+#: A connected piece of network with less street than this (metres) and no facility is a fragment.
+DEFAULT_FRAGMENT_M = 1000.0
+#: A point snapped onto a fragment moves to the main network when a main street is this close (metres).
+DEFAULT_ISLAND_SNAP_M = 50.0
 #: Coverage target of the rules (1.0 = every resident).
 DEFAULT_TARGET_SHARE = 1.0
 #: Isochrone times drawn per facility (minutes).
@@ -125,6 +130,12 @@ class CoverageParams:
         counted as not reached on foot.
     target_share : float
         Coverage target for the rules (1.0 = every resident).
+    fragment_m : float
+        Connected pieces of network with less street than this (metres) and no counted
+        facility are fragments (:mod:`coverage.network.islands`).
+    island_snap_m : float
+        A point whose nearest street is a fragment moves to the nearest main-network street
+        within this distance; otherwise it is reported as ``on_network_island``.
     """
 
     radius_m: float = DEFAULT_RADIUS_M
@@ -132,14 +143,18 @@ class CoverageParams:
     speed_kmh: float = DEFAULT_SPEED_KMH
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     target_share: float = DEFAULT_TARGET_SHARE
+    fragment_m: float = DEFAULT_FRAGMENT_M
+    island_snap_m: float = DEFAULT_ISLAND_SNAP_M
 
     def __post_init__(self) -> None:
-        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m"):
+        for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m", "island_snap_m"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ValueInputError(f"{name} must be a positive number, got {value!r}")
         if not 0 <= self.target_share <= 1:
             raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
+        if not (np.isfinite(self.fragment_m) and self.fragment_m >= 0):
+            raise ValueInputError(f"fragment_m must be a number of metres >= 0, got {self.fragment_m!r}")
 
     @property
     def walk_m(self) -> float:
@@ -153,7 +168,8 @@ class CoverageParams:
     def to_dict(self) -> dict:
         """JSON-friendly form, with the derived walk distance."""
         return {"radius_m": self.radius_m, "minutes": self.minutes, "speed_kmh": self.speed_kmh,
-                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share}
+                "walk_m": round(self.walk_m, 3), "max_snap_m": self.max_snap_m, "target_share": self.target_share,
+                "fragment_m": self.fragment_m, "island_snap_m": self.island_snap_m}
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,7 @@ def add_capacity(result: PlanResult, rule: CapacityRule = CapacityRule(), assign
     cov, params = result.coverage, result.params
     cap = measure_capacity(result.study.network, cov.facilities, cov.demand, cov.demand_snap, params.radius_m,
                            params.walk_m, params.max_snap_m, rule, assign, Decay.named(decay, params.walk_m),
-                           time_limit)
+                           time_limit, fragment_m=params.fragment_m, island_snap_m=params.island_snap_m)
     result.capacity = cap
     comm = result.communities.drop(columns=["access_e2sfca"], errors="ignore")
     by = access_by(cov.demand, cap.access, ["community", "subdistrict"]).rename(columns={"community": "name"})

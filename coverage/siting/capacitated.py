@@ -425,7 +425,8 @@ def _recheck_capacity(result: PlanResult, capacity: CapacityResult, after_cov: C
                              proposals["subdistrict"].to_numpy(object)]
     return measure_capacity(result.study.network, f, after_cov.demand, after_cov.demand_snap, capacity.threshold_m,
                             capacity.decay.catchment_m, result.params.max_snap_m, capacity.rule, "capacitated",
-                            capacity.decay, time_limit)
+                            capacity.decay, time_limit, fragment_m=result.params.fragment_m,
+                            island_snap_m=result.params.island_snap_m)
 
 
 def _taken_over(capacity: CapacityResult, after_cap: CapacityResult, n_old: int) -> np.ndarray:

@@ -187,8 +187,11 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "layer_name_raster": ("人口栅格", "Population raster"),
     "skip_off_network": ("距最近的可步行道路太远：不参与网络覆盖计算；请检查其位置。",
                          "too far from any walkable street"),
-    "skip_on_network_island": ("位于与主路网不连通的孤立路段上：保留，但只能覆盖该孤立路段附近的居民；请检查路网。",
+    "skip_on_network_island": ("位于与主路网不连通的孤立路段上，且附近没有主路网道路：设施只能服务该路段，居民计为未覆盖；"
+                               "请检查路网是否缺少连接。",
                                "on a street fragment not joined to the main network"),
+    "skip_moved_off_fragment": ("最近的道路是与主路网不连通的孤立小路段：已改接到附近的主路网道路。",
+                                "moved off a street fragment onto the main network nearby"),
     "skip_capacity_unknown": ("没有服务能力、人员数或该类型的默认值：显示其负荷但不作判断，也不计入E2SFCA指数；请补充服务能力。",
                               "no capacity known"),
     "skip_converted_to_point": ("面或多点要素已转为其代表点。", "areas or multipoints turned into points"),
