@@ -6,7 +6,7 @@ The public API, the same calls the command line and the Streamlit app make:
 >>> study = hc.load_study_area()            # embedded Haibowan demo, or a data folder
 >>> result = hc.run_plan(study, isochrone_minutes=(15,))   # demand, coverage, isochrones, rules
 >>> sorted(result.rules.columns)[:3]        # per-subdistrict verdicts (DataFrame)
-['centre_count', 'centre_rule', 'communities']
+['centre_rule', 'centres', 'code']
 >>> hc.write_outputs(result, "out")         # summary.json, compliance.csv, report.html …  # doctest: +SKIP
 
 Step by step: :func:`walk_graph`, :func:`build_demand`, :func:`coverage`,

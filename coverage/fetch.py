@@ -42,7 +42,7 @@ from coverage.geo.crs import choose_metric_crs
 from coverage.network.filter import filter_graph, osmnx_with_walk_tags
 from coverage.network.graph import WalkNetwork
 from coverage.network.osmpbf import read_osm_pbf
-from coverage.read.cells import classify_kind
+from coverage.read.cells import KNOWN_KINDS, classify_kind
 from coverage.read.osmareas import HEALTH_TAGS, clip_polygon, features_from_pbf
 from coverage.read.safety import check_xml_safe
 
@@ -57,7 +57,6 @@ MIN_SHARE_INSIDE = 0.5
 #: Tags that may carry a statistical division code, in order of preference.
 CODE_TAGS = ("admin_code", "china_admin_code", "ref:admin_code", "ref:CN", "ref")
 #: Facility kinds :func:`coverage.read.cells.classify_kind` recognises.
-_KNOWN_KINDS = {"centre", "station", "village_clinic", "hospital", "clinic"}
 #: OSM tag values, as text classify_kind understands. healthcare=centre is any multi-service
 #: health centre, not necessarily a 社区卫生服务中心: without a telling name it is not counted.
 _TAG_KIND = {"doctor": "doctors", "doctors": "doctors", "clinic": "clinic", "hospital": "hospital",
@@ -243,7 +242,7 @@ def _facility_kind(name: str | None, row: pd.Series) -> tuple[str, str]:
     """Kind from the name first (Chinese names say 社区卫生服务中心/站), else from the OSM tags."""
     if name:
         by_name = classify_kind(name)
-        if by_name in _KNOWN_KINDS:
+        if by_name in KNOWN_KINDS:
             return by_name, "name"
     for key in ("healthcare", "amenity"):
         value = _text(row, key)

@@ -113,6 +113,11 @@ def walk_label(minutes: float) -> tuple[str, str]:
     return f"{minutes:g}分钟步行", f"{minutes:g}-minute walk"
 
 
+def _option(name: str) -> str:
+    """``"radius_m (--radius-m)"``: a parameter as the library and the command line call it."""
+    return f"{name} (--{name.replace('_', '-')})"
+
+
 @dataclass(frozen=True)
 class CoverageParams:
     """The thresholds of the 15-minute health circle.
@@ -150,11 +155,12 @@ class CoverageParams:
         for name in ("radius_m", "minutes", "speed_kmh", "max_snap_m", "island_snap_m"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
-                raise ValueInputError(f"{name} must be a positive number, got {value!r}")
+                raise ValueInputError(f"{_option(name)} must be a positive number, got {value!r}")
         if not 0 <= self.target_share <= 1:
-            raise ValueInputError(f"target_share must be between 0 and 1, got {self.target_share!r}")
+            raise ValueInputError(f"{_option('target_share')} must be between 0 and 1 (1 = every resident), "
+                                  f"got {self.target_share!r}")
         if not (np.isfinite(self.fragment_m) and self.fragment_m >= 0):
-            raise ValueInputError(f"fragment_m must be a number of metres >= 0, got {self.fragment_m!r}")
+            raise ValueInputError(f"{_option('fragment_m')} must be a number of metres >= 0, got {self.fragment_m!r}")
 
     @property
     def walk_m(self) -> float:

@@ -7,6 +7,7 @@ the content of ``summary.json``.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,6 +20,7 @@ from coverage.access import CoverageResult, measure_coverage
 from coverage.capacity import CapacityResult, CapacityRule, Decay, access_by, capacity_rule, measure_capacity
 from coverage.demand import build_demand
 from coverage.demand.base import Demand
+from coverage.errors import ValueInputError
 from coverage.groups import ELDERLY_GROUP_PROFILE, age_data, group_rows, older_residents
 from coverage.isochrones import DEFAULT_MINUTES, isochrones
 from coverage.network.graph import WalkNetwork
@@ -184,6 +186,28 @@ def rule_data(study: StudyArea, params: CoverageParams, cov: CoverageResult, dem
                     params.target_share, demand=cov.demand, measure=measure)
 
 
+def _check_keys(what: str, given: dict | None, *funcs: Callable) -> None:
+    """Refuse keys of an options dict that none of the functions it is passed to takes."""
+    if given is None:
+        return
+    if not isinstance(given, dict):
+        raise ValueInputError(f"{what} must be a dict of options or None, got {type(given).__name__}")
+    allowed = {n for f in funcs for n in inspect.signature(f).parameters} - {"result", "capacity", "progress"}
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise ValueInputError(f"{what}: unknown option {', '.join(map(repr, unknown))}; "
+                              f"use {', '.join(sorted(allowed))}")
+
+
+def _check_arguments(params: object, siting: dict | None, capacity: dict | None) -> None:
+    """Refuse wrong :func:`run_plan` arguments before any slow work."""
+    if not isinstance(params, CoverageParams):
+        raise ValueInputError(f"params must be a CoverageParams, got {type(params).__name__}; "
+                              "build one with CoverageParams(radius_m=..., minutes=...)")
+    _check_keys("siting", siting, propose_sites, propose_capacitated)
+    _check_keys("capacity", capacity, add_capacity)
+
+
 def run_plan(
     study: StudyArea,
     params: CoverageParams = CoverageParams(),
@@ -247,6 +271,7 @@ def run_plan(
             progress(msg, frac)
 
     isochrone_minutes = check_isochrone_minutes(isochrone_minutes, "isochrone_minutes")
+    _check_arguments(params, siting, capacity)
     sets = load_rule_sets(rule_sets)  # bad rule files fail before the slow work
     check_capacity_columns(sets, study.facilities)
     step("population model / 人口模型", 0.05)

@@ -26,11 +26,11 @@ import shapely
 from coverage.datasets import demo_data_dir
 from coverage.errors import CRSError, LayerReadError, MissingColumnError, NetworkError, ValueInputError
 from coverage.geo.areas import first_containing
-from coverage.geo.crs import choose_metric_crs, describe_crs
+from coverage.geo.crs import check_metric_crs, choose_metric_crs, describe_crs, suggest_crs
 from coverage.network import walk_graph
 from coverage.network.graph import WalkNetwork
 from coverage.params import DEFAULT_COUNTED_KINDS
-from coverage.read.cells import classify_kind, code_text, population_numbers
+from coverage.read.cells import KNOWN_KINDS, classify_kind, code_text, population_numbers
 from coverage.read.layers import (
     STREET_EXTENSIONS,
     VECTOR_EXTENSIONS,
@@ -45,7 +45,6 @@ from coverage.skipped import Skipped
 __all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
 
 #: Kinds :func:`coverage.read.cells.classify_kind` recognises; others are listed as unknown when not counted.
-KNOWN_KINDS = ("centre", "station", "village_clinic", "hospital", "clinic")
 #: Overlaps between communities and gaps in a subdistrict smaller than this (m²), or thinner than
 #: :data:`SLIVER_WIDTH_M`, are digitising noise and not reported.
 PARTITION_MIN_AREA_M2 = 100.0
@@ -252,6 +251,23 @@ def _kind_label(raw: object, kind: str) -> str:
     return str(raw).strip()
 
 
+def _check_counted_kinds(kinds: Iterable[str], present: pd.Series) -> set[str]:
+    """The counted kinds, refused when empty or, if not the defaults, when no facility has any of them.
+
+    With the default kinds and none present the study starts from scratch (siting); kinds
+    the user chose that match nothing are a typo, and coverage would silently be 0 %.
+    """
+    kinds = {str(k).strip() for k in kinds if str(k).strip()}
+    if not kinds:
+        raise ValueInputError("--count-kinds: no facility kind given; give kinds such as "
+                              f"{','.join(DEFAULT_COUNTED_KINDS)}")
+    if len(present) and kinds != set(DEFAULT_COUNTED_KINDS) and not present.isin(kinds).any():
+        have = ", ".join(f"{k} ({n})" for k, n in present.value_counts().items())
+        raise ValueInputError(f"--count-kinds: no facility has the kind {' or '.join(map(repr, sorted(kinds)))}; "
+                              f"the facilities' kinds are {have}")
+    return kinds
+
+
 def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
                      counted_kinds: Iterable[str] | None = DEFAULT_COUNTED_KINDS
                      ) -> tuple[gpd.GeoDataFrame, list[Skipped]]:
@@ -262,7 +278,7 @@ def _link_facilities(facilities: gpd.GeoDataFrame, subdistricts: gpd.GeoDataFram
         f["kind_raw"] = f["kind"] if "kind" in f.columns else None
         f["kind"] = [classify_kind(k, n) for k, n in zip(f["kind_raw"], f["name"])]
     if counted_kinds is not None or "counted" not in f.columns:
-        kinds = set(counted_kinds or DEFAULT_COUNTED_KINDS)
+        kinds = _check_counted_kinds(DEFAULT_COUNTED_KINDS if counted_kinds is None else counted_kinds, f["kind"])
         f["counted"] = f["kind"].isin(kinds)
     for col, layer in (("subdistrict", subdistricts), ("community", communities)):
         # the one point-in-area rule: a facility on a shared boundary counts for the first area in layer order
@@ -291,11 +307,13 @@ def _metric_crs(crs: pyproj.CRS | str | int | None, subdistricts: gpd.GeoDataFra
     """The analysis CRS: the user's (checked) or the UTM zone of the subdistricts."""
     if crs is None:
         return choose_metric_crs(subdistricts)
+    bounds = tuple(subdistricts.to_crs(4326).total_bounds)
     try:
-        return pyproj.CRS.from_user_input(crs)
+        given = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
         raise CRSError(f"--crs {crs!r} is not a coordinate reference system pyproj knows; give an EPSG code such "
-                       "as EPSG:32648 (UTM 48N, Wuhai) or EPSG:4547") from exc
+                       f"as {suggest_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)}") from exc
+    return check_metric_crs(given, bounds)
 
 
 def _refuse_duplicates(gdf: gpd.GeoDataFrame, keys: list[str], what: str, path: str | None, fix: str) -> None:

@@ -361,9 +361,9 @@ def test_best_centre_equals_brute_force(seed, chunk):
 def test_bad_arguments_say_what_is_wrong():
     study, _ = line_study()
     result = plan(study, radius_m=LINE_R)
-    with pytest.raises(ValueInputError, match="sites must be 'auto'"):
+    with pytest.raises(ValueInputError, match=r"sites \(--sites\) must be 'auto'"):
         propose_sites(result, sites="many")
-    with pytest.raises(ValueInputError, match="sites must be 'auto'"):
+    with pytest.raises(ValueInputError, match=r"sites \(--sites\) must be 'auto'"):
         propose_sites(result, sites=True)
     with pytest.raises(ValueInputError, match="site_for"):
         propose_sites(result, site_for="bus")

@@ -36,9 +36,10 @@ def component_street_m(network: WalkNetwork) -> np.ndarray:
     --------
     >>> from coverage.network.lines import network_from_lines
     >>> import geopandas as gpd, shapely
-    >>> lines = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (300, 0)]),
-    ...                                    shapely.LineString([(0, 50), (20, 50)])], crs=32648)
-    >>> component_street_m(network_from_lines(lines)).round(1).tolist()
+    >>> x, y = 655_000, 4_392_000                                   # Wuhai, UTM 48N
+    >>> lines = gpd.GeoDataFrame(geometry=[shapely.LineString([(x, y), (x + 300, y)]),
+    ...                                    shapely.LineString([(x, y + 50), (x + 20, y + 50)])], crs=32648)
+    >>> component_street_m(network_from_lines(lines, crs=lines.crs)).round(1).tolist()
     [300.0, 20.0]
     """
     comp = network.components

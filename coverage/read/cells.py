@@ -9,7 +9,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLUMN_ALIASES", "code_text", "population_numbers", "normalise_columns", "classify_kind"]
+__all__ = ["COLUMN_ALIASES", "KIND_PATTERNS", "KNOWN_KINDS", "code_text", "population_numbers", "normalise_columns",
+           "classify_kind"]
 
 #: Accepted column names (lower-cased) for each normalised column.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -33,6 +34,8 @@ KIND_PATTERNS: list[tuple[str, str]] = [
     ("hospital", r"医院|hospital"),
     ("clinic", r"诊所|门诊|clinic|doctors"),
 ]
+#: The kinds the patterns give, in order (other kinds are listed, never counted by default).
+KNOWN_KINDS: tuple[str, ...] = tuple(dict.fromkeys(k for k, _ in KIND_PATTERNS))
 
 
 def _match_column(columns: list[str], aliases: tuple[str, ...]) -> str | None:

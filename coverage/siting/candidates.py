@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -17,12 +18,25 @@ from coverage.params import CoverageParams
 from coverage.result import PlanResult
 from coverage.study import StudyArea
 
-__all__ = ["CandidateSet", "SitingSetup", "candidate_sites", "exclude_candidates", "layer_candidates", "node_candidates",
+__all__ = ["CandidateSet", "SitingSetup", "check_siting_args", "candidate_sites", "exclude_candidates", "layer_candidates", "node_candidates",
            "siting_setup"]
 
 
 #: A candidate's own fields; where it meets the network is its :class:`Snap`.
 _SITE_FIELDS = ("x", "y", "source", "node", "name")
+
+
+def check_siting_args(sites: object, site_for: str, target_share: float | None, time_limit: float) -> None:
+    """The siting options every siting entry point takes, checked once (``--sites`` … ``--time-limit``)."""
+    if not (sites == "auto" or (isinstance(sites, (int, np.integer)) and not isinstance(sites, bool)
+                                and sites >= 0)):
+        raise ValueInputError(f"sites (--sites) must be 'auto' or a number of new stations >= 0, got {sites!r}")
+    if site_for not in ("radius", "walk"):
+        raise ValueInputError(f"site_for (--site-for) must be 'radius' or 'walk', got {site_for!r}")
+    if target_share is not None and not (isinstance(target_share, (int, float)) and 0 <= target_share <= 1):
+        raise ValueInputError(f"target_share (--target-share) must be between 0 and 1, got {target_share!r}")
+    if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
+        raise ValueInputError(f"time_limit (--time-limit) must be a positive number of seconds, got {time_limit!r}")
 
 
 def _on_snap(field: str, doc: str) -> property:

@@ -38,7 +38,7 @@ from coverage.errors import ValueInputError
 from coverage.highs import load_model
 from coverage.params import DEFAULT_TIME_LIMIT_S
 from coverage.result import PlanResult
-from coverage.siting.candidates import SitingSetup, siting_setup
+from coverage.siting.candidates import SitingSetup, check_siting_args, siting_setup
 from coverage.siting.propose import (
     PROPOSAL_COLUMNS,
     SitingResult,
@@ -92,17 +92,12 @@ class CapSitingResult:
     size: dict | None = None
 
 
-def _check(sites: object, station_capacity: float, target_share: float, time_limit: float) -> None:
-    if not (sites == "auto" or (isinstance(sites, (int, np.integer)) and not isinstance(sites, bool) and sites >= 0)):
-        raise ValueInputError(f"sites must be 'auto' or a number of new stations >= 0, got {sites!r}")
+def _check(sites: object, site_for: str, station_capacity: float, target_share: float, time_limit: float) -> None:
+    check_siting_args(sites, site_for, target_share, time_limit)
     if isinstance(station_capacity, bool) or not isinstance(station_capacity, (int, float)) \
             or not math.isfinite(station_capacity) or station_capacity <= 0:
         raise ValueInputError(f"station capacity (--station-capacity) must be a positive number of residents, "
                               f"got {station_capacity!r}")
-    if not (0 <= target_share <= 1):
-        raise ValueInputError(f"target_share must be between 0 and 1, got {target_share!r}")
-    if not (math.isfinite(time_limit) and time_limit > 0):
-        raise ValueInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
 
 
 def _model(cand: sparse.csr_matrix, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray, w: np.ndarray,
@@ -275,7 +270,7 @@ def capacitated_siting(
     >>> len(r.selected), r.status
     (2, 'optimal')
     """
-    _check(sites, station_capacity, target_share, time_limit)
+    _check(sites, "radius", station_capacity, target_share, time_limit)  # the reach matrix is given: any radius
     t0 = time.perf_counter()
     cand = sparse.csr_matrix(cand_reach, dtype=bool)
     w = np.asarray(population, dtype=float)
@@ -491,9 +486,7 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
         if progress is not None:
             progress(msg, frac)
 
-    if site_for not in ("radius", "walk"):
-        raise ValueInputError(f"site_for must be 'radius' or 'walk', got {site_for!r}")
-    _check(sites, station_capacity, 1.0 if target_share is None else target_share, time_limit)
+    _check(sites, site_for, station_capacity, target_share, time_limit)
     t0 = time.perf_counter()
     params, net = result.params, result.study.network
     notes: list[str] = []

@@ -55,7 +55,7 @@ from coverage.params import DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.plain import _plain
 from coverage.result import PlanResult
 from coverage.siting.bigcover import progress_text, solve_set_covering
-from coverage.siting.candidates import CandidateSet, siting_setup
+from coverage.siting.candidates import CandidateSet, check_siting_args, siting_setup
 from coverage.siting.centres import best_centre
 from coverage.rulesets import station_need
 from coverage.siting.reach import reach_matrix
@@ -197,17 +197,9 @@ def _nearest_street(network: WalkNetwork, cands: CandidateSet, idx: np.ndarray, 
 
 def _check_args(sites: object, site_for: str, target_share: float | None, candidates: str | None,
                 time_limit: float, solver: str) -> None:
-    if not (sites == "auto" or (isinstance(sites, (int, np.integer)) and not isinstance(sites, bool)
-                                and sites >= 0)):
-        raise ValueInputError(f"sites must be 'auto' or a number of new stations >= 0, got {sites!r}")
-    if site_for not in ("radius", "walk"):
-        raise ValueInputError(f"site_for must be 'radius' or 'walk', got {site_for!r}")
-    if target_share is not None and not (isinstance(target_share, (int, float)) and 0 <= target_share <= 1):
-        raise ValueInputError(f"target_share must be between 0 and 1, got {target_share!r}")
+    check_siting_args(sites, site_for, target_share, time_limit)
     if candidates not in (None, "nodes", "layer", "both"):
         raise ValueInputError(f"candidates must be 'nodes', 'layer' or 'both', got {candidates!r}")
-    if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
-        raise ValueInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     if solver not in ("highs", "greedy"):
         raise ValueInputError(f"solver must be 'highs' or 'greedy', got {solver!r}")
 
