@@ -744,7 +744,8 @@ def data_notes(pg: Page) -> None:
         st.markdown(f"**{tr('data_set', lang)}**: {_title(pg)}  \n**{tr('crs', lang)}**: {crs.get('name')} "
                     f"(EPSG:{crs.get('epsg')})  \n"
                     f"**{tr('population_model', lang)}**: "
-                    f"{pg.result.demand.note_zh if lang == 'zh' else pg.result.demand.note_en}")
+                    f"{pg.result.demand.note_zh if lang == 'zh' else pg.result.demand.note_en} "
+                    f"({pg.result.demand.details.get('source', '-')})")
         st.json({"subdistricts": d["subdistricts"], "communities": d["communities"], "facilities": d["facilities"],
                  "sources": d["sources"]}, expanded=False)
         st.markdown(f"**{tr('skipped_table', lang)}**")

@@ -253,6 +253,11 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
                     dem=args.dem, rule_sets=args.rules_set)
 
 
+def _population_source(result) -> str:
+    """Which file the population model drew on (``streets.osm (buildings)``, ``population.geojson`` ...)."""
+    return str(result.demand.details.get("source") or "-")
+
+
 def _print_summary(result, files: dict) -> None:
     s = result.coverage.totals()
     p = result.params
@@ -261,7 +266,8 @@ def _print_summary(result, files: dict) -> None:
              f"population 人口: {s['population']:,.0f}   CRS: {study.crs.name}",
              f"within {p.radius_m:.0f} m network  网络{p.radius_m:.0f}米内: {s['radius']['share'] or 0:.1%}",
              f"within {p.radius_m:.0f} m crow flies 直线{p.radius_m:.0f}米内: {s['radius_euclidean']['share'] or 0:.1%}",
-             f"within {p.minutes:g} min walk  步行{p.minutes:g}分钟内: {s['walk']['share'] or 0:.1%}"]
+             f"within {p.minutes:g} min walk  步行{p.minutes:g}分钟内: {s['walk']['share'] or 0:.1%}",
+             f"population model 人口模型: {result.demand.model}   source 来源: {_population_source(result)}"]
     r = result.rules
     lines.append(f"subdistricts passing all rules 全部达标街道: {int(r['passes'].sum())}/{len(r)}  "
                  f"(centre 中心 {int(r['centre_rule'].sum())}, stations 服务站 {int(r['station_rule'].sum())})")

@@ -25,7 +25,10 @@ that: :func:`build_folder` classifies, filters and writes.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +49,7 @@ from coverage.read.cells import KNOWN_KINDS, classify_kind
 from coverage.read.osmareas import HEALTH_TAGS, clip_polygon, features_from_pbf
 from coverage.read.safety import check_xml_safe
 
-__all__ = ["FEATURE_TAGS", "OSM_SOURCE", "build_folder", "fetch_city", "graph_from_network"]
+__all__ = ["FEATURE_TAGS", "OSM_SOURCE", "build_folder", "fetch_city", "graph_from_network", "online"]
 
 #: Attribution required by the ODbL.
 OSM_SOURCE = "OpenStreetMap contributors, ODbL"
@@ -61,6 +64,12 @@ CODE_TAGS = ("admin_code", "china_admin_code", "ref:admin_code", "ref:CN", "ref"
 #: health centre, not necessarily a 社区卫生服务中心: without a telling name it is not counted.
 _TAG_KIND = {"doctor": "doctors", "doctors": "doctors", "clinic": "clinic", "hospital": "hospital",
              "centre": "health_centre", "yes": "healthcare"}
+#: ``COVERAGE_OFFLINE=1``: never try to download (:func:`online` says False without trying).
+OFFLINE_ENV = "COVERAGE_OFFLINE"
+#: ``host:port`` :func:`online` connects to instead of :data:`ONLINE_CHECK_ADDRESS` (a mirror; tests).
+ONLINE_CHECK_ENV = "COVERAGE_ONLINE_CHECK"
+#: The Overpass API server osmnx downloads from (HTTPS).
+ONLINE_CHECK_ADDRESS = ("overpass-api.de", 443)
 _LAYER_FILES = ("streets.graphml", "subdistricts.geojson", "communities.geojson", "facilities.geojson",
                 "study_area.geojson", "meta.json")
 
@@ -108,6 +117,61 @@ def _download_error(what: str, exc: Exception) -> LayerReadError:
 
 def _empty_response(exc: Exception) -> bool:
     return type(exc).__name__ == "InsufficientResponseError"
+
+
+def _check_address() -> tuple[str, int]:
+    """Where :func:`online` connects: the override, else the HTTPS proxy downloads go through, else Overpass."""
+    given = os.environ.get(ONLINE_CHECK_ENV) or ""
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or ""
+    if not given and proxy:
+        given = re.sub(r"^[a-z]+://(?:[^@/]*@)?", "", proxy).split("/")[0]
+    host, sep, port = given.rpartition(":")
+    if sep and host and port.isdigit():
+        return host.strip("[]"), int(port)
+    return ONLINE_CHECK_ADDRESS
+
+
+def online(timeout: float = 2.0) -> bool:
+    """Whether OpenStreetMap downloads can work here: a TCP connection to the Overpass server within ``timeout``.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds to wait, name lookup included: an offline machine is told
+        within this time, never left hanging.
+
+    Returns
+    -------
+    bool
+        False at once when ``COVERAGE_OFFLINE=1``; else whether a connection
+        to ``overpass-api.de:443`` (or the ``HTTPS_PROXY`` downloads would go
+        through, or ``COVERAGE_ONLINE_CHECK=host:port``) opens in time. True
+        does not promise the download succeeds (the server may be busy), so
+        callers still handle a failed download.
+
+    Examples
+    --------
+    >>> from coverage.fetch import online
+    >>> if not online():  # doctest: +SKIP
+    ...     print("skipped: offline / 离线，已跳过")
+    """
+    if os.environ.get(OFFLINE_ENV, "0") == "1":
+        return False
+    address = _check_address()
+    answer: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                answer.append(True)
+        except OSError:  # refused, unreachable, no route, name not found, timed out
+            answer.append(False)
+
+    # a thread, so that a slow name lookup (not bound by the socket timeout) cannot exceed the timeout either
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(answer and answer[0])
 
 
 # --------------------------------------------------------------------------

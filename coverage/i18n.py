@@ -77,6 +77,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "date": ("日期", "Date"),
     "sources": ("数据来源", "Sources"),
     "population_model": ("人口模型", "Population model"),
+    "population_source": ("人口来源", "source"),
 }
 
 

@@ -582,3 +582,9 @@ def test_rule_set_picker_checks_the_chosen_sets_like_the_library(monkeypatch):
     assert any("急救" in name for name in table["规则"])
     # the demo has no age data: the groups section says what to add instead of inventing a 65+ figure
     assert any("65岁及以上人口" in c.value and "share" in c.value for c in at.caption)
+
+
+def test_data_notes_name_the_population_source(monkeypatch):
+    at = new_app(monkeypatch)
+    notes = " ".join(m.value for m in at.markdown)
+    assert "(buildings.geojson)" in notes          # the demo's population model draws on its buildings layer

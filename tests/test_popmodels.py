@@ -249,7 +249,7 @@ def test_buildings_model_reads_the_streets_osm_when_no_layer(tmp_path):
     one = d.points[d.points["community"] == "甲一社区"]
     assert len(one) == 1 and np.allclose(local_xy(one), [[110, 110]], atol=0.5)
     assert "residential land-use polygons" in d.details["yes_rule"]
-    assert d.details["source"].startswith("OSM")
+    assert d.details["source"] == "streets.osm (buildings)"
     assert_totals_preserved(d, study)
 
 

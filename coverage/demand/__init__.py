@@ -17,16 +17,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from coverage.demand.base import KNOWN_OPTIONS, MODEL_NOTES, POPULATION_MODELS, Demand, demand_from_street_nodes
-from coverage.demand.buildings import _has_residential_buildings, demand_from_buildings
+from coverage.demand.base import (
+    KNOWN_OPTIONS,
+    MODEL_NOTES,
+    POPULATION_MODELS,
+    Demand,
+    demand_from_street_nodes,
+    population_source,
+)
+from coverage.demand.buildings import _has_residential_buildings, demand_from_buildings, osm_residential_buildings
 from coverage.demand.compounds import demand_from_compounds
 from coverage.demand.nodes import demand_from_street_nodes_model
 from coverage.demand.points import demand_from_points
 from coverage.demand.raster import demand_from_raster
 from coverage.errors import ValueInputError
 
-__all__ = ["Demand", "build_demand", "auto_model", "MODELS", "KNOWN_OPTIONS", "POPULATION_MODELS", "MODEL_NOTES",
-           "demand_from_points", "demand_from_street_nodes"]
+__all__ = [
+    "KNOWN_OPTIONS",
+    "MODELS",
+    "MODEL_NOTES",
+    "POPULATION_MODELS",
+    "Demand",
+    "auto_model",
+    "build_demand",
+    "demand_from_points",
+    "demand_from_street_nodes",
+]
 
 
 def auto_model(study, **options: Any) -> str | None:
@@ -34,8 +50,12 @@ def auto_model(study, **options: Any) -> str | None:
 
     ``compounds`` if the study has a compounds layer; else ``buildings`` if its
     buildings layer holds residential buildings; else ``raster`` if a
-    ``raster=`` option is given; else None (the caller falls back to street
-    nodes).
+    ``raster=`` option is given; else ``buildings`` if the streets are an OSM
+    file (``.osm``, ``.osm.pbf``, ``.osm.bz2`` ...) whose ``building=*`` ways
+    include residential ones (the model then reads them, and names the source
+    ``streets.osm (buildings)``); else None (the caller falls back to street
+    nodes). A raster given on purpose beats buildings that merely came with
+    the streets.
     """
     if options.get("compounds") is not None or (study.compounds is not None and len(study.compounds)):
         return "compounds"
@@ -43,6 +63,8 @@ def auto_model(study, **options: Any) -> str | None:
         return "buildings"
     if options.get("raster"):
         return "raster"
+    if osm_residential_buildings(study, options.get("landuse")):
+        return "buildings"
     return None
 
 
@@ -88,6 +110,7 @@ def build_demand(study, model: str = "auto", **options) -> Demand:
     else:
         raise ValueInputError(f"unknown population model {model!r}; choose one of "
                               f"{', '.join(dict.fromkeys(POPULATION_MODELS + tuple(MODELS)))}")
+    demand.details.setdefault("source", population_source(study, demand.model))
     if not demand.total > 0:
         where = study.sources.get("population") or study.sources.get("communities") or "communities"
         raise ValueInputError("no population: every community's population is empty or zero; add a "

@@ -31,8 +31,8 @@ MODEL_NOTES = {
     "polygons": ("人口按用户提供的人口面分配到其内部的路网节点。",
                  "Population polygons spread over the street nodes inside them."),
     "street_nodes": ("未提供人口点：各社区人口平均分配到社区内的路网节点（最粗略的模型）。",
-                     "No population layer: each community's population is spread evenly over its street nodes "
-                     "(the crudest model)."),
+                     ("No population layer: each community's population is spread evenly over its street nodes "
+                      "(the crudest model).")),
 }
 
 
@@ -325,6 +325,15 @@ def _option_layer(study, given: gpd.GeoDataFrame | str | Path | None, kind: str,
     if own is not None and len(own):
         return own, [], path
     return None, [], path
+
+
+def population_source(study, model: str) -> str:
+    """The file a model without its own source label drew on: the population layer, or the streets' nodes."""
+    if model in ("points", "polygons"):
+        path = study.sources.get("population")
+        return Path(path).name if path else "population layer"
+    path = study.sources.get("streets")
+    return f"street nodes ({Path(path).name})" if path else "street nodes"
 
 
 def _finish(study, pts: gpd.GeoDataFrame, model: str, source: str, zh: str, en: str, skipped: list[Skipped],

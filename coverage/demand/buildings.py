@@ -5,6 +5,7 @@ Buildings come from a buildings layer or from the ``building=*`` ways of the str
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,11 @@ from coverage.demand.base import (
 )
 from coverage.errors import ValueInputError
 from coverage.geo.areas import first_containing
+from coverage.read.layers import OSM_FORMATS
 from coverage.read.osmareas import buildings_from_osm, landuse_from_osm
 from coverage.skipped import Skipped
 
-__all__ = ["RESIDENTIAL_KINDS", "DEFAULT_LEVELS", "DEFAULT_FLOOR_AREA_PER_PERSON", "classify_buildings", "building_levels", "demand_from_buildings"]
+__all__ = ["DEFAULT_FLOOR_AREA_PER_PERSON", "DEFAULT_LEVELS", "RESIDENTIAL_KINDS", "building_levels", "classify_buildings", "demand_from_buildings"]
 
 #: ``building=*`` values that house people. ``yes`` is residential only inside a
 #: residential area (see :func:`classify_buildings`).
@@ -178,10 +180,37 @@ def building_levels(buildings: gpd.GeoDataFrame, kind: pd.Series, default_levels
 
 
 def _streets_osm_path(study) -> Path | None:
+    """The streets file when it is OSM in any format the OSM readers take (XML, compressed XML, PBF), else None."""
     p = study.sources.get("streets")
-    if p and str(p).lower().endswith((".osm", ".osm.xml", ".xml")) and Path(p).exists():
+    if p and str(p).lower().endswith(tuple(OSM_FORMATS)) and Path(p).exists():
         return Path(p)
     return None
+
+
+@functools.lru_cache(maxsize=4)
+def _osm_areas_cached(key: str, path: str, mtime_ns: int, size: int) -> gpd.GeoDataFrame:
+    """The OSM file's buildings or land use, read once per file version (``auto`` looks before the model reads)."""
+    return buildings_from_osm(path) if key == "building" else landuse_from_osm(path)
+
+
+def _osm_buildings(osm: Path, key: str = "building") -> gpd.GeoDataFrame:
+    """The ``building=*`` (or ``landuse=*``) areas of the streets' OSM file, as a copy callers may change."""
+    st = osm.stat()
+    b = _osm_areas_cached(key, str(osm), st.st_mtime_ns, st.st_size)
+    out = b.copy()
+    out.attrs["skipped"] = list(b.attrs.get("skipped", []))
+    return out
+
+
+def _osm_residential_landuse(osm: Path) -> gpd.GeoDataFrame | None:
+    """The streets file's ``landuse=*`` areas when it has residential ones (for the strict ``building=yes`` rule)."""
+    lu = _osm_buildings(osm, "landuse")
+    return lu if len(lu) and lu["landuse"].isin(_RESIDENTIAL_LANDUSE).any() else None
+
+
+def osm_buildings_source(osm: str | Path) -> str:
+    """How the population model names buildings read from the streets' OSM file: ``streets.osm (buildings)``."""
+    return f"{Path(osm).name} (buildings)"
 
 
 def demand_from_buildings(study, *, buildings: gpd.GeoDataFrame | str | Path | None = None,
@@ -275,22 +304,23 @@ def _buildings_layer(study, buildings: gpd.GeoDataFrame | str | Path | None,
     """
     b, skipped, path = _option_layer(study, buildings, "buildings", "polygon")
     if b is not None:
-        return b, landuse, skipped, path, "buildings layer"
+        # name the file: the option's path, or the data folder's buildings layer (a GeoDataFrame has none)
+        file = buildings if isinstance(buildings, (str, Path)) else path if buildings is None else None
+        return b, landuse, skipped, path, Path(file).name if file else "buildings layer"
     osm = _streets_osm_path(study)
     if osm is None:
         raise ValueInputError("population model 'buildings' needs a buildings layer (buildings.geojson with "
-                              "building, building:levels) or streets given as OSM XML with building=* ways")
-    b = buildings_from_osm(osm)
+                              "building, building:levels) or streets given as an OSM file (.osm, .osm.pbf, "
+                              ".osm.bz2 ...) with building=* ways")
+    b = _osm_buildings(osm)
     if not len(b):
         raise ValueInputError("population model 'buildings' needs buildings: the streets OSM file has no "
                               "building=* way and there is no buildings layer (buildings.geojson with "
                               "building, building:levels)", path=osm)
     skipped = list(b.attrs.get("skipped", []))
     if landuse is None:
-        lu = landuse_from_osm(osm)
-        if len(lu) and lu["landuse"].isin(_RESIDENTIAL_LANDUSE).any():
-            landuse = lu
-    return b.to_crs(study.crs), landuse, skipped, str(osm), "OSM building=* ways of the streets file"
+        landuse = _osm_residential_landuse(osm)
+    return b.to_crs(study.crs), landuse, skipped, str(osm), osm_buildings_source(osm)
 
 
 def _building_points(study, b: gpd.GeoDataFrame, kind: pd.Series, res: np.ndarray, levels: np.ndarray
@@ -336,6 +366,7 @@ def _floor_area_per_person(study, pts: gpd.GeoDataFrame, given: float | None) ->
 
 
 def _has_residential_buildings(study, landuse: Any = None) -> bool:
+    """Whether the study's buildings layer holds a residential building."""
     b = study.buildings
     if b is None or not len(b):
         return False
@@ -343,3 +374,24 @@ def _has_residential_buildings(study, landuse: Any = None) -> bool:
     if landuse is not None:
         lu, _, _ = _to_metric(landuse, study, "landuse", "polygon")
     return bool(classify_buildings(b, lu)[1].any())
+
+
+def osm_residential_buildings(study, landuse: Any = None) -> str | None:
+    """The source label (``streets.osm (buildings)``) when the streets' OSM file holds residential buildings.
+
+    Used by ``auto`` when the data folder has no buildings layer: the buildings
+    model then reads the ``building=*`` ways of the streets file. Land use
+    (given, or the file's residential ``landuse=*`` areas) decides
+    ``building=yes`` as in :func:`classify_buildings`. None when the streets
+    are not OSM or hold no residential building.
+    """
+    osm = _streets_osm_path(study)
+    if osm is None:
+        return None
+    b = _osm_buildings(osm)
+    if not len(b):
+        return None
+    if landuse is None:
+        landuse = _osm_residential_landuse(osm)
+    lu_gdf = _to_metric(landuse, study, "landuse", "polygon")[0] if landuse is not None else None
+    return osm_buildings_source(osm) if classify_buildings(b.to_crs(study.crs), lu_gdf)[1].any() else None

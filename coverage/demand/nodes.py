@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from coverage.demand.base import Demand, _check_options, _finish, _key, demand_from_street_nodes
+from coverage.demand.base import Demand, _check_options, _finish, _key, demand_from_street_nodes, population_source
 
 __all__ = ["demand_from_street_nodes_model"]
 
@@ -26,5 +26,5 @@ def demand_from_street_nodes_model(study, **other: Any) -> Demand:
     pts["_cidx"] = np.asarray([key.get(_key(nm, sd), -1) for nm, sd in zip(pts["community"], pts["subdistrict"])],
                               dtype=np.int64)
     pts["origin"] = "street_node"
-    return _finish(study, pts, "street_nodes", "street nodes",
+    return _finish(study, pts, "street_nodes", population_source(study, "street_nodes"),
                    d.note_zh, d.note_en + " Use buildings, compounds or a raster where available.", d.skipped, {})

@@ -64,6 +64,8 @@ def _head(summary: dict) -> list[str]:
     p = summary["parameters"]
     r, m = p["radius_m"], p["minutes"]
     ds = summary["dataset"]
+    pm = summary["population_model"]
+    source = f' · {_e(both("population_source"))}: {_e(pm["source"])}' if pm.get("source") else ""
     head = ['<div class="rp">',
             f'<h1>{_e(t("report_title", "zh"))}<br><span class="sub">{_e(t("report_title", "en"))}</span></h1>',
             f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
@@ -75,8 +77,7 @@ def _head(summary: dict) -> list[str]:
                     + "</div>")
     head.append(f'<div class="sub">{_e(both("parameters"))}: {r:g} m · {m:g} min @ {p["speed_kmh"]:g} km/h '
                 f'= {p["walk_m"]:.0f} m · snap ≤ {p["max_snap_m"]:g} m · target {p["target_share"]:.0%} · '
-                f'{_e(both("population_model"))}: {_e(summary["population_model"]["model"])} '
-                f'({summary["population_model"]["demand_points"]:,} points)</div>')
+                f'{_e(both("population_model"))}: {_e(pm["model"])} ({pm["demand_points"]:,} points{source})</div>')
     if ds.get("sources"):
         head.append(f'<div class="sub">{_e(both("sources"))}: ' + "; ".join(_e(s) for s in ds["sources"]) + "</div>")
     cov = summary["coverage"]

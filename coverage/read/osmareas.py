@@ -1,4 +1,4 @@
-"""Areas and points from OSM files: buildings and land use (OSM XML), health facilities and boundaries (PBF), and the clip polygon of an extract."""
+"""Areas and points from OSM files: buildings and land use (any OSM format), health facilities and boundaries (PBF), and the clip polygon of an extract."""
 
 from __future__ import annotations
 
@@ -6,41 +6,45 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import defusedxml.ElementTree as ET  # refuses DTDs and entities even if the pre-check is bypassed
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import shapely
 
 from coverage.errors import CRSError, GeometryError, LayerReadError
 from coverage.geo.crs import choose_metric_crs
-from coverage.read.layers import read_layer
+from coverage.read.layers import OSM_FORMATS, read_layer
 from coverage.read.safety import check_xml_safe
 from coverage.skipped import Skipped
 
-__all__ = ["buildings_from_osm", "landuse_from_osm", "clip_polygon", "HEALTH_TAGS", "features_from_pbf"]
+__all__ = ["HEALTH_TAGS", "buildings_from_osm", "clip_polygon", "features_from_pbf", "landuse_from_osm"]
 
 
 _OsmRelation = tuple[int, list[tuple[int, str]], dict]
 
 
-def _read_osm_elements(path: Path, key: str) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray],
-                                                      list[tuple[int, dict]], list[_OsmRelation]]:
-    """Stream an OSM XML file: every node and way, and the ways and relations tagged ``key=*``.
+def _read_osm_elements(path: Path, fmt: str, key: str) -> tuple[dict[int, tuple[float, float]],
+                                                                 dict[int, np.ndarray], list[tuple[int, dict]],
+                                                                 list[_OsmRelation]]:
+    """Decode an OSM file with libosmium: the ways and relations tagged ``key=*`` and the nodes they need.
 
     Parameters
     ----------
     path : Path
-        The ``.osm`` file (already checked to exist and be safe XML).
+        The OSM file (already checked to exist; plain XML checked to be safe).
+    fmt : str
+        libosmium format (:data:`~coverage.read.layers.OSM_FORMATS`): XML, compressed XML or PBF
+        give the same elements, so the same areas.
     key : str
         The tag that marks the areas wanted (``building``, ``landuse`` ...).
 
     Returns
     -------
     nodes : dict
-        Node id to ``(lon, lat)``.
+        Node id to ``(lon, lat)``, for the nodes of the ways returned (nodes missing from the extract are absent).
     way_refs : dict
-        Way id to its node ids.
+        Way id to its node ids: the tagged ways and the way members of the tagged relations.
     ways : list of (int, dict)
         Tagged ways with their tags.
     rels : list of (int, list, dict)
@@ -49,39 +53,37 @@ def _read_osm_elements(path: Path, key: str) -> tuple[dict[int, tuple[float, flo
     Raises
     ------
     LayerReadError
-        The file is not readable as OSM XML.
+        The file is not readable as OSM.
     """
     nodes: dict[int, tuple[float, float]] = {}
     way_refs: dict[int, np.ndarray] = {}
     ways: list[tuple[int, dict]] = []
     rels: list[_OsmRelation] = []
     try:
-        ctx = ET.iterparse(path, events=("start", "end"))
-        _, root = next(ctx)
-        for event, el in ctx:
-            if event != "end":
+        # pass 1: the multipolygon relations, so that pass 2 keeps their (untagged) member ways
+        for rel in osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.RELATION).with_filter(
+                osmium.filter.KeyFilter(key)):
+            tags = {t.k: t.v for t in rel.tags}
+            if tags.get("type") == "multipolygon" and tags.get(key, "no") != "no":
+                rels.append((rel.id, [(m.ref, m.role or "outer") for m in rel.members if m.type == "w"], tags))
+        members = {ref for _, mem, _ in rels for ref, _ in mem}
+        # pass 2: the ways, with node locations (libosmium's index; a node missing from an extract has none)
+        proc = osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY)
+        for way in proc.with_locations("flex_mem").with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)):
+            value = way.tags.get(key, "no")
+            if value == "no" and way.id not in members:
                 continue
-            tag = el.tag
-            if tag == "node":
-                nodes[int(el.get("id"))] = (float(el.get("lon")), float(el.get("lat")))
-            elif tag == "way":
-                wid = int(el.get("id"))
-                way_refs[wid] = np.array([int(nd.get("ref")) for nd in el.iter("nd")], dtype=np.int64)
-                tags = {t.get("k"): t.get("v") for t in el.iter("tag")}
-                if tags.get(key, "no") != "no":
-                    ways.append((wid, tags))
-            elif tag == "relation":
-                tags = {t.get("k"): t.get("v") for t in el.iter("tag")}
-                if tags.get("type") == "multipolygon" and tags.get(key, "no") != "no":
-                    mem = [(int(m.get("ref")), m.get("role") or "outer") for m in el.iter("member")
-                           if m.get("type") == "way"]
-                    rels.append((int(el.get("id")), mem, tags))
-            else:
-                continue
-            el.clear()
-            root.clear()  # drop finished children so memory stays flat on city extracts
-    except (ET.ParseError, TypeError, ValueError) as exc:
-        raise LayerReadError(f"cannot read as OSM XML ({type(exc).__name__}: {exc})", path=path) from exc
+            refs = []
+            for nd in way.nodes:
+                refs.append(nd.ref)
+                if nd.location.valid():
+                    nodes[nd.ref] = (nd.location.lon, nd.location.lat)
+            way_refs[way.id] = np.array(refs, dtype=np.int64)
+            if value != "no":
+                ways.append((way.id, {t.k: t.v for t in way.tags}))
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # libosmium's parse/decode errors
+        kind = "an OSM PBF extract" if fmt == "pbf" else "OSM XML"
+        raise LayerReadError(f"cannot read as {kind} ({type(exc).__name__}: {exc})", path=path) from exc
     return nodes, way_refs, ways, rels
 
 
@@ -158,17 +160,28 @@ def _relation_polygon(nodes: dict[int, tuple[float, float]], way_refs: dict[int,
     return (outer.difference(inner) if inner is not None and not inner.is_empty else outer), None
 
 
+def _osm_format(path: Path) -> str:
+    """libosmium format of an OSM file from its ending (longest match), or a one-line error listing the endings."""
+    name = path.name.lower()
+    for end in sorted(OSM_FORMATS, key=len, reverse=True):
+        if name.endswith(end):
+            return OSM_FORMATS[end]
+    raise LayerReadError(f"not an OSM file; buildings and land use are read from {', '.join(OSM_FORMATS)}",
+                         path=path)
+
+
 def _osm_areas(path: str | Path, key: str, extra: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Closed ways and multipolygon relations tagged ``key=*`` from OSM XML, as WGS84 polygons."""
+    """Closed ways and multipolygon relations tagged ``key=*`` from an OSM file, as WGS84 polygons."""
 
     path = Path(path)
     if not path.exists():
         raise LayerReadError("OSM file not found", path=path)
-    if not path.name.lower().endswith((".osm", ".xml")):
-        raise LayerReadError("buildings can be read from OSM XML (.osm) only; convert a .pbf with "
-                             "'osmium cat in.pbf -o out.osm'", path=path)
-    check_xml_safe(path)
-    nodes, way_refs, ways, rels = _read_osm_elements(path, key)
+    if path.stat().st_size == 0:
+        raise LayerReadError("the OSM file is empty (0 bytes)", path=path)
+    fmt = _osm_format(path)
+    if fmt == "osm":
+        check_xml_safe(path)
+    nodes, way_refs, ways, rels = _read_osm_elements(path, fmt, key)
     skipped: list[Skipped] = []
     bad: dict[str, list] = {"unclosed_way": [], "missing_nodes": [], "empty_polygon": []}
     records, geoms = [], []
@@ -196,13 +209,14 @@ def _osm_areas(path: str | Path, key: str, extra: tuple[str, ...]) -> gpd.GeoDat
 
 
 def buildings_from_osm(path: str | Path) -> gpd.GeoDataFrame:
-    """Building footprints from the same OSM XML file as the streets.
+    """Building footprints from the same OSM file as the streets.
 
     Parameters
     ----------
     path : path
-        ``.osm`` XML. Checked with :func:`coverage.read.safety.check_xml_safe` and
-        streamed with :func:`xml.etree.ElementTree.iterparse`.
+        ``.osm``/``.osm.xml`` XML (checked with :func:`coverage.read.safety.check_xml_safe`),
+        ``.osm.bz2``/``.osm.gz`` or ``.osm.pbf``: decoded by libosmium, so every
+        format gives the same buildings.
 
     Returns
     -------
@@ -218,7 +232,7 @@ def buildings_from_osm(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def landuse_from_osm(path: str | Path) -> gpd.GeoDataFrame:
-    """``landuse=*`` areas of an OSM XML file (for the strict ``building=yes`` rule).
+    """``landuse=*`` areas of an OSM file, any format of :func:`buildings_from_osm` (for the strict ``building=yes`` rule).
 
     Returns
     -------
