@@ -199,25 +199,29 @@ def test_greedy_fallback_is_feasible_and_bounded(seed):
         assert opened.sum() >= fewest
 
 
-def test_uncapacitated_bound_holds_for_the_capacitated_answer():
-    """The set cover's bound used when HiGHS has no incumbent never exceeds the exact capacitated optimum."""
-    from coverage.params import CoverageParams
-    from coverage.pipeline import run_plan
-    from coverage.siting.candidates import node_candidates
-    from coverage.siting.capacitated import CapSitingResult, _tighten_with_uncapacitated
-    from coverage.siting.reach import reach_matrix
+@pytest.mark.parametrize("seed", range(40, 52))
+def test_engine_path_at_scale_is_feasible_and_its_bound_holds(seed, monkeypatch):
+    """Models too big for the MIP: the engine's cover topped up for capacity, checked against brute force.
 
-    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000), (1700.0, 500)])
-    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
-    w = res.coverage.demand["population"].to_numpy()
-    reach = reach_matrix(study.network, res.coverage.demand_snap, node_candidates(study.network), 500.0)
-    exact = capacitated_siting(reach, w, 1000.0, *_existing(res))
-    assert exact.status == "optimal" and len(exact.selected) == 2
-    sol = CapSitingResult(exact.selected, exact.served_new, exact.served, exact.target, exact.achievable, "greedy",
-                          float(len(exact.selected)), float("nan"), float("nan"), 0.0)
-    notes: list[str] = []
-    _tighten_with_uncapacitated(sol, res, reach, w, "radius", 10.0, notes)
-    assert sol.bound == 1.0 <= len(exact.selected) and "uncapacitated" in notes[0]
+    The path is forced by setting the column threshold to 0. The answer serves the target within
+    capacity (checked by max-flow), never uses fewer sites than the optimum, and its bound (the
+    uncapacitated cover's, or the capacity bound) never exceeds the optimum.
+    """
+    import coverage.siting.capacitated as capmod
+
+    monkeypatch.setattr(capmod, "CAP_MIP_COLUMNS", 0)
+    reach, w, C, oi, oj, oc = _instance(seed)
+    share = [1.0, 0.8, 0.6][seed % 3]
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites="auto", target_share=share, time_limit=5.0)
+    K = reach.shape[1]
+    need = min(share * w.sum(), _max_served(reach, w, C, set(range(K)), oi, oj, oc))
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n)
+                  if _max_served(reach, w, C, set(s), oi, oj, oc) >= need - 1e-6)
+    assert r.status != "optimal" and "columns" in r.message
+    assert _max_served(reach, w, C, set(r.selected.tolist()), oi, oj, oc) >= need - 1e-5
+    assert len(r.selected) >= fewest
+    assert r.bound <= fewest
+    assert np.all(r.served_new <= C + 1e-6)
 
 
 def _existing(res):

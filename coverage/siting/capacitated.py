@@ -47,6 +47,7 @@ from coverage.siting.propose import (
     _site_isochrones,
 )
 from coverage.siting.reach import reach_matrix
+from coverage.siting.bigcover import solve_set_covering
 from coverage.siting.solvers import SetCovering, _merge_identical_rows
 
 __all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
@@ -98,6 +99,14 @@ def _check(sites: object, site_for: str, station_capacity: float, target_share: 
             or not math.isfinite(station_capacity) or station_capacity <= 0:
         raise ValueInputError(f"station capacity (--station-capacity) must be a positive number of residents, "
                               f"got {station_capacity!r}")
+
+
+#: Capacitated models with more columns than this skip the exact MIP (HiGHS finds no incumbent in a minute
+#: at 25k nodes, 98k columns) and go to the engine's cover topped up for capacity.
+CAP_MIP_COLUMNS = 50_000
+#: Share of the time the uncapacitated engine gets on that path (the rest: transportation LPs),
+#: and the most top-up rounds (transportation LP, then sites where residents are left unserved).
+ENGINE_SHARE, TOP_UPS = 0.6, 30
 
 
 def _model(cand: sparse.csr_matrix, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray, w: np.ndarray,
@@ -194,14 +203,24 @@ def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
         x0 = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper0)
         s_old = np.minimum(np.bincount(old_i, weights=x0[info0["xo"]], minlength=n), w)
     f_old = float(s_old.sum())
-    r = np.maximum(w - s_old, 0.0)
+    opened, flow = np.zeros(K, dtype=bool), np.zeros(K)
+    most = K if sites == "auto" else min(K, int(sites))
+    served = _greedy_add(cand, np.maximum(w - s_old, 0.0), opened, flow, f_old, C, most,
+                         target if sites == "auto" else math.inf)
+    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
+    return opened, flow, served, float(max(bound, 0))
+
+
+def _greedy_add(cand: sparse.csr_matrix, r: np.ndarray, opened: np.ndarray, flow: np.ndarray, served: float,
+                C: float, most: int, target: float) -> float:
+    """Open sites one at a time where they serve most of the unserved residents ``r`` (at most ``C`` each).
+
+    Updates ``r``, ``opened`` and ``flow`` in place until ``most`` sites are open or ``target``
+    residents are served; every flow is a real allocation. Returns the residents served.
+    """
     cc = cand.tocsc()
     ct = cand.T.tocsr().astype(float)
-    opened = np.zeros(K, dtype=bool)
-    flow = np.zeros(K)
-    served = f_old
-    most = K if sites == "auto" else min(K, int(sites))
-    while opened.sum() < most and (sites != "auto" or served < target - 1e-9):
+    while opened.sum() < most and served < target - 1e-9:
         gain = np.minimum(C, ct @ r)
         gain[opened] = -1.0
         k = int(np.argmax(gain))
@@ -213,8 +232,97 @@ def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
         r[rows] -= take
         opened[k], flow[k] = True, float(take.sum())
         served += flow[k]
-    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
-    return opened, flow, served, float(max(bound, 0))
+    return served
+
+
+def _serve_open(cand: sparse.csr_matrix, open_cols: np.ndarray, old_i: np.ndarray, old_j: np.ndarray,
+                old_cap: np.ndarray, w: np.ndarray, C: float, time_limit: float
+                ) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Most residents served within capacity with exactly ``open_cols`` open (an LP), per site and per row.
+
+    Returns ``(served, flow of each open site, served per demand row)``, or None if HiGHS did not
+    finish in time.
+    """
+    import highspy
+
+    sub = cand[:, open_cols]
+    a, row_up, upper, info = _model(sub, old_i, old_j, old_cap, w, C)
+    K, n_col = open_cols.size, a.shape[1]
+    h = load_model(a, maximize=True, cost=np.r_[np.zeros(K), np.ones(n_col - K)],
+                   lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
+                   row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper)
+    per_row = np.bincount(np.r_[info["ni"], old_i], weights=x[K:], minlength=w.size)
+    return float(x[K:].sum()), np.bincount(info["nk"], weights=x[info["xn"]], minlength=K), per_row
+
+
+def _top_up(cand: sparse.csr_matrix, w: np.ndarray, per_row: np.ndarray, opened: np.ndarray, served: float,
+            C: float, target: float) -> bool:
+    """Open sites for residents left unserved by the exact allocation; False if none would help.
+
+    First greedily where unserved residents are within reach; when every one of them is behind
+    full sites, the closed site reaching most of the residents those open sites serve (it frees
+    their capacity for the others).
+    """
+    before = int(opened.sum())
+    _greedy_add(cand, np.maximum(w - per_row, 0.0), opened, np.zeros(opened.size), served, C, opened.size, target)
+    if opened.sum() > before:
+        return True
+    unserved = np.flatnonzero(w - per_row > 1e-9)
+    near = np.unique(cand[unserved][:, np.flatnonzero(opened)].tocoo().col)  # open sites the unserved reach
+    busy = np.zeros(w.size)
+    rows = cand[:, np.flatnonzero(opened)[near]].tocsr()
+    busy[np.flatnonzero(np.diff(rows.indptr) > 0)] = per_row[np.diff(rows.indptr) > 0]
+    relief = np.minimum(C, cand.T.tocsr().astype(float) @ busy)
+    relief[opened] = -1.0
+    k = int(np.argmax(relief)) if relief.size else -1
+    if k < 0 or relief[k] <= 1e-9:
+        return False
+    opened[k] = True
+    return True
+
+
+def _engine_answer(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray,
+                   old_cap: np.ndarray, C: float, target: float, deadline: float
+                   ) -> tuple[np.ndarray, np.ndarray, float, float, str] | None:
+    """Fewest sites for ``target`` at scale: the uncapacitated engine's cover, topped up where capacity binds.
+
+    Residents served within capacity are within the radius of an open site or an existing
+    facility, so the uncapacitated set cover of the same target is a relaxation: its proven
+    bound holds here. Its sites, checked by the transportation LP, are topped up greedily
+    where capacity leaves residents unserved, then checked again.
+
+    Returns ``(open, flow, served, bound, method)`` or None when an LP did not finish in time.
+    """
+    n, K = cand.shape
+    covered = np.zeros(n, dtype=bool)
+    covered[old_i] = True
+    share = min(1.0, target / max(float(w.sum()), 1e-9))
+    eng = solve_set_covering(SetCovering(cand, w, covered, target_share=share),
+                             time_limit=max(0.1, ENGINE_SHARE * (deadline - time.perf_counter())))
+    opened = np.zeros(K, dtype=bool)
+    opened[np.asarray(eng.result.selected, dtype=np.int64)] = True
+    method = f"engine ({eng.method})"
+    final, checked = None, None
+    for _ in range(TOP_UPS + 1):
+        checked = opened.copy()
+        final = _serve_open(cand, np.flatnonzero(opened), old_i, old_j, old_cap, w, C,
+                            max(1.0, deadline - time.perf_counter()))
+        if final is None or final[0] >= target - 1e-6 or _ == TOP_UPS:
+            break
+        method = f"engine ({eng.method}) + capacity top-up"
+        if not _top_up(cand, w, final[2], opened, final[0], C, target):
+            break
+    if final is None:
+        return None
+    flow = np.zeros(K)
+    flow[np.flatnonzero(checked)] = final[1]
+    opened = checked
+    bound = float(math.ceil(eng.result.bound - 1e-6)) if math.isfinite(eng.result.bound) else math.nan
+    return opened, flow, final[0], bound, method
 
 
 def capacitated_siting(
@@ -293,18 +401,33 @@ def capacitated_siting(
             message = (f"the target of {want:,.0f} residents within capacity cannot be reached with every candidate "
                        f"open (at most {achievable:,.0f}); the fewest sites serving that many are proposed")
         target = max(0.0, target - 1e-6)
-    h, a2 = _final_model(a, row_up, upper, K, sites, target, time_limit - (time.perf_counter() - t0))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.run()
-    y, flow_new, served, obj, bound, status = _answer(h, info, K)
-    if y is None:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
-        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target, time_limit)
+    deadline = t0 + time_limit
+    big = sites == "auto" and a.shape[1] > CAP_MIP_COLUMNS
+    h, a2 = _final_model(a, row_up, upper, K, sites, target, max(0.1, deadline - time.perf_counter()))
+    y, flow_new, served, obj, bound, status = None, None, math.nan, math.nan, math.nan, "skipped"
+    if not big:  # district scale: the exact MIP
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        h.run()
+        y, flow_new, served, obj, bound, status = _answer(h, info, K)
+    if y is None:  # no incumbent in time, or too big: the greedy, and at scale the engine's cover topped up
+        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target,
+                                                 max(0.1, deadline - time.perf_counter()))
         obj = float(y.sum()) if sites == "auto" else served
         bound = cap_bound if not math.isfinite(bound) else (max(bound, cap_bound) if sites == "auto"
                                                             else min(bound, cap_bound))
         status = "greedy"
-        message = "; ".join(m for m in (message, f"HiGHS found no integer solution within {time_limit:g} s: the "
-                                        "greedy sites are proposed with the proven bound; raise --time-limit") if m)
+        why = (f"the model has {a.shape[1]:,} columns (more than {CAP_MIP_COLUMNS:,})" if big else
+               f"HiGHS found no integer solution within {time_limit:g} s")
+        if sites == "auto":
+            eng = _engine_answer(cand, w, old_i, old_j, old_cap, C, target, deadline)
+            if eng is not None:
+                bound = max(bound, eng[3]) if math.isfinite(eng[3]) else bound
+                # a feasible answer first, then the fewer sites (the greedy's allocation can fall short)
+                if (eng[2] >= target - 1e-6, -eng[0].sum()) > (served >= target - 1e-6, -y.sum()):
+                    y, flow_new, served, status = eng[0], eng[1], eng[2], eng[4]
+                    obj = float(y.sum())
+        message = "; ".join(m for m in (message, f"{why}: the {status} sites are proposed with the proven bound; "
+                                        "raise --time-limit for a smaller gap") if m)
     if sites != "auto":
         y &= flow_new > 1e-9  # an open site serving no one adds nothing
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.nan
@@ -437,24 +560,6 @@ def _taken_over(capacity: CapacityResult, after_cap: CapacityResult, n_old: int)
                        minlength=len(after_cap.facilities) - n_old)
 
 
-def _tighten_with_uncapacitated(sol: CapSitingResult, result: PlanResult, reach: sparse.csr_matrix, w: np.ndarray,
-                                site_for: str, time_limit: float, notes: list[str]) -> None:
-    """A better bound for ``auto`` from the uncapacitated set cover on the same reach.
-
-    Residents served within capacity are within the radius of an open site or an
-    existing facility, so any capacitated answer is also an uncapacitated cover of
-    the same target: the set cover's proven lower bound holds here too.
-    """
-    covered = result.coverage.demand["covered_radius" if site_for == "radius" else "covered_walk"].to_numpy(bool)
-    share = min(1.0, sol.target / max(float(w.sum()), 1e-9))
-    lb = SetCovering(reach, w, covered, target_share=share).solve(time_limit=time_limit)
-    if math.isfinite(lb.bound) and math.ceil(lb.bound - 1e-6) > (sol.bound if math.isfinite(sol.bound) else -1):
-        sol.bound = float(math.ceil(lb.bound - 1e-6))
-        sol.gap = abs(sol.objective - sol.bound) / max(abs(sol.objective), 1e-9)
-        notes.append(f"bound from the uncapacitated set cover of the same target ({lb.status}, bound "
-                     f"{lb.bound:.2f})")
-
-
 def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str | int = "auto",
                         station_capacity: float = 0.0, site_for: str = "radius", target_share: float | None = None,
                         candidates: str | None = None, exclusions: gpd.GeoDataFrame | None = None,
@@ -501,8 +606,6 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
     sol = capacitated_siting(reach, w, station_capacity, old.demand, old.facility,
                              capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=su.target,
                              total_population=capacity.population, time_limit=time_limit)
-    if sol.status == "greedy" and sites == "auto":
-        _tighten_with_uncapacitated(sol, result, reach, w, site_for, time_limit, notes)
     if sol.message:
         notes.append(sol.message)
     order = np.argsort(-sol.served_new, kind="stable")
