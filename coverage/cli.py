@@ -235,10 +235,6 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
         if args.candidate_source:
             siting["candidates"] = args.candidate_source
         if args.station_capacity is not None:
-            if args.rules:
-                raise ValueInputError("--rules cannot be combined with --station-capacity yet: propose the "
-                                      "capacitated stations first, or drop --station-capacity")
-            siting = {k: v for k, v in siting.items() if k != "rules"}
             siting["station_capacity"] = args.station_capacity
     capacity = {"rule": CapacityRule(residents_per_doctor=args.residents_per_doctor,
                                      capacity_centre=args.capacity_centre, capacity_station=args.capacity_station),

@@ -230,3 +230,57 @@ def _existing(res):
     cap = add_capacity(res)
     r = cap.reach.within(500.0)
     return r.demand, r.facility, cap.facilities["capacity"].to_numpy(float)
+
+
+@pytest.mark.parametrize("seed", range(60, 68))
+@pytest.mark.parametrize("big", [False, True])
+def test_rule_minimums_equal_brute_force(seed, big, monkeypatch):
+    """``--rules`` with capacity: a forced centre column and a group minimum, exact (MIP) or at scale (engine)."""
+    import coverage.siting.capacitated as capmod
+    from coverage.siting.capacitated import Minimums
+
+    if big:
+        monkeypatch.setattr(capmod, "CAP_MIP_COLUMNS", 0)
+    reach, w, C, oi, oj, oc = _instance(seed)
+    K = reach.shape[1]
+    groups = np.array([0 if j % 2 else 1 for j in range(K)])
+    mins = Minimums(forced=np.array([0]), groups=groups, need={0: min(2, int((groups == 0).sum()))})
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites="auto", target_share=0.7, time_limit=5.0, minimums=mins)
+    need = min(0.7 * w.sum(), _max_served(reach, w, C, set(range(K)), oi, oj, oc))
+
+    def ok(s):
+        return 0 in s and sum(1 for j in s if groups[j] == 0) >= mins.need[0] and \
+            _max_served(reach, w, C, set(s), oi, oj, oc) >= need - 1e-6
+
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n) if ok(s))
+    chosen = r.selected.tolist()
+    assert ok(chosen)
+    assert r.bound <= fewest <= len(chosen)
+    if not big:
+        assert r.status == "optimal" and len(chosen) == fewest
+
+
+def test_rules_with_station_capacity_propose_the_missing_centre(tmp_path, capsys):
+    """The toy city's 乙街道 has no centre: with --rules the capacitated siting proposes one there."""
+    import json
+
+    import geopandas as gpd
+    from toycity import make_toy
+
+    from coverage.cli import main
+
+    folder = make_toy(tmp_path / "toy")
+    runs = {}
+    for extra in ((), ("--rules",)):
+        out = tmp_path / ("rules" if extra else "plain")
+        assert main(["plan", str(folder), "--out", str(out), "--sites", "auto", "--station-capacity", "2000",
+                     "--target-share", "0.9", "--isochrone-minutes", "15", *extra]) == 0
+        runs[bool(extra)] = (json.loads((out / "summary.json").read_text(encoding="utf-8"))["siting"],
+                             gpd.read_file(out / "proposals.geojson"))
+    (plain, p_plain), (ruled, p_ruled) = runs[False], runs[True]
+    assert plain["rules"] is False and ruled["rules"] is True
+    assert p_ruled.loc[p_ruled["kind"] == "centre", "subdistrict"].tolist() == ["乙街道"]
+    assert (p_plain["kind"] == "station").all()
+    assert ruled["target_met"] and plain["target_met"]
+    assert (p_ruled["serves_population"] <= 2000 + 1e-6).all()
+    capsys.readouterr()
