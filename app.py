@@ -45,6 +45,7 @@ from coverage.read.safety import MAX_UPLOAD_BYTES
 from coverage.rulesets import DEFAULT_RULE_SET, preset_names
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
+from coverage.webapp.folders import folder_policy, list_data_folders, resolve_in_root
 from coverage.webapp.mapui import app_map, view_key
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
@@ -82,6 +83,7 @@ from coverage.webapp.state import (
     summary_bytes,
     tr,
     upload_base_meta,
+    upload_root_dir,
     upload_source,
     worst_communities,
 )
@@ -283,14 +285,34 @@ def _upload_request(lang: str, current_study) -> tuple | None:
 
 
 def _folder_request(lang: str) -> tuple | None:
-    """The server-folder widgets; the folder's data source once the button is pressed."""
-    path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    """The server-folder widgets; the folder's data source once the button is pressed.
+
+    Which folders are offered is the server's policy (:func:`coverage.webapp.folders.folder_policy`): a list
+    under ``COVERAGE_APP_DATA_ROOT``, a free path only in single-user mode, else the demo only.
+    """
+    policy = folder_policy()
+    if policy.mode == "demo":
+        st.sidebar.info(tr("folders_demo_only", lang), icon=":material/info:")
+        if ss["source"] != demo_source() and st.sidebar.button(tr("load_demo", lang), key="folder_demo"):
+            return demo_source()
+        return None
+    if policy.mode == "free":
+        path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    else:
+        names = list_data_folders(policy.root, exclude=(upload_root_dir(),))
+        if not names:
+            st.sidebar.caption(tr("folder_none", lang))
+            return None
+        path = st.sidebar.selectbox(tr("folder_pick", lang), names, key="folder_pick",
+                                    help=tr("folder_pick_help", lang)) or ""
     cs_labels = _cs_labels(lang)
     choice(st.sidebar.selectbox, "folder_cs", tr("coordinate_system", lang), cs_labels, cs_labels.get,
            help=tr("coordinate_help", lang))
     f_cs = ss["folder_cs"]
     if st.sidebar.button(tr("load_folder", lang), type="primary", disabled=not path.strip()):
         try:
+            if policy.mode == "root":  # checked again now: the folder may have become a symlink since listing
+                path = resolve_in_root(policy.root, path, exclude=(upload_root_dir(),))
             return folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             ss["load_error"] = _error_text(exc)
