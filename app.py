@@ -38,7 +38,7 @@ from coverage.errors import CoverageInputError
 from coverage.i18n import t
 from coverage.outputs.capacity import one
 from coverage.outputs.mapview import LAYER_KEYS, plan_map
-from coverage.outputs.offline import prepare_for_streamlit
+from coverage.outputs.offline import new_map, prepare_for_streamlit
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.safety import MAX_UPLOAD_BYTES
@@ -95,7 +95,7 @@ ss = st.session_state
 CHOICE_DEFAULTS: dict[str, Any] = {
     "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
-    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET],
+    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET], "p_basemap": "none",
 }
 #: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
 #: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
@@ -128,6 +128,7 @@ class Page:
     shown: Any           # ``result`` with the proposals not yet accepted attached (map, report)
     notices: Any         # containers above the headline
     progress: Any
+    basemap: tuple = (None, None)  # (basemap name or None, Tianditu key): the map only, never a download
 
 
 # --------------------------------------------------------------------------
@@ -400,6 +401,32 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     return params, tuple(sorted(ss["p_kinds"]))
 
 
+BASEMAP_CHOICES = ("none", "osm", "tianditu")
+
+
+def sidebar_basemap(lang: str) -> tuple[str | None, str | None]:
+    """An optional online basemap (off by default: the map stays offline); the Tianditu key is per session.
+
+    Returns the basemap for :func:`coverage.outputs.mapview.plan_map` (None, ``"osm"`` or ``"tianditu"``)
+    and the key; Tianditu without a usable key draws no basemap, with a warning.
+    """
+    choice(st.sidebar.selectbox, "p_basemap", tr("basemap", lang), BASEMAP_CHOICES,
+           lambda b: tr(f"basemap_{b}", lang), help=tr("basemap_help", lang))
+    name = ss["p_basemap"]
+    if name == "none":
+        return None, None
+    if name == "osm":
+        return "osm", None
+    key = st.sidebar.text_input(tr("tianditu_key", lang), key="tianditu_key", type="password",
+                                help=tr("tianditu_key_help", lang)).strip()
+    try:
+        new_map(basemap="tianditu", tianditu_key=key)  # the same check the map makes: refuse early, not in the map
+    except CoverageInputError:
+        st.sidebar.warning(tr("tianditu_key_missing", lang), icon=":material/warning:")
+        return None, None
+    return "tianditu", key
+
+
 # --------------------------------------------------------------------------
 # Computing (cached)
 # --------------------------------------------------------------------------
@@ -507,7 +534,7 @@ def _plan_map_view(pg: Page) -> None:
     lang = pg.lang
     extra = added_layer(pg.study, pg.scenario, lang) if pg.scenario.added else None
     fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra,
+                    extra_facilities=extra, basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
     app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))
@@ -741,7 +768,8 @@ def downloads(pg: Page) -> None:
     st.subheader(tr("downloads", lang))
     st.caption(tr("dl_scenario_note", lang))
     dl = st.columns(4)
-    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang), file_name="report.html",
+    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang, pg.basemap[0]),
+                          file_name="report.html",
                           mime="text/html", on_click="ignore", key="dl_report")
     dl[1].download_button(tr("dl_summary", lang), data=lambda: summary_bytes(shown), file_name="summary.json",
                           mime="application/json", on_click="ignore", key="dl_summary")
@@ -783,7 +811,9 @@ def main() -> None:
     lang, notices, progress = page_top()
     source, study0 = sidebar_data(lang, notices, progress)
     params, kinds = sidebar_parameters(study0, lang)
+    basemap = sidebar_basemap(lang)
     pg = compute_plan(lang, source, study0, params, kinds, notices, progress)
+    pg.basemap = basemap
     headline(pg)
     map_and_scenario(pg)
     tables(pg)

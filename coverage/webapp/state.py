@@ -821,9 +821,9 @@ def summary_bytes(result) -> bytes:
     return summary_json(result.summary()).encode("utf-8")
 
 
-def report_bytes(result, lang: str = "zh") -> bytes:
-    """``report.html`` (self-contained, offline) as the CLI writes it."""
-    return render_report(result, result.summary(), lang=lang).encode("utf-8")
+def report_bytes(result, lang: str = "zh", app_basemap: str | None = None) -> bytes:
+    """``report.html`` (self-contained, offline) as the CLI writes it; ``app_basemap`` is only named in it."""
+    return render_report(result, result.summary(), lang=lang, app_basemap=app_basemap).encode("utf-8")
 
 
 def compliance_csv_bytes(result) -> bytes:
