@@ -437,6 +437,16 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
     result = store.get(key)
     if result is not None:
         return result
+    with store.computing(key):  # another session computing the same key: wait for its result
+        result = store.get(key)
+        if result is None:
+            result = _run(study, key, label, source, params, lang, progress)
+    return result
+
+
+def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress):
+    """run_plan with a progress bar; stores the result (and the data source's demand points)."""
+    store = result_store()
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
     with progress.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)

@@ -31,7 +31,8 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -426,6 +427,7 @@ class LRUStore:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
 
@@ -450,12 +452,31 @@ class LRUStore:
                 self._data.popitem(last=False)
         return value
 
+    @contextmanager
+    def computing(self, key: Hashable) -> Iterator[None]:
+        """Held while ``key`` is computed: sessions asking for the same key at once wait for the first
+        one's value instead of computing it again (ten planners opening the demo compute it once).
+        Look the key up again inside: it is usually there by then."""
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                if self._computing.get(key) is lock:
+                    del self._computing[key]
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """Return the stored value or compute, store and return it (computed outside the lock)."""
+        """Return the stored value or compute, store and return it (once per key, outside the store's lock)."""
         sentinel = object()
         value = self.get(key, sentinel)
-        if value is sentinel:
-            value = self.put(key, compute())
+        if value is not sentinel:
+            return value
+        with self.computing(key):
+            value = self.get(key, sentinel)
+            if value is sentinel:
+                value = self.put(key, compute())
         return value
 
     def __len__(self) -> int:
