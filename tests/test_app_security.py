@@ -192,3 +192,33 @@ def test_app_lists_folders_under_the_root_and_refuses_one_turned_symlink(monkeyp
         assert str(outside) not in errors and str(root) not in errors
         assert at.session_state["source"][1] == str((root / "b" / "c").resolve())    # still the folder loaded before
         assert {m.label: m.value for m in at.metric} == shown
+
+
+def test_store_computes_a_key_once_when_sessions_ask_at_once():
+    import threading
+    import time
+
+    from coverage.webapp.state import LRUStore
+
+    store, calls, barrier = LRUStore(maxsize=4), [], threading.Barrier(8)
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.2)              # long enough for every other thread to arrive meanwhile
+        return object()
+
+    got = []
+
+    def session():
+        barrier.wait()
+        got.append(store.get_or_compute(("plan", "demo"), compute))
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 8 and len({id(v) for v in got}) == 1
+    assert store._computing == {}                    # no lock left behind
+    other = store.get_or_compute(("plan", "other"), object)
+    assert other is not got[0] and len(store) == 2
