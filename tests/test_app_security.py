@@ -173,6 +173,8 @@ def test_app_lists_folders_under_the_root_and_refuses_one_turned_symlink(monkeyp
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["source"][1] == str((root / "b" / "c").resolve())
     shown = {m.label: m.value for m in at.metric}
+    assert any("文件夹: b/c" in c.value for c in at.caption)
+    assert not any(str(root) in c.value for c in at.caption)                  # no server path on the page
     # "a" replaced by a symlink leading outside: no longer offered
     shutil.rmtree(root / "a")
     (root / "a").symlink_to(outside, target_is_directory=True)
@@ -222,3 +224,12 @@ def test_store_computes_a_key_once_when_sessions_ask_at_once():
     assert store._computing == {}                    # no lock left behind
     other = store.get_or_compute(("plan", "other"), object)
     assert other is not got[0] and len(store) == 2
+
+
+def test_a_folder_under_the_root_is_named_without_the_server_path(tree):
+    from coverage.webapp.folders import shown_folder
+
+    root, outside = tree
+    env = {DATA_ROOT_ENV: str(root)}
+    assert shown_folder(root / "b" / "c", env) == "b/c"
+    assert shown_folder(outside, {SINGLE_USER_ENV: "1"}) == str(outside)       # single user: their own path

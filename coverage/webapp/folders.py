@@ -35,6 +35,7 @@ __all__ = [
     "folder_policy",
     "list_data_folders",
     "resolve_in_root",
+    "shown_folder",
 ]
 
 DATA_ROOT_ENV = "COVERAGE_APP_DATA_ROOT"
@@ -153,3 +154,12 @@ def resolve_in_root(root: Path, name: str, exclude: tuple[Path, ...] = ()) -> Pa
     if not _inside(real, root) or any(_inside(real, s) for s in skip) or not real.is_dir() or not _is_dataset(real):
         raise UnsafeInputError(FOLDER_REFUSED)
     return real
+
+
+def shown_folder(path: str | Path, environ: Mapping[str, str] | None = None) -> str:
+    """How a loaded folder is named to a web user: relative to the data root in root mode (no server path)."""
+    policy = folder_policy(environ)
+    real = Path(path).resolve()
+    if policy.mode == "root" and policy.root is not None and _inside(real, policy.root):
+        return real.relative_to(policy.root).as_posix() if real != policy.root else "."
+    return str(path)

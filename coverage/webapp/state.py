@@ -53,6 +53,7 @@ from coverage.params import PRESETS, CoverageParams
 from coverage.read.layers import LAYER_STEMS, STREET_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, find_layer_files
 from coverage.read.safety import MAX_UPLOAD_BYTES, check_size, check_xml_safe, safe_extract_zip
 from coverage.study import load_study_area
+from coverage.webapp.folders import shown_folder
 from coverage.webapp.strings import APP_STRINGS
 
 __all__ = [
@@ -137,7 +138,7 @@ def source_label(source: DataSource, lang: str) -> str:
     if source[0] == "demo":
         return tr("source_demo", lang)
     if source[0] == "folder":
-        return f"{tr('source_folder', lang)}: {source[1]}"
+        return f"{tr('source_folder', lang)}: {shown_folder(source[1])}"
     return tr("source_upload", lang)
 
 
