@@ -5,8 +5,8 @@ Debian's headless Chromium at the same time (Playwright's async API, one
 browser), and in each session adds a different hypothetical station by
 coordinates ("按坐标添加"). Prints a markdown table: time to the first drawn map
 of the first and the last session to get one, the time until every session
-shows its scenario figures, and the server's peak RSS (``VmHWM`` of
-``/proc/<pid>/status``).
+shows its scenario figures, the server's CPU time and its peak RSS (``VmHWM``
+of ``/proc/<pid>/status``).
 
 The same driver is used by ``tests/test_app_sessions.py``, which also checks
 each session's figures against a single-session library run.
@@ -85,6 +85,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat``), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def demo_stations(n: int) -> list[tuple[float, float]]:
     """``n`` WGS84 points (6 decimals) on uncovered residents of the demo, at least 600 m apart, most people first.
 
@@ -136,8 +142,7 @@ async def session(browser, url: str, station: tuple[float, float] | None) -> dic
         await page.get_by_text("按坐标添加", exact=True).click()
         for label, value in (("经度", station[0]), ("纬度", station[1])):
             await page.get_by_label(label, exact=True).fill(f"{value:.6f}")
-        await page.get_by_label("纬度", exact=True).press("Enter")   # commits both (one rerun, or two merged)
-        await _wait_idle(page)
+        # the click commits both numbers and presses the button: one rerun with the station
         await page.get_by_role("button", name="添加", exact=True).click()
         await page.locator("[data-testid='stMetricDelta']").first.wait_for(timeout=180_000)
         await _wait_idle(page)
@@ -159,12 +164,14 @@ async def run_sessions(url: str, stations: list, chromium: str = CHROMIUM) -> li
             await browser.close()
 
 
-def table(results: list[dict], peak_mb: float) -> str:
+def table(results: list[dict], peak_mb: float, server_cpu_s: float) -> str:
+    """The markdown table: first map of the first and the last session, all done, server CPU and peak RSS."""
     firsts = sorted(r["first_map_s"] for r in results)
     head = "| sessions | first map, 1st session (s) | first map, last session (s) | all scenarios shown (s) |"
     done = max(r["done_s"] for r in results)
-    rows = [head + " server peak RSS (MB) |", "| ---: | ---: | ---: | ---: | ---: |",
-            f"| {len(results)} | {firsts[0]:.1f} | {firsts[-1]:.1f} | {done:.1f} | {peak_mb:.0f} |"]
+    rows = [head + " server CPU (s) | server peak RSS (MB) |", "| ---: | ---: | ---: | ---: | ---: | ---: |",
+            (f"| {len(results)} | {firsts[0]:.1f} | {firsts[-1]:.1f} | {done:.1f} | {server_cpu_s:.0f} "
+            f"| {peak_mb:.0f} |")]
     return "\n".join(rows)
 
 
@@ -175,13 +182,15 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     stations = demo_stations(args.sessions)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_app_sessions.log"
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     proc, url = start_server(log)
     try:
         results = asyncio.run(run_sessions(url, stations))
-        peak = peak_rss_mb(proc.pid)
+        peak, cpu = peak_rss_mb(proc.pid), cpu_seconds(proc.pid)
     finally:
         stop_server(proc)
-    print(table(results, peak))
+    print(f"load average before the run: {load}")
+    print(table(results, peak, cpu))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ on the same scenario), so no session sees another's scenario or cached result:
 - ten threads of streamlit's AppTest in this process, sharing the app's
   ``st.cache_resource`` caches as sessions of one server do (quick);
 - one real ``streamlit run app.py`` server and ten Playwright browser contexts
-  on /usr/bin/chromium (``browser`` and ``slow``: needs ~30 s alone, longer on a
-  loaded machine), which also checks the server's peak memory against
+  on /usr/bin/chromium (``browser`` and ``slow``: 100 s on the shared 2-core
+  machine at load average 14, less on an idle one), which also checks the server's peak memory against
   :data:`PEAK_RSS_CAP_MB` (the cap stated in the README).
 
 The stations sit on uncovered residents at least 600 m apart
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_app_sessions import demo_stations, peak_rss_mb, run_sessions, start_server, stop_server
 
 SESSIONS = 10
-#: Peak resident memory of the app server with ten demo sessions (measured ~0.8 GB): bounded by the caches'
+#: Peak resident memory of the app server with ten demo sessions (measured 0.7–0.8 GB): bounded by the caches'
 #: limits (``cached_study`` max_entries=4, ``result_store`` 32 entries).
 PEAK_RSS_CAP_MB = 1500
 
