@@ -73,3 +73,8 @@ def test_app_basemap_is_off_until_chosen_and_tianditu_waits_for_a_key(monkeypatc
     assert any("天地图密钥" in w.value for w in at.sidebar.warning)              # no key yet: no basemap
     at.sidebar.text_input(key="tianditu_key").set_value(KEY).run()
     assert not at.exception and not any("天地图密钥" in w.value for w in at.sidebar.warning)
+    # OSM needs no key; back to none: the key field goes, the map is the offline one again
+    for name in ("osm", "none"):
+        next(w for w in at.sidebar.selectbox if w.key.startswith("p_basemap@")).set_value(name).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not [w for w in at.sidebar.text_input if w.key == "tianditu_key"]
