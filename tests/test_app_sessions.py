@@ -5,8 +5,9 @@ hypothetical station by coordinates; every session's six headline figures must
 equal those of a single-session library run (:func:`coverage.pipeline.run_plan`
 on the same scenario), so no session sees another's scenario or cached result:
 
-- ten threads of streamlit's AppTest in this process, sharing the app's
-  ``st.cache_resource`` caches as sessions of one server do (quick);
+- ten streamlit AppTest sessions in this process, sharing the app's
+  ``st.cache_resource`` caches as sessions of one server do, their steps
+  interleaved (quick; AppTest cannot run in threads);
 - one real ``streamlit run app.py`` server and ten Playwright browser contexts
   on /usr/bin/chromium (``browser`` and ``slow``: 100 s on the shared 2-core
   machine at load average 14, less on an idle one), which also checks the server's peak memory against
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -60,36 +60,35 @@ def expected():
     return stations, figures
 
 
-def test_ten_apptest_sessions_at_once_see_their_own_scenario(monkeypatch, expected):
+def test_ten_interleaved_apptest_sessions_see_their_own_scenario(monkeypatch, expected):
+    """Ten AppTest sessions sharing this process's caches, their steps interleaved: each adds its station,
+    and only then are the figures read, so a scenario or result leaking between sessions would show.
+
+    Interleaved, not threaded: AppTest installs one process-global mock Runtime per run, so AppTests in
+    threads break each other ("Runtime hasn't been created!"); true concurrency is the browser test's.
+    """
     from streamlit.testing.v1 import AppTest
 
     stations, figures = expected
     monkeypatch.delenv("COVERAGE_APP_DATA", raising=False)
-    got: dict[int, object] = {}
-
-    def planner(i: int) -> None:
-        try:
-            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-            at.session_state["p_layers"] = ["subdistricts"]
-            at.run()
-            at.number_input(key="coord_lon").set_value(stations[i][0])
-            at.number_input(key="coord_lat").set_value(stations[i][1])
-            at.button(key="coord_add").click().run()
-            assert not at.exception, [e.value for e in at.exception]
-            got[i] = ([m.value for m in at.metric], len(at.session_state["scenario_added"]))
-        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
-            got[i] = exc
-
-    threads = [threading.Thread(target=planner, args=(i,)) for i in range(SESSIONS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    errors = {i: v for i, v in got.items() if isinstance(v, BaseException)}
-    assert not errors, errors
-    assert len(got) == SESSIONS
-    for i in range(SESSIONS):
-        assert got[i] == (figures[i], 1), (i, got[i], figures[i])
+    sessions = []
+    for _ in range(SESSIONS):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+        at.session_state["p_layers"] = ["subdistricts"]
+        sessions.append(at.run())
+    base = [m.value for m in sessions[0].metric]
+    for i, at in enumerate(sessions):
+        at.number_input(key="coord_lon").set_value(stations[i][0])
+        at.number_input(key="coord_lat").set_value(stations[i][1])
+        at.button(key="coord_add").click().run()
+    for i, at in enumerate(sessions):
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.session_state["scenario_added"]) == 1
+        assert [m.value for m in at.metric] == figures[i], i
+    # a new session after all of them starts from the plain demo
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    fresh.session_state["p_layers"] = ["subdistricts"]
+    assert [m.value for m in fresh.run().metric] == base and fresh.session_state["scenario_added"] == []
 
 
 @pytest.mark.browser
