@@ -38,13 +38,14 @@ from coverage.errors import CoverageInputError
 from coverage.i18n import t
 from coverage.outputs.capacity import one
 from coverage.outputs.mapview import LAYER_KEYS, plan_map
-from coverage.outputs.offline import prepare_for_streamlit
+from coverage.outputs.offline import new_map, prepare_for_streamlit
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.safety import MAX_UPLOAD_BYTES
 from coverage.rulesets import DEFAULT_RULE_SET, preset_names
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
+from coverage.webapp.folders import folder_policy, list_data_folders, resolve_in_root
 from coverage.webapp.mapui import app_map, view_key
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
@@ -82,6 +83,7 @@ from coverage.webapp.state import (
     summary_bytes,
     tr,
     upload_base_meta,
+    upload_root_dir,
     upload_source,
     worst_communities,
 )
@@ -93,7 +95,7 @@ ss = st.session_state
 CHOICE_DEFAULTS: dict[str, Any] = {
     "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
-    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET],
+    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET], "p_basemap": "none",
 }
 #: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
 #: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
@@ -126,6 +128,7 @@ class Page:
     shown: Any           # ``result`` with the proposals not yet accepted attached (map, report)
     notices: Any         # containers above the headline
     progress: Any
+    basemap: tuple = (None, None)  # (basemap name or None, Tianditu key): the map only, never a download
 
 
 # --------------------------------------------------------------------------
@@ -283,14 +286,34 @@ def _upload_request(lang: str, current_study) -> tuple | None:
 
 
 def _folder_request(lang: str) -> tuple | None:
-    """The server-folder widgets; the folder's data source once the button is pressed."""
-    path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    """The server-folder widgets; the folder's data source once the button is pressed.
+
+    Which folders are offered is the server's policy (:func:`coverage.webapp.folders.folder_policy`): a list
+    under ``COVERAGE_APP_DATA_ROOT``, a free path only in single-user mode, else the demo only.
+    """
+    policy = folder_policy()
+    if policy.mode == "demo":
+        st.sidebar.info(tr("folders_demo_only", lang), icon=":material/info:")
+        if ss["source"] != demo_source() and st.sidebar.button(tr("load_demo", lang), key="folder_demo"):
+            return demo_source()
+        return None
+    if policy.mode == "free":
+        path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    else:
+        names = list_data_folders(policy.root, exclude=(upload_root_dir(),))
+        if not names:
+            st.sidebar.caption(tr("folder_none", lang))
+            return None
+        path = st.sidebar.selectbox(tr("folder_pick", lang), names, key="folder_pick",
+                                    help=tr("folder_pick_help", lang)) or ""
     cs_labels = _cs_labels(lang)
     choice(st.sidebar.selectbox, "folder_cs", tr("coordinate_system", lang), cs_labels, cs_labels.get,
            help=tr("coordinate_help", lang))
     f_cs = ss["folder_cs"]
     if st.sidebar.button(tr("load_folder", lang), type="primary", disabled=not path.strip()):
         try:
+            if policy.mode == "root":  # checked again now: the folder may have become a symlink since listing
+                path = resolve_in_root(policy.root, path, exclude=(upload_root_dir(),))
             return folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             ss["load_error"] = _error_text(exc)
@@ -378,6 +401,32 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     return params, tuple(sorted(ss["p_kinds"]))
 
 
+BASEMAP_CHOICES = ("none", "osm", "tianditu")
+
+
+def sidebar_basemap(lang: str) -> tuple[str | None, str | None]:
+    """An optional online basemap (off by default: the map stays offline); the Tianditu key is per session.
+
+    Returns the basemap for :func:`coverage.outputs.mapview.plan_map` (None, ``"osm"`` or ``"tianditu"``)
+    and the key; Tianditu without a usable key draws no basemap, with a warning.
+    """
+    choice(st.sidebar.selectbox, "p_basemap", tr("basemap", lang), BASEMAP_CHOICES,
+           lambda b: tr(f"basemap_{b}", lang), help=tr("basemap_help", lang))
+    name = ss["p_basemap"]
+    if name == "none":
+        return None, None
+    if name == "osm":
+        return "osm", None
+    key = st.sidebar.text_input(tr("tianditu_key", lang), key="tianditu_key", type="password",
+                                help=tr("tianditu_key_help", lang)).strip()
+    try:
+        new_map(basemap="tianditu", tianditu_key=key)  # the same check the map makes: refuse early, not in the map
+    except CoverageInputError:
+        st.sidebar.warning(tr("tianditu_key_missing", lang), icon=":material/warning:")
+        return None, None
+    return "tianditu", key
+
+
 # --------------------------------------------------------------------------
 # Computing (cached)
 # --------------------------------------------------------------------------
@@ -388,6 +437,16 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
     result = store.get(key)
     if result is not None:
         return result
+    with store.computing(key):  # another session computing the same key: wait for its result
+        result = store.get(key)
+        if result is None:
+            result = _run(study, key, label, source, params, lang, progress)
+    return result
+
+
+def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress):
+    """run_plan with a progress bar; stores the result (and the data source's demand points)."""
+    store = result_store()
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
     with progress.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)
@@ -485,7 +544,7 @@ def _plan_map_view(pg: Page) -> None:
     lang = pg.lang
     extra = added_layer(pg.study, pg.scenario, lang) if pg.scenario.added else None
     fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra,
+                    extra_facilities=extra, basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
     app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))
@@ -719,7 +778,8 @@ def downloads(pg: Page) -> None:
     st.subheader(tr("downloads", lang))
     st.caption(tr("dl_scenario_note", lang))
     dl = st.columns(4)
-    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang), file_name="report.html",
+    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang, pg.basemap[0]),
+                          file_name="report.html",
                           mime="text/html", on_click="ignore", key="dl_report")
     dl[1].download_button(tr("dl_summary", lang), data=lambda: summary_bytes(shown), file_name="summary.json",
                           mime="application/json", on_click="ignore", key="dl_summary")
@@ -762,7 +822,9 @@ def main() -> None:
     lang, notices, progress = page_top()
     source, study0 = sidebar_data(lang, notices, progress)
     params, kinds = sidebar_parameters(study0, lang)
+    basemap = sidebar_basemap(lang)
     pg = compute_plan(lang, source, study0, params, kinds, notices, progress)
+    pg.basemap = basemap
     headline(pg)
     map_and_scenario(pg)
     tables(pg)

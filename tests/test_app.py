@@ -405,7 +405,8 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
     assert "subdistricts" in errors and "cannot read" in errors
     assert at.session_state["source"] == ("demo",)
     assert metrics(at) == shown                                          # still showing the demo
-    # a folder on the server that does not exist: the same
+    # a folder on the server that does not exist (single-user mode: a free path): the same
+    monkeypatch.setenv("COVERAGE_APP_SINGLE_USER", "1")
     choice(at, "radio", "src_mode").set_value("folder").run()
     at.sidebar.text_input(key="folder_path").set_value(str(tmp_path / "no such folder")).run()
     at.sidebar.button[0].click().run()

@@ -96,6 +96,7 @@ def plan_map(
     uncovered_by: str = "covered_walk",
     max_points: int = 4000,
     extra_facilities: gpd.GeoDataFrame | None = None,
+    tianditu_key: str | None = None,
 ) -> folium.Map:
     """Draw a plan on an offline Leaflet map.
 
@@ -118,6 +119,8 @@ def plan_map(
         Above this many uncovered points, they are summed on a 100 m grid.
     extra_facilities : GeoDataFrame, optional
         Hypothetical facilities of a scenario, drawn with a dashed outline.
+    tianditu_key : str, optional
+        Browser key for ``basemap="tianditu"`` (written into the page's tile URLs).
 
     Returns
     -------
@@ -129,7 +132,7 @@ def plan_map(
     bounds = gpd.GeoSeries(focus, crs=study.crs).to_crs(4326).total_bounds if len(focus) else \
         study.subdistricts.to_crs(4326).total_bounds
     m = new_map(location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2), zoom_start=12,
-                basemap=basemap, height=height)
+                basemap=basemap, height=height, tianditu_key=tianditu_key)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     layers = {
         "streets": lambda: _add_streets(m, result, lang),

@@ -16,7 +16,7 @@ from typing import Iterable
 from coverage.i18n import both, t
 from coverage.outputs.capacity import capacity_section_html
 from coverage.outputs.mapview import plan_map
-from coverage.outputs.offline import to_standalone_html
+from coverage.outputs.offline import basemap_label, to_standalone_html
 from coverage.rulesets import DEFAULT_RULE_SET, subdistrict_verdicts
 
 __all__ = ["render_report", "to_report"]
@@ -250,7 +250,14 @@ def _sections(summary: dict) -> tuple[str, str]:
     return "\n".join(_head(summary)), "\n".join(tail)
 
 
-def render_report(result, summary: dict | None = None, lang: str = "zh", basemap: str | None = None) -> str:
+def _basemap_note(name: str) -> str:
+    """One line naming the app's basemap (label only: a Tianditu key never reaches a download)."""
+    return (f'<div class="rp sub">底图（应用中）/ Basemap (in the app): {_e(basemap_label(name))} — 本报告地图离线，不含底图 / '
+            "the map in this report is offline, without it</div>")
+
+
+def render_report(result, summary: dict | None = None, lang: str = "zh", basemap: str | None = None,
+                  app_basemap: str | None = None) -> str:
     """Render the self-contained HTML report of a plan.
 
     Parameters
@@ -262,6 +269,9 @@ def render_report(result, summary: dict | None = None, lang: str = "zh", basemap
         Language of the map labels (tables are always bilingual).
     basemap : str, optional
         Online basemap (the page then references its tile server).
+    app_basemap : str, optional
+        The basemap the app showed (``"osm"``, ``"tianditu"``): named in the
+        report, whose map stays offline; no tile URL and no key is written.
 
     Returns
     -------
@@ -272,6 +282,8 @@ def render_report(result, summary: dict | None = None, lang: str = "zh", basemap
     m = plan_map(result, lang=lang, basemap=basemap, height="640px")
     page = to_standalone_html(m)
     before, after = _sections(summary)
+    if app_basemap:
+        before += _basemap_note(app_basemap)
     title = html.escape(f'{t("report_title", "zh")} — {summary["dataset"].get("title") or ""}')
     page = page.replace("<head>", f"<head><title>{title}</title><style>{_CSS}</style>", 1)
     # the map sits between the title block and the tables

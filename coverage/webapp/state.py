@@ -31,7 +31,8 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from coverage.params import PRESETS, CoverageParams
 from coverage.read.layers import LAYER_STEMS, STREET_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, find_layer_files
 from coverage.read.safety import MAX_UPLOAD_BYTES, check_size, check_xml_safe, safe_extract_zip
 from coverage.study import load_study_area
+from coverage.webapp.folders import shown_folder
 from coverage.webapp.strings import APP_STRINGS
 
 __all__ = [
@@ -136,7 +138,7 @@ def source_label(source: DataSource, lang: str) -> str:
     if source[0] == "demo":
         return tr("source_demo", lang)
     if source[0] == "folder":
-        return f"{tr('source_folder', lang)}: {source[1]}"
+        return f"{tr('source_folder', lang)}: {shown_folder(source[1])}"
     return tr("source_upload", lang)
 
 
@@ -426,6 +428,7 @@ class LRUStore:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
 
@@ -450,12 +453,31 @@ class LRUStore:
                 self._data.popitem(last=False)
         return value
 
+    @contextmanager
+    def computing(self, key: Hashable) -> Iterator[None]:
+        """Held while ``key`` is computed: sessions asking for the same key at once wait for the first
+        one's value instead of computing it again (ten planners opening the demo compute it once).
+        Look the key up again inside: it is usually there by then."""
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                if self._computing.get(key) is lock:
+                    del self._computing[key]
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """Return the stored value or compute, store and return it (computed outside the lock)."""
+        """Return the stored value or compute, store and return it (once per key, outside the store's lock)."""
         sentinel = object()
         value = self.get(key, sentinel)
-        if value is sentinel:
-            value = self.put(key, compute())
+        if value is not sentinel:
+            return value
+        with self.computing(key):
+            value = self.get(key, sentinel)
+            if value is sentinel:
+                value = self.put(key, compute())
         return value
 
     def __len__(self) -> int:
@@ -821,9 +843,9 @@ def summary_bytes(result) -> bytes:
     return summary_json(result.summary()).encode("utf-8")
 
 
-def report_bytes(result, lang: str = "zh") -> bytes:
-    """``report.html`` (self-contained, offline) as the CLI writes it."""
-    return render_report(result, result.summary(), lang=lang).encode("utf-8")
+def report_bytes(result, lang: str = "zh", app_basemap: str | None = None) -> bytes:
+    """``report.html`` (self-contained, offline) as the CLI writes it; ``app_basemap`` is only named in it."""
+    return render_report(result, result.summary(), lang=lang, app_basemap=app_basemap).encode("utf-8")
 
 
 def compliance_csv_bytes(result) -> bytes:
