@@ -93,7 +93,8 @@ def _head(summary: dict) -> list[str]:
             (None, both("radius_euclidean_share", r=r), _pct(cov["radius_euclidean"]["share"])),
             (None, both("walk_share", m=m), _pct(cov["walk"]["share"]))]
     if "after" in summary:
-        kpis.append((None, f'{both("after")}: {both("radius_share", r=r)}', _pct(summary["after"]["radius"]["share"])))
+        after = both("after_proposals" if sc is not None else "after")  # in a scenario "after" is ambiguous
+        kpis.append((None, f'{after}: {both("radius_share", r=r)}', _pct(summary["after"]["radius"]["share"])))
     head.append("<div>" + "".join(f'<span class="kpi"><b>{v}</b>{_e(label)}</span>' for _, label, v in kpis)
                 + "</div>")
     head += _scenario_figures(summary)
