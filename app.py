@@ -457,6 +457,9 @@ def headline(pg: Page) -> None:
                           + [pg.study0.crs.name]))
     if pg.study0.synthetic:
         pg.notices.info(tr("synthetic", lang), icon=":material/info:")
+    if pg.result.scenario is not None:  # the figures below are a scenario's, not the current state
+        sc = pg.result.scenario
+        st.warning(t("scenario_banner", lang, n=len(sc["added"]), m=len(sc["removed"])), icon=":material/science:")
     now = overall_figures(pg.result)
     before = overall_figures(pg.base) if not pg.scenario.empty else None
 

@@ -485,6 +485,7 @@ def test_scenario_report_shows_baseline_scenario_and_the_removed_station(monkeyp
     choice(at, "multiselect", "scenario_removed").select(i).run()
     assert not at.exception
     now = metrics(at)
+    assert any("情景方案：新增 0 处、移除 1 处" in w.value for w in at.warning)     # the page says so too
     soup = BeautifulSoup(seen["report.html"](), "html.parser")   # what the download button hands out
     assert soup.find("h1").get_text().startswith("情景方案")
     assert "新增 0 处、移除 1 处" in soup.find("div", class_="scenario").get_text()
