@@ -200,13 +200,20 @@ def _check_keys(what: str, given: dict | None, *funcs: Callable) -> None:
                               f"use {', '.join(sorted(allowed))}")
 
 
-def _check_arguments(params: object, siting: dict | None, capacity: dict | None) -> None:
+def _check_arguments(params: object, siting: dict | None, capacity: dict | None, scenario: object = None,
+                     baseline: object = None) -> None:
     """Refuse wrong :func:`run_plan` arguments before any slow work."""
     if not isinstance(params, CoverageParams):
         raise ValueInputError(f"params must be a CoverageParams, got {type(params).__name__}; "
                               "build one with CoverageParams(radius_m=..., minutes=...)")
     _check_keys("siting", siting, propose_sites, propose_capacitated)
     _check_keys("capacity", capacity, add_capacity)
+    if scenario is not None and not isinstance(scenario, Scenario):
+        raise ValueInputError(f"scenario must be a coverage.scenario.Scenario, got {type(scenario).__name__}; "
+                              "build one with Scenario(added=((name, lon, lat),), removed=(index label,))")
+    if baseline is not None and not isinstance(baseline, PlanResult):
+        raise ValueInputError(f"baseline must be the PlanResult of the study without the scenario, "
+                              f"got {type(baseline).__name__}")
 
 
 def run_plan(
@@ -281,7 +288,7 @@ def run_plan(
             progress(msg, frac)
 
     isochrone_minutes = check_isochrone_minutes(isochrone_minutes, "isochrone_minutes")
-    _check_arguments(params, siting, capacity)
+    _check_arguments(params, siting, capacity, scenario, baseline)
     base_study = study
     edited = scenario is not None and not scenario.empty
     if edited:

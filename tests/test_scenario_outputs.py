@@ -109,6 +109,8 @@ def test_removing_every_counted_facility_leaves_no_one_covered(study):
 def test_unknown_removal_is_refused(study):
     with pytest.raises(ValueInputError, match="scenario removed: no facility with index 'nope'"):
         run_plan(study, scenario=Scenario(removed=("nope",)))
+    with pytest.raises(ValueInputError, match="scenario must be a coverage.scenario.Scenario, got dict"):
+        run_plan(study, scenario={"added": [], "removed": []})
 
 
 def test_summary_records_the_scenario(plans):
