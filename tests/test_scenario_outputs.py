@@ -173,7 +173,7 @@ def test_after_proposals_is_the_third_column(study, plans):
 
 
 def test_map_draws_the_edits_in_their_own_layer(plans):
-    from coverage.outputs.mapview import SCENARIO_REMOVED_COLOUR, plan_map
+    from coverage.outputs.mapview import SCENARIO_ADDED_COLOUR, SCENARIO_REMOVED_COLOUR, plan_map
 
     _, scen = plans
     m = plan_map(scen, show=("facilities",))
@@ -181,7 +181,7 @@ def test_map_draws_the_edits_in_their_own_layer(plans):
     layer = groups["情景：新增/移除的设施"]
     markers = [c for c in layer._children.values() if type(c).__name__ == "CircleMarker"]
     colours = sorted(mk.options["color"] for mk in markers)
-    assert colours == sorted(["#000000", SCENARIO_REMOVED_COLOUR])
+    assert colours == sorted([SCENARIO_ADDED_COLOUR, SCENARIO_REMOVED_COLOUR])
     # the ordinary facilities layer holds the real ones still in the scenario (4 − 1 removed)
     fac = [c for c in groups["医疗卫生设施"]._children.values() if type(c).__name__ == "CircleMarker"]
     assert len(fac) == 3

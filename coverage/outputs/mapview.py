@@ -34,7 +34,9 @@ KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373"
 ISO_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6"}
 SHARE_BINS = [(0.999, "#1a9850"), (0.9, "#91cf60"), (0.75, "#d9ef8b"), (0.5, "#fee08b"), (0.25, "#fc8d59"),
               (-1, "#d73027")]
-#: Outline of a facility a scenario removed (hollow marker).
+#: Outlines of a scenario's facilities: added (dashed magenta ring, filled by kind; proposals are black-ringed)
+#: and removed (dashed red ring, hollow).
+SCENARIO_ADDED_COLOUR = "#c51b8a"
 SCENARIO_REMOVED_COLOUR = "#d7301f"
 LAYER_KEYS = ("streets", "subdistricts", "communities", "isochrones", "facilities", "uncovered", "proposals")
 
@@ -282,7 +284,7 @@ def _add_facilities(m: folium.Map, result, lang: str, extra_facilities: gpd.GeoD
 
 
 def _add_scenario(m: folium.Map, result, lang: str) -> None:
-    """A scenario's added (dashed black ring) and removed (hollow, dashed red ring) facilities, as one layer."""
+    """A scenario's added (dashed magenta ring) and removed (hollow, dashed red ring) facilities, as one layer."""
     sc = getattr(result, "scenario", None)
     if not sc:
         return
@@ -292,7 +294,7 @@ def _add_scenario(m: folium.Map, result, lang: str) -> None:
         added = f["change"] == "added"
         label = (f"<b>{e(t('change_' + f['change'], lang))}</b><br>{e(str(f['name']))}"
                  f"<br>{e(t('kind_' + f['kind'], lang, default=f['kind']))}<br>{e(str(f.get('subdistrict') or '—'))}")
-        folium.CircleMarker([f["lat"], f["lon"]], radius=8, color="#000000" if added else SCENARIO_REMOVED_COLOUR,
+        folium.CircleMarker([f["lat"], f["lon"]], radius=8, color=SCENARIO_ADDED_COLOUR if added else SCENARIO_REMOVED_COLOUR,
                             weight=2.5, dash_array="3 2", fill=True,
                             fill_color=KIND_COLOURS.get(f["kind"], KIND_COLOURS["station"]) if added else "#ffffff",
                             fill_opacity=1.0 if added else 0.7, tooltip=folium.Tooltip(label)).add_to(fg)
@@ -312,7 +314,7 @@ def _plan_legend(m: folium.Map, result, lang: str, share: str, show: Sequence[st
     if "proposals" in show and getattr(result, "siting", None) is not None:
         legend.append(("#000000", t("layer_proposals", lang)))
     if getattr(result, "scenario", None) and "facilities" in show:
-        legend += [("#000000", f'{t("scenario_col", lang)}: {t("change_added", lang)}'),
+        legend += [(SCENARIO_ADDED_COLOUR, f'{t("scenario_col", lang)}: {t("change_added", lang)}'),
                    (SCENARIO_REMOVED_COLOUR, f'{t("scenario_col", lang)}: {t("change_removed", lang)}')]
     add_legend(m, t("legend", lang), legend)
 
