@@ -54,7 +54,6 @@ from coverage.webapp.state import (
     UPLOAD_LAYERS,
     LRUStore,
     Scenario,
-    added_layer,
     before_after,
     compliance_csv_bytes,
     compliance_xlsx_bytes,
@@ -74,7 +73,6 @@ from coverage.webapp.state import (
     rule_sets_display,
     rules_display,
     save_uploads,
-    scenario_study,
     siting_available,
     skipped_table,
     source_label,
@@ -431,8 +429,12 @@ def sidebar_basemap(lang: str) -> tuple[str | None, str | None]:
 # Computing (cached)
 # --------------------------------------------------------------------------
 
-def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress):
-    """run_plan with a progress bar, once per key; the demand points are reused per data source."""
+def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress,
+             **plan: Any):
+    """run_plan with a progress bar, once per key; the demand points are reused per data source.
+
+    ``plan``: more run_plan arguments (a scenario and its baseline plan).
+    """
     store = result_store()
     result = store.get(key)
     if result is not None:
@@ -440,11 +442,12 @@ def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParam
     with store.computing(key):  # another session computing the same key: wait for its result
         result = store.get(key)
         if result is None:
-            result = _run(study, key, label, source, params, lang, progress)
+            result = _run(study, key, label, source, params, lang, progress, **plan)
     return result
 
 
-def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress):
+def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress,
+         **plan: Any):
     """run_plan with a progress bar; stores the result (and the data source's demand points)."""
     store = result_store()
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
@@ -453,7 +456,7 @@ def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, l
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
         try:
-            result = run_plan(study, params, demand=demand, rule_sets=tuple(ss["p_rule_sets"]) or None,
+            result = run_plan(study, params, demand=demand, rule_sets=tuple(ss["p_rule_sets"]) or None, **plan,
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
@@ -479,9 +482,9 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
         result, result_key = base, base_key
     else:
         result_key = base_key + (scenario.key(),)
-        sstudy = store.get_or_compute(("scenario_study", source, kinds, scenario.key()),
-                                      lambda: scenario_study(study, scenario, lang))
-        result = _compute(sstudy, result_key, tr("scenario_computing", lang), source, params, lang, progress)
+        # the library applies the edits and records them with the baseline: every download labels the scenario
+        result = _compute(study, result_key, tr("scenario_computing", lang), source, params, lang, progress,
+                          scenario=scenario, baseline=base)
     # proposals belong to the result they were made for; accepting some re-keys them to the new scenario
     kept = ss["siting"]
     siting = kept["result"] if kept is not None and kept["key"] == result_key else None
@@ -514,6 +517,9 @@ def headline(pg: Page) -> None:
                           + [pg.study0.crs.name]))
     if pg.study0.synthetic:
         pg.notices.info(tr("synthetic", lang), icon=":material/info:")
+    if pg.result.scenario is not None:  # the figures below are a scenario's, not the current state
+        sc = pg.result.scenario
+        st.warning(t("scenario_banner", lang, n=len(sc["added"]), m=len(sc["removed"])), icon=":material/science:")
     now = overall_figures(pg.result)
     before = overall_figures(pg.base) if not pg.scenario.empty else None
 
@@ -542,9 +548,9 @@ def headline(pg: Page) -> None:
 def _plan_map_view(pg: Page) -> None:
     """The plan map; a new click adds a hypothetical station when click-to-add is on."""
     lang = pg.lang
-    extra = added_layer(pg.study, pg.scenario, lang) if pg.scenario.added else None
+    # the scenario's added and removed facilities are a layer of the map (result.scenario)
     fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra, basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
+                    basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
     app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))

@@ -252,7 +252,10 @@ def test_app_renders_map_and_rules_offline(server):
                         raise
             summary = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
             assert summary["population"] > 300_000 and len(summary["subdistricts"]) >= 5
-            assert any(f["name"] == "假设站点1" for f in summary["facilities"])
+            assert any(f["name"] == "假设站点1" and f["scenario"] == "added" for f in summary["facilities"])
+            # the download is labelled a scenario, with the figures of the data as it is (issue 18.3)
+            assert [a["name"] for a in summary["scenario"]["added"]] == ["假设站点1"]
+            assert summary["scenario"]["removed"] == [] and "baseline" in summary["scenario"]
             assert dl.value.suggested_filename == "summary.json"
             assert not [e for e in errors if "Leaflet" in e or "L is not defined" in e], errors
         finally:
