@@ -15,13 +15,15 @@ population has no age data, ``age unknown``. ``population``, ``radius_population
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from coverage.errors import MissingColumnError, ValueInputError
-from coverage.read.cells import code_text, population_numbers
+from coverage.read.agetable import AGE_COUNT_COLUMNS, AGE_SHARE_COLUMNS, age_values, find_column
+from coverage.read.cells import code_text
 from coverage.read.officedata import name_key
 
 __all__ = [
@@ -31,16 +33,12 @@ __all__ = [
     "ELDERLY_GROUP_PROFILE",
     "AgeData",
     "age_data",
+    "check_age_table",
     "group_rows",
     "missing_age_note",
     "older_residents",
 ]
 
-#: Column names read as the 65+ head count (lower-cased).
-AGE_COUNT_COLUMNS = ("population_65plus", "pop_65plus", "population_65", "65岁及以上人口", "65岁及以上",
-                     "65岁以上人口", "65周岁及以上人口")
-#: Column names read as the 65+ share (0–1) of the community's residents.
-AGE_SHARE_COLUMNS = ("share_65plus", "share_65", "65岁及以上人口占比", "65岁及以上人口比例", "65岁以上人口占比")
 #: The walking profile of the 65+ group.
 ELDERLY_GROUP_PROFILE = "elderly"
 #: How a demand point's 65+ residents are derived (stated in every output).
@@ -73,46 +71,72 @@ class AgeData:
     unmatched: list
 
 
-def _find(columns: list, names: tuple[str, ...]) -> str | None:
-    low = {str(c).strip().lower(): c for c in columns}
-    return next((low[n] for n in names if n in low), None)
-
-
-def _age_values(frame: pd.DataFrame, col: str, kind: str, where: str) -> np.ndarray:
-    """Numbers of the age column; refuse text, negatives and shares above 1, naming the row."""
-    values, bad = population_numbers(frame[col])
-    wrong = bad | (values < 0) | ~np.isfinite(np.where(np.isnan(values), 0, values))
-    if kind == "share":
-        wrong |= values > 1
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        fix = "give the share as a fraction 0–1 (18.5 % → 0.185)" if kind == "share" else \
-            "give a non-negative head count"
-        raise ValueInputError(f"{where}: {col} = {frame[col].iloc[i]!r} is not valid; {fix}", row=frame.index[i])
-    return values
-
-
-def _table_on_communities(communities: pd.DataFrame, table: pd.DataFrame, col: str) -> tuple[pd.Series, list]:
-    """Table values moved onto the communities, by code when both have codes, else by name."""
-    by_code = "code" in table.columns and table["code"].notna().any() and communities["code"].notna().any()
-    key = "code" if by_code else "name"
-    if key not in table.columns:
-        raise MissingColumnError(f"the age table has no {key} column to join on; columns found: {list(table.columns)}")
-    norm = code_text if by_code else name_key
-    ckeys = [norm(v) for v in communities[key]]
+def _community_keys(communities: pd.DataFrame, key: str) -> dict[str, int]:
+    """Normalised code or name → position; refuses keys that repeat (the join would be ambiguous)."""
+    norm = code_text if key == "code" else name_key
+    ckeys = [norm(v) for v in communities[key]] if key in communities.columns else []
     dup = {k for k in ckeys if k and ckeys.count(k) > 1}
     if dup:
         raise ValueInputError(f"community {key}s repeat ({', '.join(sorted(dup)[:5])}): the age table cannot be "
                               "joined by them; add a code column to both")
-    pos = {k: i for i, k in enumerate(ckeys) if k}
+    return {k: i for i, k in enumerate(ckeys) if k}
+
+
+def _table_on_communities(communities: pd.DataFrame, table: pd.DataFrame, col: str
+                          ) -> tuple[pd.Series, list[tuple[int, str, str]]]:
+    """Table values moved onto the communities: by code when both have codes, else (or for a row without a
+    code) by name.
+
+    Returns the values per community and, per table row that matched none, (row position, key column, key).
+    """
+    by_code = "code" in table.columns and table["code"].notna().any() and communities["code"].notna().any()
+    if not by_code and "name" not in table.columns:
+        raise MissingColumnError(f"the age table has no name column to join on (the communities have no codes); "
+                                 f"columns found: {list(table.columns)}")
+    pos = {"code": _community_keys(communities, "code") if by_code else {}}
+    if "name" in table.columns:
+        try:
+            pos["name"] = _community_keys(communities, "name")
+        except ValueInputError:
+            if not by_code:
+                raise
+            pos["name"] = {}  # names repeat but codes join: rows without a code stay unmatched
     out = pd.Series(np.nan, index=communities.index, dtype=object)
     unmatched = []
-    for k, v in zip((norm(t) for t in table[key]), table[col]):
-        if k in pos:
-            out.iloc[pos[k]] = v
+    for i in range(len(table)):
+        code = code_text(table["code"].iloc[i]) if by_code else None
+        key, k = ("code", code) if code else ("name", name_key(table["name"].iloc[i]) if "name" in table else "")
+        if k in pos[key]:
+            out.iloc[pos[key][k]] = table[col].iloc[i]
         else:
-            unmatched.append(str(k))
+            unmatched.append((i, key, str(k)))
     return out, unmatched
+
+
+def check_age_table(communities: pd.DataFrame, table: pd.DataFrame) -> None:
+    """Refuse an age table (:func:`coverage.read.agetable.read_age_table`) with a row naming no community.
+
+    A typo would otherwise leave that community's residents of unknown age. The plan itself only
+    lists such rows (``unmatched_table_rows``): a city-wide table serves many regions in a batch.
+
+    Raises
+    ------
+    ValueInputError
+        Naming the file, the row, the column and close community names.
+    """
+    col = find_column(list(table.columns), AGE_COUNT_COLUMNS) or find_column(list(table.columns), AGE_SHARE_COLUMNS)
+    if col is None:
+        raise MissingColumnError(f"no 65+ column; add {AGE_COUNT_COLUMNS[0]} or {AGE_SHARE_COLUMNS[0]}",
+                                 path=table.attrs.get("path"))
+    _, unmatched = _table_on_communities(communities, table, col)
+    if not unmatched:
+        return
+    i, key, _ = unmatched[0]
+    known = [str(v) for v in communities[key].dropna()]
+    close = difflib.get_close_matches(str(table[key].iloc[i]), known, n=3, cutoff=0.4) or known[:3]
+    raise ValueInputError(f"column {key} = {table[key].iloc[i]!r} matches no community in the communities layer; "
+                          f"write it as the layer does (e.g. {', '.join(close)}) or delete the row",
+                          path=table.attrs.get("path"), row=table.index[i])
 
 
 def age_data(communities: pd.DataFrame, table: pd.DataFrame | None = None) -> AgeData | None:
@@ -121,17 +145,18 @@ def age_data(communities: pd.DataFrame, table: pd.DataFrame | None = None) -> Ag
     A head count is divided by the community's declared population; a count above it is refused.
     """
     src_frame, source = (table, "table") if table is not None else (communities, "communities")
-    col = _find(list(src_frame.columns), AGE_COUNT_COLUMNS)
+    col = find_column(list(src_frame.columns), AGE_COUNT_COLUMNS)
     kind = "count"
     if col is None:
-        col, kind = _find(list(src_frame.columns), AGE_SHARE_COLUMNS), "share"
+        col, kind = find_column(list(src_frame.columns), AGE_SHARE_COLUMNS), "share"
     if col is None:
         return None
     unmatched: list = []
     frame = communities.copy()
     if table is not None:
-        frame[col], unmatched = _table_on_communities(communities, table, col)
-    values = _age_values(frame, col, kind, f"{source} layer" if table is None else "age table")
+        frame[col], missed = _table_on_communities(communities, table, col)
+        unmatched = [k for _, _, k in missed]
+    values = age_values(frame, col, kind, f"{source} layer" if table is None else "age table")
     if kind == "count":
         declared = pd.to_numeric(frame["population"], errors="coerce").to_numpy(dtype=float)
         over = values > declared
