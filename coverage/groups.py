@@ -10,7 +10,8 @@ the 65+ row says which column to add.
 Rows (``summary.json`` → ``groups``): ``all``, ``65+``, ``under 65`` and, when some
 population has no age data, ``age unknown``. ``population``, ``radius_population`` and
 ``walk_population`` (the plan's own pass) of the last three add up to ``all``;
-``profile_walk_share`` is each group's walk at *its* profile (65+: elderly).
+``profile_walk_share`` is each group's walk at *its* profile (65+: elderly). The 65+ row's
+``communities`` gives the same figures per community with age data.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "AgeData",
     "age_data",
     "check_age_table",
+    "community_rows",
     "group_rows",
     "missing_age_note",
     "older_residents",
@@ -245,10 +247,40 @@ def group_rows(demand: pd.DataFrame, older: np.ndarray | None, minutes: float, p
     old.update(assumption_zh=ASSUMPTION[0], assumption_en=ASSUMPTION[1],
                **({} if age is None else {"age_column": age.column, "age_kind": age.kind, "age_source": age.source,
                                           "unmatched_table_rows": age.unmatched}))
+    old["communities"] = community_rows(demand, o, known, radius, walk, older_walk)
     rows += [old, _row("under 65", "65岁以下", "under 65", young, radius, walk, plan_profile, plan_speed, walk)]
     if unknown.sum() > 0:
         rows.append(_row("age unknown", "年龄未知（社区无年龄数据）", "age unknown (community without age data)",
                          unknown, radius, walk, plan_profile, plan_speed, walk))
+    return rows
+
+
+def community_rows(demand: pd.DataFrame, older: np.ndarray, known: np.ndarray, radius: np.ndarray,
+                   walk: np.ndarray, older_walk: np.ndarray) -> list[dict]:
+    """The 65+ of each community with age data: head count and shares within the radius, the plan's walk and
+    the walk at the elderly profile (what the app's group selector shades the map by).
+
+    Parameters
+    ----------
+    demand : DataFrame
+        ``community`` and ``subdistrict`` of each demand point.
+    older : ndarray
+        65+ residents per point (0 where unknown).
+    known : ndarray of bool
+        Points whose community has age data.
+    radius, walk, older_walk : ndarray of bool
+        Each point's verdicts: radius, the plan's walk, the walk at the elderly profile.
+    """
+    frame = pd.DataFrame({"name": demand["community"].to_numpy(), "subdistrict": demand["subdistrict"].to_numpy(),
+                          "p": older, "r": older * radius, "w": older * walk, "e": older * older_walk})[known]
+    sums = frame.groupby(["name", "subdistrict"], dropna=False, sort=False)[["p", "r", "w", "e"]].sum()
+    rows = []
+    for (name, sub), v in sums.iterrows():
+        def share(x: float, p: float = float(v["p"])) -> float | None:
+            return round(x / p, 6) if p > 0 else None
+        rows.append({"name": name, "subdistrict": None if pd.isna(sub) else sub,
+                     "population": round(float(v["p"]), 6), "radius_share": share(float(v["r"])),
+                     "walk_share": share(float(v["w"])), "profile_walk_share": share(float(v["e"]))})
     return rows
 
 

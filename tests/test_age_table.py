@@ -45,7 +45,9 @@ def _expected(folder) -> dict:
     older = pts["population"].to_numpy() * pts["community"].map(
         lambda n: OLDER[n] / declared[n] if n in OLDER else 0.0).to_numpy(float)
     pop = pts["population"].to_numpy(float)
-    return {"older": sum(OLDER.values()), "radius_500": older[d <= 500].sum(), "walk_933": older[d <= 14 / 60 * 4000].sum(),
+    comm = pts["community"].to_numpy()
+    per = {n: older[(comm == n) & (d <= 700)].sum() / OLDER[n] for n in OLDER}
+    return {"per_community_elderly_walk": per, "older": sum(OLDER.values()), "radius_500": older[d <= 500].sum(), "walk_933": older[d <= 14 / 60 * 4000].sum(),
             "elderly_walk_700": older[d <= 700].sum(), "unknown": pop[(pts["community"] == "乙一社区").to_numpy()].sum()}
 
 
@@ -71,6 +73,11 @@ def test_cli_age_table_gives_the_known_65plus_figures(toy, tmp_path, capsys, suf
     assert old["profile_walk_population"] == pytest.approx(want["elderly_walk_700"], abs=1e-5)  # at 3 km/h: 700 m
     assert g["age unknown"]["population"] == pytest.approx(want["unknown"], abs=1e-5)
     assert old["unmatched_table_rows"] == []
+    by_comm = {c["name"]: c for c in old["communities"]}
+    assert set(by_comm) == set(OLDER)  # 乙一社区 has no age data: no invented row
+    for name, n in OLDER.items():
+        assert by_comm[name]["population"] == pytest.approx(n, abs=1e-5)
+        assert by_comm[name]["profile_walk_share"] == pytest.approx(want["per_community_elderly_walk"][name], abs=1e-5)
 
 
 def test_share_table_equals_count_table(toy, tmp_path):
