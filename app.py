@@ -449,8 +449,10 @@ def _remaining(siting, accepted: tuple):
 def sidebar_age_table(lang: str, study0) -> None:
     """The optional age table (65+ per community), read and checked as ``--age-table``; kept in ``ss["age_table"]``
     as (digest, table), or None. A bad file is named in the sidebar and not used."""
-    up = st.sidebar.file_uploader(gtr("age_upload", lang), type=["csv", "txt", "xlsx", "xls"], key="up_age",
-                                  help=gtr("age_upload_help", lang))
+    # label and help in both languages at once: a new label would make a new widget and drop the file on a switch
+    up = st.sidebar.file_uploader(" / ".join(gtr("age_upload", g) for g in ("zh", "en")), key="up_age",
+                                  type=["csv", "txt", "xlsx", "xls"],
+                                  help="  \n".join(gtr("age_upload_help", g) for g in ("zh", "en")))
     ss["age_table"] = None
     if up is None:
         return

@@ -39,11 +39,11 @@ GROUP_STRINGS: dict[str, tuple[str, str]] = {
     "g_m_elderly": ("65岁及以上：{m:g}分钟步行（老年人步速 {v:g} km/h）",
                     "65+ within {m:g} min at elderly speed ({v:g} km/h)"),
     "g_m_uncovered": ("老年人步速下未覆盖的65岁及以上居民", "65+ not reached at elderly speed"),
-    "g_shown": ("地图和社区表显示65岁及以上居民：步行覆盖率为老年人步速（{v:g} km/h）{m:g}分钟的结果。{a}",
+    "g_shown": ("地图和社区表显示65岁及以上居民：步行覆盖率为老年人步速（{v:g} km/h）{m:g}分钟的结果（{a}）。",
                 ("The map and the community table show residents aged 65+: walk shares at the elderly speed "
-                "({v:g} km/h) in {m:g} minutes. {a}")),
+                "({v:g} km/h) in {m:g} minutes ({a}).")),
     "g_all_shown": ("以下仍为全体居民的数据。", "The figures below are those of all residents."),
-    "age_upload": ("65岁及以上人口表（可选，CSV/XLSX）", "Age table: 65+ per community (optional, CSV/XLSX)"),
+    "age_upload": ("65岁及以上人口表（可选）", "Age table, 65+ (optional)"),
     "age_upload_help": (("列：社区代码（code）或社区名称（name），以及 65岁及以上人口（population_65plus，人数）"
                         "或 share_65plus（占比 0–1）。与命令行 --age-table 读取方式相同。"),
                         ("Columns: the community's code or name, and population_65plus (65岁及以上人口, head count) "
