@@ -164,6 +164,10 @@ def age_data(communities: pd.DataFrame, table: pd.DataFrame | None = None) -> Ag
         over = values > declared
         if over.any():
             i = int(np.flatnonzero(over)[0])
+            if table is not None:  # name the table's file; its row is not the community's
+                raise ValueInputError(f"column {col} = {values[i]:g} for community {frame['name'].iloc[i]!r} exceeds "
+                                      f"its population {declared[i]:g} (communities layer); check the two",
+                                      path=table.attrs.get("path"))
             raise ValueInputError(f"community {frame['name'].iloc[i]!r}: {col} = {values[i]:g} exceeds its "
                                   f"population {declared[i]:g}; check the two columns", row=frame.index[i])
         with np.errstate(invalid="ignore", divide="ignore"):
