@@ -276,6 +276,9 @@ def _print_summary(result, files: dict) -> None:
              f"within {p.radius_m:.0f} m crow flies 直线{p.radius_m:.0f}米内: {s['radius_euclidean']['share'] or 0:.1%}",
              f"within {p.minutes:g} min walk  步行{p.minutes:g}分钟内: {s['walk']['share'] or 0:.1%}",
              f"population model 人口模型: {result.demand.model}   source 来源: {_population_source(result)}"]
+    older = next((g for g in result.groups or [] if g.get("group") == "65+" and g.get("available")), None)
+    if older is not None:
+        lines.append(f"{older['headline_zh']}  /  {older['headline_en']}")
     r = result.rules
     lines.append(f"subdistricts passing all rules 全部达标街道: {int(r['passes'].sum())}/{len(r)}  "
                  f"(centre 中心 {int(r['centre_rule'].sum())}, stations 服务站 {int(r['station_rule'].sum())})")

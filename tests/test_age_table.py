@@ -105,3 +105,13 @@ def test_batch_task_lists_rows_of_other_regions(toy, tmp_path):
     assert groups["65+"]["unmatched_table_rows"] == ["150302999001"]
     code = main(["plan", str(toy), "--out", str(tmp_path / "p"), "-q", "--age-table", str(tmp_path / "city.csv")])
     assert code == 2  # a single plan refuses the row (tests/test_bad_input.py checks the message)
+
+
+def test_cli_prints_the_65plus_headline(toy, tmp_path, capsys):
+    TABLE.to_csv(tmp_path / "age.csv", index=False)
+    assert main(["plan", str(toy), "--out", str(tmp_path / "o"), "--no-report", "--isochrone-minutes", "15",
+                 "--minutes", "14", "--age-table", str(tmp_path / "age.csv")]) == 0
+    old = _groups(tmp_path / "o")["65+"]
+    out = capsys.readouterr().out
+    assert old["headline_en"] in out and old["headline_zh"] in out
+    assert f"{old['profile_walk_share']:.1%}" in old["headline_en"]
