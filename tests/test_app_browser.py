@@ -414,6 +414,14 @@ def _group_radio(page):
         has=page.locator("label[data-testid='stRadioOption']")).first
 
 
+def _fills(page) -> list[str]:
+    """Fill colours of the map's drawn shapes, in order (the communities are shaded by the chosen group)."""
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    return frame.locator("path.leaflet-interactive").evaluate_all("els => els.map(e => e.getAttribute('fill'))")
+
+
 def _selected(radio) -> list[str]:
     return radio.locator("label[data-testid='stRadioOption'][data-selected='true']").all_inner_texts()
 
@@ -438,9 +446,13 @@ def test_language_switch_keeps_the_selected_group(server, tmp_path):
             wait_idle(page)
             group = _group_radio(page)
             assert _selected(group) == ["全体居民"]
+            fills_all = _fills(page)
             group.get_by_text("65岁及以上").click()
             page.get_by_text("65岁及以上居民").first.wait_for(timeout=120_000)
             wait_idle(page)
+            fills_65 = _fills(page)
+            # the communities are shaded by the 65+ walk at the elderly speed: some change colour
+            assert len(fills_65) == len(fills_all) and fills_65 != fills_all
             figures = page.locator("[data-testid='stMetricValue']").all_inner_texts()
             assert len(figures) == 5, figures
             page.mouse.move(5, 5)
