@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,8 @@ class AgeData:
         ``communities`` or ``table``.
     unmatched : list of str
         Table rows that matched no community.
+    file : str, optional
+        The table's file name (``attrs["path"]`` of :func:`coverage.read.agetable.read_age_table`).
     """
 
     shares: pd.DataFrame
@@ -71,6 +74,7 @@ class AgeData:
     kind: str
     source: str
     unmatched: list
+    file: str | None = None
 
 
 def _community_keys(communities: pd.DataFrame, key: str) -> dict[str, int]:
@@ -174,7 +178,8 @@ def age_data(communities: pd.DataFrame, table: pd.DataFrame | None = None) -> Ag
             values = np.where(declared > 0, values / declared, np.nan)
     shares = pd.DataFrame({"name": frame["name"].to_numpy(), "subdistrict": frame["subdistrict"].to_numpy(),
                            "share_65plus": values})
-    return AgeData(shares, str(col), kind, source, unmatched)
+    file = table.attrs.get("path") if table is not None else None
+    return AgeData(shares, str(col), kind, source, unmatched, Path(file).name if file else None)
 
 
 def older_residents(points: pd.DataFrame, age: AgeData) -> np.ndarray:
@@ -250,7 +255,7 @@ def group_rows(demand: pd.DataFrame, older: np.ndarray | None, minutes: float, p
                           f"{_pct(old['profile_walk_share'])}")
     old.update(assumption_zh=ASSUMPTION[0], assumption_en=ASSUMPTION[1],
                **({} if age is None else {"age_column": age.column, "age_kind": age.kind, "age_source": age.source,
-                                          "unmatched_table_rows": age.unmatched}))
+                                          "age_file": age.file, "unmatched_table_rows": age.unmatched}))
     old["communities"] = community_rows(demand, o, known, radius, walk, older_walk)
     rows += [old, _row("under 65", "65岁以下", "under 65", young, radius, walk, plan_profile, plan_speed, walk)]
     if unknown.sum() > 0:

@@ -72,7 +72,7 @@ def test_cli_age_table_gives_the_known_65plus_figures(toy, tmp_path, capsys, suf
     assert old["walk_population"] == pytest.approx(want["walk_933"], abs=1e-5)  # 14 min at 4 km/h: 933 m
     assert old["profile_walk_population"] == pytest.approx(want["elderly_walk_700"], abs=1e-5)  # at 3 km/h: 700 m
     assert g["age unknown"]["population"] == pytest.approx(want["unknown"], abs=1e-5)
-    assert old["unmatched_table_rows"] == []
+    assert old["unmatched_table_rows"] == [] and old["age_file"] == path.name
     by_comm = {c["name"]: c for c in old["communities"]}
     assert set(by_comm) == set(OLDER)  # 乙一社区 has no age data: no invented row
     for name, n in OLDER.items():
