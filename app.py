@@ -46,6 +46,7 @@ from coverage.rulesets import DEFAULT_RULE_SET, preset_names
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
 from coverage.webapp.folders import folder_policy, list_data_folders, resolve_in_root
+from coverage.webapp.groups import GROUPS, age_upload, group_figures, group_result, group_row, gtr
 from coverage.webapp.mapui import app_map, view_key
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
@@ -457,6 +458,7 @@ def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, l
         demand = store.get(("demand", source))
         try:
             result = run_plan(study, params, demand=demand, rule_sets=tuple(ss["p_rule_sets"]) or None, **plan,
+                              age_table=ss["age_table"][1] if ss.get("age_table") else None,
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
@@ -473,7 +475,8 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
                  progress) -> Page:
     """The plan without and with the scenario (both cached), and the optimiser's proposals if any."""
     store = result_store()
-    base_key = (source, params_key(params), kinds, tuple(ss["p_rule_sets"]))
+    base_key = (source, params_key(params), kinds, tuple(ss["p_rule_sets"]),
+                ss["age_table"][0] if ss.get("age_table") else None)  # the age table's digest (sidebar_age_table)
     study = store.get_or_compute(("study", source, kinds), lambda: counted_study(study0, kinds))
     base = _compute(study, base_key, tr("computing", lang), source, params, lang, progress)
     ss["scenario_removed"] = [i for i in ss["scenario_removed"] if i in study.facilities.index]
@@ -502,6 +505,72 @@ def _remaining(siting, accepted: tuple):
 
 
 # --------------------------------------------------------------------------
+# Population groups (issue 21): the age table and the group selector
+# --------------------------------------------------------------------------
+
+def sidebar_age_table(lang: str, study0) -> None:
+    """The optional age table (65+ per community), read and checked as ``--age-table``; kept in ``ss["age_table"]``
+    as (digest, table), or None. A bad file is named in the sidebar and not used."""
+    # label and help in both languages at once: a new label would make a new widget and drop the file on a switch
+    up = st.sidebar.file_uploader(" / ".join(gtr("age_upload", g) for g in ("zh", "en")), key="up_age",
+                                  type=["csv", "txt", "xlsx", "xls"],
+                                  help="  \n".join(gtr("age_upload_help", g) for g in ("zh", "en")))
+    ss["age_table"] = None
+    if up is None:
+        return
+    try:
+        ss["age_table"] = age_upload(up.name, up.getvalue(), study0.communities)
+    except CoverageInputError as exc:
+        st.sidebar.error(gtr("age_failed", lang, msg=md_escape(str(exc))), icon=":material/error:")
+        return
+    st.sidebar.caption(gtr("age_loaded", lang, name=md_escape(up.name), n=len(ss["age_table"][1])))
+
+
+def group_selector(pg: Page) -> None:
+    """人群 / Group: all residents or the 65+, kept by value in ``ss["group"]`` across language switches."""
+    ss.setdefault("group", GROUPS[0])
+    labels = {g: gtr(f"group_{g}", pg.lang) for g in GROUPS}
+    choice(st.radio, "group", gtr("group", pg.lang), labels, labels.get, horizontal=True,
+           help=gtr("group_help", pg.lang))
+
+
+def group_headline(pg: Page) -> bool:
+    """The chosen group's headline figures (with scenario deltas); True when shown. A group without age data
+    shows what to add instead, and the all-residents figures follow (False)."""
+    lang, params, group = pg.lang, pg.params, ss["group"]
+    if group == "all":
+        return False
+    now = group_figures(pg.result.groups, group)
+    if now is None:
+        row = group_row(pg.result.groups, group) or {}
+        st.info(md_escape(row.get("note_zh" if lang == "zh" else "note_en", "")) + "  \n" + gtr("g_all_shown", lang),
+                icon=":material/info:")
+        return False
+    before = group_figures(pg.base.groups, group) if not pg.scenario.empty else None
+
+    def delta(key: str) -> str | None:
+        if before is None or now[key] is None or before[key] is None:
+            return None
+        d = now[key] - before[key]
+        return f"{d:+,.0f}" if key == "uncovered" else f"{d * 100:+.1f} pp"
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{x:.1%}"
+    plan_speed = (group_row(pg.result.groups, "all") or {}).get("speed_kmh", params.speed_kmh)
+    cols = st.columns(5)
+    cols[0].metric(gtr("g_m_population", lang), f"{now['population']:,.0f}")
+    cols[1].metric(gtr("g_m_radius", lang, r=params.radius_m), pct(now["radius_share"]), delta("radius_share"))
+    cols[2].metric(gtr("g_m_walk", lang, m=params.minutes, v=plan_speed), pct(now["walk_share"]),
+                   delta("walk_share"))
+    cols[3].metric(gtr("g_m_elderly", lang, m=params.minutes, v=now["speed_kmh"]), pct(now["profile_walk_share"]),
+                   delta("profile_walk_share"))
+    cols[4].metric(gtr("g_m_uncovered", lang), f"{now['uncovered']:,.0f}", delta("uncovered"), delta_color="inverse")
+    st.caption(md_escape(gtr("g_shown", lang, v=now["speed_kmh"], m=params.minutes,
+                             a=now["assumption_zh" if lang == "zh" else "assumption_en"])))
+    return True
+
+
+# --------------------------------------------------------------------------
 # Headline
 # --------------------------------------------------------------------------
 
@@ -520,6 +589,8 @@ def headline(pg: Page) -> None:
     if pg.result.scenario is not None:  # the figures below are a scenario's, not the current state
         sc = pg.result.scenario
         st.warning(t("scenario_banner", lang, n=len(sc["added"]), m=len(sc["removed"])), icon=":material/science:")
+    if group_headline(pg):
+        return
     now = overall_figures(pg.result)
     before = overall_figures(pg.base) if not pg.scenario.empty else None
 
@@ -549,8 +620,8 @@ def _plan_map_view(pg: Page) -> None:
     """The plan map; a new click adds a hypothetical station when click-to-add is on."""
     lang = pg.lang
     # the scenario's added and removed facilities are a layer of the map (result.scenario)
-    fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
+    fmap = plan_map(group_result(pg.shown, ss["group"]), lang=lang, show=ss["p_layers"], share=ss["p_share"],
+                    height="620px", basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
     app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))
@@ -645,7 +716,8 @@ def tables(pg: Page) -> None:
     st.subheader(tr("rules_table", pg.lang))
     st.dataframe(style_verdicts(rules_display(pg.result, pg.lang), pg.lang), hide_index=True, width="stretch")
     st.subheader(tr("communities_table", pg.lang))
-    st.dataframe(worst_communities(pg.result, pg.lang, share=ss["p_share"]), hide_index=True, width="stretch")
+    st.dataframe(worst_communities(group_result(pg.result, ss["group"]), pg.lang, share=ss["p_share"]),
+                 hide_index=True, width="stretch")
     summary = pg.result.summary()
     st.subheader(tr("rule_sets_table", pg.lang))
     st.dataframe(rule_sets_display(summary, pg.lang), hide_index=True, width="stretch")
@@ -827,10 +899,12 @@ def main() -> None:
     _init_state()
     lang, notices, progress = page_top()
     source, study0 = sidebar_data(lang, notices, progress)
+    sidebar_age_table(lang, study0)
     params, kinds = sidebar_parameters(study0, lang)
     basemap = sidebar_basemap(lang)
     pg = compute_plan(lang, source, study0, params, kinds, notices, progress)
     pg.basemap = basemap
+    group_selector(pg)
     headline(pg)
     map_and_scenario(pg)
     tables(pg)

@@ -251,7 +251,7 @@ def _groups_section(summary: dict) -> list[str]:
         if g.get("headline_zh"):
             tail.append(f'<p><b>{_e(g["headline_zh"])}</b><br>{_e(g["headline_en"])}</p>'
                         f'<p class="sub">{_e(g["assumption_zh"])}<br>{_e(g["assumption_en"])}'
-                        f' · {_e(g.get("age_source"))}: {_e(g.get("age_column"))}</p>')
+                        f' · {_e(g.get("age_file") or g.get("age_source"))}: {_e(g.get("age_column"))}</p>')
         if not g.get("available"):
             tail.append(f'<div class="warn">{_e(g["note_zh"])}<br>{_e(g["note_en"])}</div>')
     return tail
