@@ -39,20 +39,24 @@ __all__ = ["rwls_cover"]
 class _Search:
     """Cover state: which columns are chosen, how often each row is covered, weights and scores."""
 
-    def __init__(self, b: sp.csr_matrix) -> None:
+    def __init__(self, b: sp.csr_matrix, value: np.ndarray | None = None) -> None:
         b = sp.csr_matrix(b, dtype=np.int8)
         bt = b.T.tocsr()
         self.rp, self.ri = b.indptr, b.indices  # row -> its columns
         self.rlen = np.diff(self.rp)
         self.cp, self.ci = bt.indptr, bt.indices  # column -> its rows
         m, n = b.shape
-        self.w = np.ones(m, dtype=np.int64)
+        # row weights: one each (unicost cover), or the rows' values (people) for a partial cover
+        self.w = np.ones(m) if value is None else np.asarray(value, dtype=np.float64).copy()
+        self.value = self.w.copy()
+        self.covered_value = 0.0  # value of the covered rows (the partial cover's constraint)
         self.cc = np.zeros(m, dtype=np.int64)
         # XOR of the chosen columns covering each row: the covering column itself where cc == 1, so
         # a row's single cover is found without scanning the row (the moves touch only rows' counts)
         self.owner = np.zeros(m, dtype=np.int64)
         self.sel = np.zeros(n, dtype=bool)
-        self.score = np.diff(self.cp).astype(np.int64)  # nothing chosen: every row uncovered, weight 1
+        self.score = np.bincount(self.ci, weights=self.w[self.ci], minlength=n) if self.ci.size \
+            else np.zeros(n)  # nothing chosen: every row's weight is a gain
         self.age = np.zeros(n, dtype=np.int64)
         self.free = np.ones(n, dtype=bool)  # configuration checking: may be added again
         self.n_uncovered = m
@@ -80,7 +84,8 @@ class _Search:
         self.owner[r] ^= j
         self.sel[j] = True
         self.n_uncovered -= newly.size
-        self.score[j] = -int(self.w[newly].sum())
+        self.covered_value += float(self.value[newly].sum())
+        self.score[j] = -float(self.w[newly].sum())
 
     def remove(self, j: int) -> None:
         r = self._rows(j)
@@ -97,7 +102,8 @@ class _Search:
         if single.size:  # their remaining chosen column (the XOR of one) is now their only cover
             np.subtract.at(self.score, self.owner[single], self.w[single])
         self.n_uncovered += lost.size
-        self.score[j] = int(self.w[lost].sum())
+        self.covered_value -= float(self.value[lost].sum())
+        self.score[j] = float(self.w[lost].sum())
         self.free[j] = False
 
     def best_of(self, cols: np.ndarray) -> int:
@@ -107,10 +113,10 @@ class _Search:
         return int(top[np.argmin(self.age[top])])
 
     def reweigh(self, unc: np.ndarray) -> None:
-        """Raise the weight of the uncovered rows ``unc`` by one (and the scores of the columns reaching them)."""
-        self.w[unc] += 1
-        cols, _ = self._cols_of(unc)
-        np.add.at(self.score, cols, 1)
+        """Raise the weight of the uncovered rows ``unc`` by their value (and the scores of the columns reaching them)."""
+        self.w[unc] += self.value[unc]
+        cols, of = self._cols_of(unc)
+        np.add.at(self.score, cols, self.value[of])
 
 
 def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int = 0,
