@@ -483,7 +483,7 @@ def _offset_warning(pg: Page) -> None:
     notice = offset_notice(pg.base, pg.lang)
     if notice is None:
         return
-    pg.notices.warning(md_escape(notice["text"]), icon=":material/warning:")
+    pg.notices.warning(notice["text"], icon=":material/warning:")  # the app's own words and figures
     pg.notices.button(notice["button"], key="offset_fix", type="primary", on_click=_treat_as,
                       args=(notice["layer"], notice["system"], notice["short"], pg.lang))
 

@@ -406,8 +406,8 @@ def _tree_bytes(folder: Path) -> int:
 
 
 def prune_uploads(root: str | Path | None = None, keep: Iterable[str | Path] = (),
-                  max_bytes: int = MAX_UPLOADS_TOTAL_BYTES, max_folders: int = MAX_UPLOAD_FOLDERS,
-                  stale_s: float = STALE_UPLOAD_S) -> list[Path]:
+                  max_bytes: int | None = None, max_folders: int | None = None,
+                  stale_s: float | None = None) -> list[Path]:
     """Cap the upload folders: delete stale scratch folders, then the least recently used complete ones.
 
     Parameters
@@ -416,10 +416,12 @@ def prune_uploads(root: str | Path | None = None, keep: Iterable[str | Path] = (
         The upload root (default :func:`upload_root_dir`).
     keep : iterable of paths
         Folders never deleted (the one just written).
-    max_bytes, max_folders : int
-        Total size and number of complete upload folders kept.
-    stale_s : float
-        Age (seconds) after which a folder without ``.complete`` (a crashed upload) is deleted.
+    max_bytes, max_folders : int, optional
+        Total size and number of complete upload folders kept (default :data:`MAX_UPLOADS_TOTAL_BYTES`,
+        :data:`MAX_UPLOAD_FOLDERS`).
+    stale_s : float, optional
+        Age (seconds) after which a folder without ``.complete`` (a crashed upload) is deleted
+        (default :data:`STALE_UPLOAD_S`).
 
     Returns
     -------
@@ -428,6 +430,9 @@ def prune_uploads(root: str | Path | None = None, keep: Iterable[str | Path] = (
     """
     import time
 
+    max_bytes = MAX_UPLOADS_TOTAL_BYTES if max_bytes is None else max_bytes
+    max_folders = MAX_UPLOAD_FOLDERS if max_folders is None else max_folders
+    stale_s = STALE_UPLOAD_S if stale_s is None else stale_s
     upload_root = Path(root) if root is not None else upload_root_dir()
     if not upload_root.is_dir():
         return []
