@@ -126,14 +126,13 @@ def test_offset_notice_and_declaring_a_system():
                                                    "direction_en": "north-east", "median_before_m": 80.0,
                                                    "median_after_m": 9.0})
 
-    class Result:
-        skipped = [rec]
+    from types import SimpleNamespace
 
-    zh, en = offset_notice(Result, "zh"), offset_notice(Result, "en")
+    result = SimpleNamespace(skipped=[rec])
+    zh, en = offset_notice(result, "zh"), offset_notice(result, "en")
     assert zh["system"] == "bd09" and "东北" in zh["text"] and "612" in zh["text"] and "百度" in zh["text"]
     assert en["button"] == "treat as BD-09 / 按BD-09处理" and "north-east" in en["text"]
-    Result.skipped = []
-    assert offset_notice(Result, "zh") is None
+    assert offset_notice(SimpleNamespace(skipped=[]), "zh") is None
     up = ("upload", "/tmp/x", "abc", (("candidates", "gcj02"),))
     assert declare_coordinate_system(up, "facilities", "GCJ-02") == \
         ("upload", "/tmp/x", "abc", (("candidates", "gcj02"), ("facilities", "gcj02")))
@@ -165,7 +164,7 @@ def test_every_recorded_reason_has_a_chinese_sentence():
     from coverage.read import osmareas
 
     src = Path(osmareas.__file__).read_text(encoding="utf-8")
-    block = re.search(r"messages = \{(.*?)\}", src, re.S).group(1)
+    block = re.search(r"messages = \{(.*?)\}", src, re.DOTALL).group(1)
     reasons |= set(re.findall(r"\"([a-z_]+)\":", block))
     assert {"off_network", "possible_coordinate_offset", "rule_kind_absent", "missing_nodes"} <= reasons
     untranslated = sorted(r for r in reasons if tr(f"skip_{r}", "zh", default="") == "")
@@ -173,15 +172,17 @@ def test_every_recorded_reason_has_a_chinese_sentence():
 
 
 def test_data_notes_use_the_records_chinese_message(tmp_path):
-    """The offset record's own Chinese sentence (with the metres) in the Chinese data notes."""
+    """The offset record in the data notes: its figures in the app's words, in each language."""
     path = tmp_path / "f.geojson"
     path.write_bytes(gcj02_demo_facilities())
     result = run_plan(load_study_area(demo_data_dir(), facilities=path), CoverageParams())
     zh = skipped_table(result, "zh")
     i = next(i for i, s in enumerate(result.skipped) if s.reason == "possible_coordinate_offset")
-    assert zh[tr("reason", "zh")].iloc[i] == result.skipped[i].message_zh
-    assert re.search(r"偏移约 \d+ 米", zh[tr("reason", "zh")].iloc[i])
-    assert not re.search(r"[\u4e00-\u9fff]", skipped_table(result, "en")[tr("reason", "en")].iloc[i])
+    text_zh, text_en = zh[tr("reason", "zh")].iloc[i], skipped_table(result, "en")[tr("reason", "en")].iloc[i]
+    shift = result.skipped[i].details["shift_m"]
+    assert f"偏移约 {shift:.0f} 米" in text_zh and f"about {shift:.0f} m" in text_en
+    assert "meta.json" not in text_zh + text_en                         # the app's own choice is the fix
+    assert not re.search(r"[\u4e00-\u9fff]", text_en)
 
 
 def _toy_uploads(folder: Path) -> dict:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from coverage.datasets import demo_data_dir
 from coverage.errors import CoverageInputError, CRSError, LayerReadError
 from coverage.geo.chinese_crs import bd09_to_wgs84, gcj02_to_wgs84, normalise_coordinate_system
 from coverage.i18n import lookup, t
@@ -471,8 +472,6 @@ def declare_coordinate_system(source: DataSource, layer: str, system: str) -> Da
     system = normalise_coordinate_system(system)
     systems = {**dict(source[3] if len(source) > 3 else ()), layer: system}
     if source[0] == "demo":
-        from coverage.datasets import demo_data_dir
-
         return folder_source(demo_data_dir(), systems)
     return (*source[:3], _systems(systems))
 
@@ -953,15 +952,19 @@ def offset_notice(result, lang: str = "zh") -> dict | None:
     rec = next((s for s in result.skipped if s.reason == "possible_coordinate_offset" and s.details), None)
     if rec is None:
         return None
-    d = rec.details
-    system = d["likely_system"]
-    labels = {k: (zh if lang == "zh" else en) for k, zh, en in COORDINATE_SYSTEMS}
+    system = rec.details["likely_system"]
     short = {"gcj02": "GCJ-02", "bd09": "BD-09"}.get(system, system)
-    text = tr("offset_warning", lang, system=labels.get(system, short), shift=d["shift_m"],
-              direction=d["direction_zh" if lang == "zh" else "direction_en"], before=d["median_before_m"],
-              after=d["median_after_m"])
-    return {"layer": rec.layer, "system": system, "short": short, "text": text,
+    return {"layer": rec.layer, "system": system, "short": short, "text": _offset_text(rec.details, lang),
             "button": tr("offset_button", lang, short=short)}
+
+
+def _offset_text(details: dict, lang: str) -> str:
+    """The app's words for an offset record's figures (the library's message points to meta.json instead)."""
+    system = details["likely_system"]
+    labels = {k: (zh if lang == "zh" else en) for k, zh, en in COORDINATE_SYSTEMS}
+    return tr("offset_warning", lang, system=labels.get(system, system), shift=details["shift_m"],
+              direction=details["direction_zh" if lang == "zh" else "direction_en"],
+              before=details["median_before_m"], after=details["median_after_m"])
 
 
 def skipped_table(result, lang: str = "zh") -> pd.DataFrame:
@@ -976,6 +979,8 @@ def skipped_table(result, lang: str = "zh") -> pd.DataFrame:
 
     def reason(r: dict) -> str:
         english = r["message"] or r["reason"]
+        if r["reason"] == "possible_coordinate_offset" and r.get("details"):
+            return _offset_text(r["details"], lang)  # the fix is the app's coordinate-system choice
         if lang != "zh":
             return english
         return r.get("message_zh") or tr(f"skip_{r['reason']}", lang, default=english)
