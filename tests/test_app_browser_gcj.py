@@ -7,7 +7,7 @@ Uses :mod:`test_app_browser`'s server (its own instance for this module), Chromi
 from __future__ import annotations
 
 import pytest
-from test_app_browser import launch, open_app, server, wait_idle  # noqa: F401 (server: the fixture)
+from test_app_browser import SHOTS, launch, open_app, server, wait_idle  # noqa: F401 (server: the fixture)
 from test_app_messages import gcj02_demo_facilities
 
 from coverage.datasets import demo_data_dir
@@ -52,6 +52,8 @@ def test_undeclared_gcj02_upload_warns_above_the_headline_and_one_click_fixes_it
             assert warning.bounding_box()["y"] < first_metric.bounding_box()["y"]
             button = page.get_by_role("button", name="按GCJ-02处理 / treat as GCJ-02")
             assert button.bounding_box()["y"] < first_metric.bounding_box()["y"]
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "app_gcj02_warning.png"))
             shifted = float(_headline(page, label).rstrip("%"))
             assert shifted < expected * 100 - 10
             button.click()
