@@ -59,13 +59,16 @@ from coverage.webapp.state import (
     compliance_csv_bytes,
     compliance_xlsx_bytes,
     counted_study,
+    declare_coordinate_system,
     demo_source,
+    discard_upload,
     facility_options,
     folder_source,
     groups_display,
     in_study_area,
     load_source,
     md_escape,
+    offset_notice,
     overall_figures,
     params_key,
     proposals_bytes,
@@ -82,6 +85,7 @@ from coverage.webapp.state import (
     summary_bytes,
     tr,
     upload_base_meta,
+    upload_error,
     upload_root_dir,
     upload_source,
     worst_communities,
@@ -227,8 +231,18 @@ def _add_station(name: str, lon: float, lat: float, study, lang: str) -> None:
         ss["flash"].append(("warning", tr("outside_warning", lang, name=md_escape(name))))
 
 
-def _error_text(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, CoverageInputError) else f"{type(exc).__name__}: {exc}"
+def _error_text(exc: Exception, source: tuple | None = None) -> dict[str, str]:
+    """The error in both languages (``{"zh": …, "en": …}``), an upload's files named as uploaded."""
+    if source is not None:
+        exc = upload_error(exc, source)
+    if isinstance(exc, CoverageInputError):
+        return {lang: exc.text(lang) for lang in ("zh", "en")}
+    return {lang: f"{type(exc).__name__}: {exc}" for lang in ("zh", "en")}
+
+
+def _in_lang(text, lang: str) -> str:
+    """An error kept by :func:`_error_text` (or a plain string) in the page's language."""
+    return text.get(lang) or text.get("en", "") if isinstance(text, dict) else str(text)
 
 
 def _cs_labels(lang: str) -> dict[str, str]:
@@ -252,8 +266,9 @@ def page_top() -> tuple[str, Any, Any]:
     for kind, text in ss["flash"]:
         if kind == "toast":
             st.toast(text)
-        else:
+        else:  # above the headline, and as a toast: seen wherever the page is scrolled (at the map, say)
             notices.warning(text)
+            st.toast(text, icon=":material/warning:")
     ss["flash"] = []
     return lang, notices, progress
 
@@ -325,6 +340,7 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
     choice(st.sidebar.radio, "src_mode", tr("source_mode", lang), ["demo", "upload", "folder"],
            lambda m: tr(f"mode_{m}", lang))
     mode = ss["src_mode"]
+    error_before = ss["load_error"]
     try:
         current_study = cached_study(ss["source"])
     except Exception as exc:  # noqa: BLE001 (unreadable start folder: say so, fall back to the demo)
@@ -349,10 +365,13 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
             for key in ("coord_lon", "coord_lat"):
                 ss.pop(key, None)
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
-            ss["load_error"] = _error_text(exc)
+            ss["load_error"] = _error_text(exc, requested)
+            discard_upload(requested)  # a failed upload's folder is of no further use
+    if ss["load_error"] and ss["load_error"] is not error_before:  # new: a toast, seen wherever one has scrolled
+        st.toast(md_escape(_in_lang(ss["load_error"], lang)), icon=":material/error:")
     if ss["load_error"]:
         # above the headline, and in the sidebar where the planner pressed the button
-        message = tr("load_failed", lang, msg=md_escape(ss["load_error"]))
+        message = tr("load_failed", lang, msg=md_escape(_in_lang(ss["load_error"], lang)))
         for where in (notices, st.sidebar):
             where.error(message, icon=":material/error:")
             where.caption(tr("still_showing", lang))
@@ -462,7 +481,7 @@ def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, l
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
-            st.error(md_escape(_error_text(exc)), icon=":material/error:")
+            st.error(md_escape(_in_lang(_error_text(exc, source), lang)), icon=":material/error:")
             st.stop()
         if demand is None:
             store.put(("demand", source), result.demand)
@@ -579,6 +598,27 @@ def _title(pg: Page) -> str:
     return (meta.get("title") if pg.lang == "zh" else meta.get("title_en")) or pg.study0.title
 
 
+def _treat_as(layer: str, system: str, short: str, lang: str) -> None:
+    """The one-click fix of :func:`_offset_warning`: the app's coordinate-system choice for ``layer``, then reload."""
+    source = ss["source"]
+    if source[0] in ("upload", "folder"):  # the choice in the sidebar shows what is now declared
+        ss["up_cs" if source[0] == "upload" else "folder_cs"] = system
+    ss["source"] = declare_coordinate_system(source, layer, system)
+    ss["load_error"] = None
+    _reset_scenario()
+    ss["flash"].append(("toast", tr("offset_fixed", lang, short=short)))
+
+
+def _offset_warning(pg: Page) -> None:
+    """Facilities that look like undeclared GCJ-02/BD-09: a warning above the headline with the one-click fix."""
+    notice = offset_notice(pg.base, pg.lang)
+    if notice is None:
+        return
+    pg.notices.warning(notice["text"], icon=":material/warning:")  # the app's own words and figures
+    pg.notices.button(notice["button"], key="offset_fix", type="primary", on_click=_treat_as,
+                      args=(notice["layer"], notice["system"], notice["short"], pg.lang))
+
+
 def headline(pg: Page) -> None:
     """Data caption and the six headline figures (with scenario deltas)."""
     lang, params = pg.lang, pg.params
@@ -586,6 +626,7 @@ def headline(pg: Page) -> None:
                           + [pg.study0.crs.name]))
     if pg.study0.synthetic:
         pg.notices.info(tr("synthetic", lang), icon=":material/info:")
+    _offset_warning(pg)
     if pg.result.scenario is not None:  # the figures below are a scenario's, not the current state
         sc = pg.result.scenario
         st.warning(t("scenario_banner", lang, n=len(sc["added"]), m=len(sc["removed"])), icon=":material/science:")
@@ -656,7 +697,7 @@ def _add_by_coordinates(pg: Page) -> None:
         try:
             lon, lat = station_at(ss["coord_lon"], ss["coord_lat"], ss["coord_cs"])
         except CoverageInputError as exc:
-            st.error(md_escape(exc), icon=":material/error:")
+            st.error(md_escape(exc.text(lang)), icon=":material/error:")
             return
         if not in_study_area(pg.study, lon, lat):  # a typo in the degrees, or the wrong coordinate system
             st.error(tr("coord_outside", lang, lon=float(ss["coord_lon"]), lat=float(ss["coord_lat"])),
@@ -771,7 +812,8 @@ def _run_optimiser(pg: Page) -> None:
             st.rerun()
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(state="error")
-            st.error(tr("siting_failed", pg.lang, msg=md_escape(_error_text(exc))), icon=":material/error:")
+            st.error(tr("siting_failed", pg.lang, msg=md_escape(_in_lang(_error_text(exc), pg.lang))),
+                     icon=":material/error:")
 
 
 def _proposals(pg: Page) -> None:

@@ -202,6 +202,8 @@ class _Progress:
 
 def _plan(args: argparse.Namespace) -> int:
     result = _plan_result(args, args.data, _Progress(args.quiet))
+    for line in offset_lines(result):  # even with --quiet: every figure may be wrong
+        print(line, file=sys.stderr)
     files = write_outputs(result, args.out, report=not args.no_report)
     if not args.quiet:
         _print_summary(result, files)
@@ -255,6 +257,28 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
                     population_model=args.population_model, population_options=pop_options,
                     siting=siting, capacity=capacity, progress=progress, profile=args.profile,
                     dem=args.dem, rule_sets=args.rules_set, age_table=age_table)
+
+
+def offset_lines(result: PlanResult) -> list[str]:
+    """One stderr line per layer that looks like undeclared GCJ-02/BD-09, with the fix: the option or meta.json key.
+
+    >>> from coverage.skipped import Skipped
+    >>> from types import SimpleNamespace
+    >>> rec = Skipped("facilities", "possible_coordinate_offset", 9, message="Layer 'facilities' looks like GCJ-02.",
+    ...               message_zh="疑似GCJ-02。", details={"likely_system": "gcj02"})
+    >>> offset_lines(SimpleNamespace(skipped=[rec]))[0]  # doctest: +ELLIPSIS
+    'warning 警告: 疑似GCJ-02。 / Layer ... fix 修正: --facilities-crs gcj02, or meta.json "layers": {"facilities": {"coordinate_system": "gcj02"}}'
+    """
+    out = []
+    for rec in result.skipped:
+        if rec.reason != "possible_coordinate_offset":
+            continue
+        system = rec.details.get("likely_system", "gcj02")
+        option = f"--{rec.layer}-crs {system}, or " if rec.layer == "facilities" else ""
+        text = " / ".join(m for m in (rec.message_zh, rec.message) if m)
+        out.append(f"warning 警告: {text} fix 修正: {option}meta.json \"layers\": {{\"{rec.layer}\": "
+                   f"{{\"coordinate_system\": \"{system}\"}}}}")
+    return out
 
 
 def _population_source(result) -> str:

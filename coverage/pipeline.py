@@ -108,8 +108,13 @@ def offset_warnings(study: StudyArea) -> list[Skipped]:
     diag = check_offset(study.facilities, study.network)
     if diag is None:
         return []
+    zh, _, en = diag.message.partition(" / ")
+    details = {"likely_system": diag.likely_system, "shift_m": round(diag.shift_m, 1),
+               "shift_bearing_deg": round(diag.shift_bearing_deg, 1), "direction_zh": diag.direction[0],
+               "direction_en": diag.direction[1],
+               "median_before_m": round(diag.median_before_m, 1), "median_after_m": round(diag.median_after_m, 1)}
     return [Skipped("facilities", "possible_coordinate_offset", int(len(study.facilities)), action="listed",
-                    message=diag.message)]
+                    message=en or diag.message, message_zh=zh, details=details)]
 
 
 def walking_setup(network: WalkNetwork, profile: str, speed_kmh: float, dem: str | Path | None = None

@@ -30,6 +30,10 @@ class Skipped:
         One sentence for the report: what happened and what to do.
     area_m2 : float, optional
         Area concerned (community overlaps and gaps), square metres.
+    message_zh : str
+        The message in Chinese, when it says more than the app's fixed sentence for the reason.
+    details : dict
+        Figures behind the message, for programs (e.g. the likely coordinate system and the shift).
     """
 
     layer: str
@@ -40,12 +44,19 @@ class Skipped:
     action: str = "dropped"
     message: str = ""
     area_m2: float | None = None
+    message_zh: str = ""
+    details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (``area_m2`` only for records about areas: overlaps, gaps)."""
+        """JSON-friendly form (``area_m2`` only for records about areas: overlaps, gaps; ``message_zh`` and
+        ``details`` only when set)."""
         out = {"layer": self.layer, "reason": self.reason, "count": int(self.count),
                "population": round(float(self.population), 3), "action": self.action,
                "message": self.message, "items": [str(i) for i in self.items[:50]]}
         if self.area_m2 is not None:
             out["area_m2"] = round(float(self.area_m2), 1)
+        if self.message_zh:
+            out["message_zh"] = self.message_zh
+        if self.details:
+            out["details"] = dict(self.details)
         return out

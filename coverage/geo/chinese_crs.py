@@ -668,6 +668,11 @@ class OffsetDiagnosis:
     shift_bearing_deg: float = float("nan")
     n_points: int = 0
 
+    @property
+    def direction(self) -> tuple[str, str]:
+        """The compass direction of the displacement, (中文, English), e.g. ("东", "east")."""
+        return _compass(self.shift_bearing_deg)
+
 
 def _points_array(points_lonlat: ArrayLike) -> np.ndarray:
     pts = np.asarray(points_lonlat, dtype=float)

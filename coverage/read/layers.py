@@ -108,11 +108,15 @@ def _read_text_table(path: Path) -> pd.DataFrame:
             last = exc
         except pd.errors.EmptyDataError as exc:
             raise LayerReadError("the table is empty (no header row); save it again with a header row "
-                                 "name,kind,lon,lat", path=path) from exc
+                                 "name,kind,lon,lat", path=path,
+                                 zh="表格为空（没有表头行）：请加上表头行 name,kind,lon,lat 后重新保存") from exc
         except Exception as exc:
             raise LayerReadError(f"cannot read as CSV ({type(exc).__name__}: {exc}); save it from Excel/WPS as "
-                                 "\"CSV UTF-8 (comma delimited)\"", path=path) from exc
-    raise LayerReadError(f"is neither UTF-8 nor GBK text ({last}); save it as \"CSV UTF-8\"", path=path)
+                                 "\"CSV UTF-8 (comma delimited)\"", path=path,
+                                 zh=f"无法按CSV读取（{type(exc).__name__}: {exc}）：请在Excel/WPS中另存为"
+                                    "“CSV UTF-8（逗号分隔）”") from exc
+    raise LayerReadError(f"is neither UTF-8 nor GBK text ({last}); save it as \"CSV UTF-8\"", path=path,
+                         zh="既不是UTF-8也不是GBK编码的文本：请另存为“CSV UTF-8”")
 
 
 def read_table_points(path: str | Path, coordinate_system: str = "wgs84", layer: str = "facilities") -> gpd.GeoDataFrame:
@@ -136,13 +140,15 @@ def read_table_points(path: str | Path, coordinate_system: str = "wgs84", layer:
     path = Path(path)
     df = _read_text_table(path)
     if df.empty:
-        raise LayerReadError(f"the {layer} table has no rows; add one row per feature under the header", path=path)
+        raise LayerReadError(f"the {layer} table has no rows; add one row per feature under the header", path=path,
+                             zh=f"{layer} 表格没有数据行：请在表头下每个要素填一行")
     df.columns = [str(c) for c in df.columns]
     df = normalise_columns(df, ("name", "kind", "code", "subdistrict", "population", "address", "lon", "lat"))
     for col in ("lon", "lat"):
         if col not in df.columns:
             raise MissingColumnError(f"no {col} column; name the coordinate columns lon/lat (or 经度/纬度). "
-                                     f"Columns found: {list(df.columns)}", path=path)
+                                     f"Columns found: {list(df.columns)}", path=path,
+                                     zh=f"没有 {col} 列：请把坐标列命名为 lon/lat（或 经度/纬度）。现有列：{list(df.columns)}")
         if isinstance(df[col], pd.DataFrame):
             raise MissingColumnError(f"two {col} columns (e.g. lon and 经度); keep one. Columns found: "
                                      f"{list(df.columns)}", path=path)
@@ -259,16 +265,19 @@ def read_layer(path: str | Path, kind: str = "layer", coordinate_system: str | N
 def _check_file(path: Path, kind: str) -> str:
     """Refuse a missing, folder, empty or unsupported file; return its lower-case extension."""
     if not path.exists():
-        raise LayerReadError(f"{kind} file not found; check the name and folder", path=path)
+        raise LayerReadError(f"{kind} file not found; check the name and folder", path=path,
+                             zh=f"找不到 {kind} 文件：请检查文件名和文件夹")
     if path.is_dir():
         raise LayerReadError(f"is a folder, not a {kind} file", path=path)
     if path.stat().st_size == 0:
         raise LayerReadError(f"the {kind} file is empty (0 bytes); the copy or download probably failed — "
-                             "copy or export it again", path=path)
+                             "copy or export it again", path=path,
+                             zh=f"{kind} 文件为空（0字节），复制或下载可能失败：请重新复制或导出")
     ext = path.suffix.lower()
     if ext not in VECTOR_EXTENSIONS + TABLE_EXTENSIONS:
         raise LayerReadError(f"unsupported file type {ext!r} for {kind}; use one of "
-                             f"{', '.join(VECTOR_EXTENSIONS + TABLE_EXTENSIONS)}", path=path)
+                             f"{', '.join(VECTOR_EXTENSIONS + TABLE_EXTENSIONS)}", path=path,
+                             zh=f"{kind} 不支持 {ext!r} 文件类型：请使用 {', '.join(VECTOR_EXTENSIONS + TABLE_EXTENSIONS)}")
     return ext
 
 
@@ -292,7 +301,9 @@ def _read_vector(path: Path, ext: str, kind: str) -> gpd.GeoDataFrame:
         detail = str(exc).split(";")[0].replace(str(path), path.name)
         raise LayerReadError(f"cannot read as a {ext} {kind} layer ({type(exc).__name__}: {detail}); its content "
                              f"looks like {description}. Export the layer again as GeoJSON, GeoPackage or a zipped "
-                             "Shapefile", path=path) from exc
+                             "Shapefile", path=path,
+                             zh=f"无法按 {ext} 读取 {kind} 图层（{type(exc).__name__}: {detail}），其内容看起来是"
+                                f" {description}：请重新导出为GeoJSON、GeoPackage或打包（zip）的Shapefile") from exc
 
 
 def _layer_crs(gdf: gpd.GeoDataFrame, ext: str, kind: str, path: Path) -> pyproj.CRS:
@@ -302,7 +313,8 @@ def _layer_crs(gdf: gpd.GeoDataFrame, ext: str, kind: str, path: Path) -> pyproj
                             "(or a CSV with lon/lat columns)", path=path)
     if len(gdf) == 0:
         raise LayerReadError(f"the {kind} layer has no features; export it again with its features (was a filter "
-                             "or an empty selection active?)", path=path)
+                             "or an empty selection active?)", path=path,
+                             zh=f"{kind} 图层没有要素：请连同要素重新导出（是否启用了筛选或选择为空？）")
     if gdf.crs is None:
         if ext == ".shp":
             msg = (f"the {kind} Shapefile has no coordinate reference system: {path.stem}.prj is missing; copy the "
@@ -311,7 +323,9 @@ def _layer_crs(gdf: gpd.GeoDataFrame, ext: str, kind: str, path: Path) -> pyproj
         else:
             msg = (f"the {kind} layer has no coordinate reference system; save it again with its CRS "
                    "(EPSG:4490 CGCS2000, EPSG:4326 WGS84 or the projected CRS it was drawn in)")
-        raise CRSError(msg, path=path)
+        missing = f"（缺少 {path.stem}.prj）" if ext == ".shp" else ""
+        raise CRSError(msg, path=path, zh=f"{kind} 图层没有坐标参考系{missing}：请带坐标系重新保存"
+                                          "（EPSG:4490 CGCS2000、EPSG:4326 WGS84 或其投影坐标系）")
     try:
         return pyproj.CRS(gdf.crs)
     except pyproj.exceptions.CRSError as exc:
@@ -343,7 +357,8 @@ def _read_zip(path: Path, kind: str, coordinate_system: str | None) -> gpd.GeoDa
         except CoverageInputError as exc:
             # name the archive and its member, not the temporary folder
             raise type(exc)(exc.reason.replace(str(layers[0]), rel[layers[0]]),
-                            path=f"{path} › {rel[layers[0]]}", row=exc.row) from exc
+                            path=f"{path} › {rel[layers[0]]}", row=exc.row,
+                            zh=exc.zh and exc.zh.replace(str(layers[0]), rel[layers[0]])) from exc
 
 
 _FAMILIES = {"point": {0, 4}, "line": {1, 2, 5}, "polygon": {3, 6}}  # shapely geometry type ids
@@ -427,7 +442,9 @@ def _validate_polygons(gdf: gpd.GeoDataFrame, types: pd.Series, kind: str, path:
         counts = pd.Series([g.geom_type for g in geoms[bad]]).value_counts()
         found = ", ".join(f"{n} {t}" for t, n in counts.items())
         raise GeometryError(f"{kind} must be polygons, but {found} found (first: {_label(gdf, gdf.index[i])}); "
-                            "export the boundary layer, not its points or lines", path=path, row=gdf.index[i])
+                            "export the boundary layer, not its points or lines", path=path, row=gdf.index[i],
+                            zh=f"{kind} 必须是面，但发现 {found}（第一个：{_label(gdf, gdf.index[i])}）：请导出边界面图层，"
+                               "而不是点或线")
     invalid = ~shapely.is_valid(geoms)
     if not invalid.any():
         return gdf
@@ -545,7 +562,8 @@ def find_layer_files(folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise LayerReadError("data folder not found (give a folder holding streets.*, subdistricts.*, "
-                             "communities.*, facilities.*)", path=folder)
+                             "communities.*, facilities.*)", path=folder,
+                             zh="找不到数据文件夹（应含 streets.*、subdistricts.*、communities.*、facilities.*）")
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         name = p.name.lower()

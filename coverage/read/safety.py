@@ -110,7 +110,9 @@ def check_size(n_bytes: int, name: str, limit: int = MAX_UPLOAD_BYTES) -> None:
     """Refuse an upload larger than ``limit`` bytes."""
     if n_bytes > limit:
         raise UnsafeInputError(f"is {n_bytes / 1e6:.1f} MB, more than the {limit / 1e6:.0f} MB limit; "
-                               "clip it to the study area or point the app at a folder on the server", path=name)
+                               "clip it to the study area or point the app at a folder on the server", path=name,
+                               zh=f"文件大小 {n_bytes / 1e6:.1f} MB，超过 {limit / 1e6:.0f} MB 的上限：请裁剪到研究范围，"
+                                  "或让应用读取服务器上的文件夹")
 
 
 def safe_extract_zip(archive: str | Path, dest: str | Path) -> list[Path]:
@@ -141,7 +143,8 @@ def safe_extract_zip(archive: str | Path, dest: str | Path) -> list[Path]:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise UnsafeInputError(f"is not a valid zip archive ({type(exc).__name__}: {exc}); zip the layer's files "
-                               "again (.shp .shx .dbf .prj together)", path=str(archive)) from exc
+                               "again (.shp .shx .dbf .prj together)", path=str(archive),
+                               zh="不是有效的zip压缩包：请重新打包该图层的文件（.shp .shx .dbf .prj 一起）") from exc
     out: list[Path] = []
     seen: set[str] = set()
     with zf:
@@ -165,7 +168,8 @@ def _check_zip_size(infos: list[zipfile.ZipInfo], archive: str | Path) -> None:
     packed = max(sum(i.compress_size for i in infos), 1)
     if total > MAX_UNZIPPED_BYTES or (total > MIN_BOMB_BYTES and total / packed > MAX_ZIP_RATIO):
         raise UnsafeInputError(f"expands to {total / 1e6:.0f} MB (ratio {total / packed:.0f}:1); refused as a "
-                               "possible zip bomb", path=str(archive))
+                               "possible zip bomb", path=str(archive),
+                               zh=f"解压后达 {total / 1e6:.0f} MB（压缩比 {total / packed:.0f}:1），疑似压缩炸弹：已拒绝")
 
 
 def _member_target(info: zipfile.ZipInfo, dest: Path, root: Path, seen: set[str], archive: str | Path
@@ -180,7 +184,7 @@ def _member_target(info: zipfile.ZipInfo, dest: Path, root: Path, seen: set[str]
     if name.is_absolute() or ".." in name.parts or ":" in raw_name or "\x00" in raw_name \
             or raw_name.startswith(("/", "\\")):
         raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
-                               "refused", path=str(archive))
+                               "refused", path=str(archive), zh=f"压缩包成员 {raw_name!r} 会写到目标文件夹之外：已拒绝")
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise UnsafeInputError(f"member {raw_name!r} is a symbolic link; refused", path=str(archive))
     if info.is_dir():
@@ -195,7 +199,7 @@ def _member_target(info: zipfile.ZipInfo, dest: Path, root: Path, seen: set[str]
     target = dest.joinpath(*[p for p in name.parts if p not in ("", ".")])
     if not target.resolve().is_relative_to(root):
         raise UnsafeInputError(f"member {raw_name!r} would be written outside the target folder; "
-                               "refused", path=str(archive))
+                               "refused", path=str(archive), zh=f"压缩包成员 {raw_name!r} 会写到目标文件夹之外：已拒绝")
     return target
 
 

@@ -21,6 +21,7 @@ What lives here, so that it can be tested without a browser:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import io
@@ -41,7 +42,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from coverage.errors import CRSError, LayerReadError
+from coverage.datasets import demo_data_dir
+from coverage.errors import CoverageInputError, CRSError, LayerReadError
 from coverage.geo.chinese_crs import bd09_to_wgs84, gcj02_to_wgs84, normalise_coordinate_system
 from coverage.i18n import lookup, t
 from coverage.outputs.files import write_proposals
@@ -65,7 +67,8 @@ __all__ = [
     "overall_figures", "rules_display", "worst_communities", "before_after", "skipped_table",
     "summary_bytes", "report_bytes", "compliance_csv_bytes", "compliance_xlsx_bytes", "proposals_bytes",
     "proposals_display", "siting_available", "DECLARABLE_LAYERS", "source_label", "upload_root_dir",
-    "style_verdicts", "md_escape", "upload_base_meta", "BADGE_CSS",
+    "style_verdicts", "md_escape", "upload_base_meta", "BADGE_CSS", "renamed_error", "upload_error",
+    "discard_upload", "prune_uploads", "declare_coordinate_system", "offset_notice", "UPLOAD_NAMES",
 ]
 
 
@@ -177,14 +180,17 @@ def layer_filename(layer: str, upload_name: str) -> str:
         (a bare ``.shp`` without its sidecars must come as a zip).
     """
     if layer not in LAYER_STEMS:
-        raise LayerReadError(f"unknown layer {layer!r}; one of {', '.join(LAYER_STEMS)}", path=upload_name)
+        raise LayerReadError(f"unknown layer {layer!r}; one of {', '.join(LAYER_STEMS)}", path=upload_name,
+                             zh=f"未知图层 {layer!r}：应为 {', '.join(LAYER_STEMS)} 之一")
     ext = _extension(upload_name)
     if ext == ".shp":
         raise LayerReadError("a Shapefile needs its .shx, .dbf and .prj: upload them zipped together (.zip)",
-                             path=upload_name)
+                             path=upload_name, zh="Shapefile 需要配套的 .shx、.dbf 和 .prj：请把它们打包成一个 .zip 上传")
     if ext not in _allowed(layer):
         raise LayerReadError(f"cannot read a {ext or 'file without extension'} as the {layer} layer; use one of "
-                             f"{', '.join(e for e in _allowed(layer) if e != '.shp')}", path=upload_name)
+                             f"{', '.join(e for e in _allowed(layer) if e != '.shp')}", path=upload_name,
+                             zh=f"无法把 {ext or '无扩展名的文件'} 读作 {layer} 图层：请使用 "
+                                f"{', '.join(e for e in _allowed(layer) if e != '.shp')}")
     return f"{layer}{ext}"
 
 
@@ -200,10 +206,11 @@ def _unzip_layer(layer: str, name: str, archive: Path, dest: Path, scratch: Path
     chosen = shp if shp else wanted
     if not chosen:
         raise LayerReadError(f"the zip holds no file readable as the {layer} layer (found: "
-                             f"{[f.name for f in files][:10]})", path=name)
+                             f"{[f.name for f in files][:10]})", path=name,
+                             zh=f"压缩包中没有可读作 {layer} 图层的文件（其中有：{[f.name for f in files][:10]}）")
     if len(chosen) > 1:
         raise LayerReadError(f"the zip holds several layers {[f.name for f in chosen][:10]}; zip one layer per "
-                             "file", path=name)
+                             "file", path=name, zh=f"压缩包中有多个图层 {[f.name for f in chosen][:10]}：每个压缩包只放一个图层")
     src = chosen[0]
     ext = _extension(src.name)
     if ext == ".shp":
@@ -212,7 +219,8 @@ def _unzip_layer(layer: str, name: str, archive: Path, dest: Path, scratch: Path
                 shutil.copyfile(sidecar, dest / f"{layer}{sidecar.suffix.lower()}")
         if not (dest / f"{layer}.prj").exists():
             raise LayerReadError("the zipped Shapefile has no .prj, so its coordinate system is unknown; add the "
-                                 ".prj file to the zip", path=name)
+                                 ".prj file to the zip", path=name,
+                                 zh="压缩包中的Shapefile没有 .prj，坐标系未知：请把 .prj 文件一并打包")
     shutil.copyfile(src, dest / f"{layer}{ext}")
 
 
@@ -280,29 +288,194 @@ def save_uploads(
     key = _upload_key(items, folder_zip, coordinate_systems, base, limit)
     if not items and folder_zip is None:
         raise LayerReadError("nothing uploaded: add the streets, subdistricts, communities and facilities files "
-                             "(or one zipped data folder)")
+                             "(or one zipped data folder)",
+                             zh="没有上传文件：请添加道路、街道、社区和医疗卫生设施文件（或一个打包的数据文件夹）")
     upload_root = Path(root) if root is not None else upload_root_dir()
     dest = upload_root / key
     if (dest / ".complete").exists():
+        (dest / ".complete").touch()  # recently used: the last to be pruned
         return dest
     if dest.exists():
         shutil.rmtree(dest)
     work = Path(tempfile.mkdtemp(prefix=f"{key}_", dir=_mkdir(upload_root)))
+    names: dict[str, str] = {}
     try:
         folder = work / "data"
         folder.mkdir()
-        _fill_folder(work, folder, folder_zip, base, items)
+        _fill_folder(work, folder, folder_zip, base, items, names)
         _check_folder(folder)
         _write_meta(folder, base, base_meta, coordinate_systems)
+        (folder / UPLOAD_NAMES).write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
         (folder / ".complete").write_text("ok", encoding="utf-8")
         try:
             folder.rename(dest)
         except OSError:  # another session wrote the same upload meanwhile
             if not (dest / ".complete").exists():
                 raise
+        prune_uploads(upload_root, keep=(dest,))
         return dest
+    except CoverageInputError as exc:  # name the uploaded files, not the scratch folder
+        raise renamed_error(exc, {**{str(folder / k): v for k, v in names.items()}, **_scratch_names(work, items,
+                                                                                                       folder_zip)},
+                            upload_root) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+#: File in an upload folder: ``{stored file name: the name the planner knows}`` (see :func:`renamed_error`).
+UPLOAD_NAMES = ".upload_names.json"
+#: Largest total size of the upload folders (oldest used pruned first) and of how many are kept.
+MAX_UPLOADS_TOTAL_BYTES = 5 * MAX_UPLOAD_BYTES
+MAX_UPLOAD_FOLDERS = 50
+#: A scratch or unfinished upload folder older than this (seconds) belongs to no running upload.
+STALE_UPLOAD_S = 3600.0
+
+
+def _scratch_names(work: Path, items: list, folder_zip: tuple[str, bytes] | None) -> dict[str, str]:
+    """The scratch files :func:`_fill_folder` writes, by the upload they hold."""
+    out = {str(work / f"{layer}.upload.zip"): name for layer, (name, _) in items}
+    if folder_zip is not None:
+        out[str(work / "folder.zip")] = folder_zip[0]
+    return out
+
+
+def renamed_error(exc: CoverageInputError, names: dict[str, str], root: str | Path | None = None
+                  ) -> CoverageInputError:
+    """The same error, naming the files as the planner uploaded them instead of server paths.
+
+    Parameters
+    ----------
+    exc : CoverageInputError
+    names : dict
+        ``{server path: shown name}``; longer paths are replaced first.
+    root : path, optional
+        The upload root: any path left under it is shown by its last part only.
+
+    Returns
+    -------
+    CoverageInputError
+        A copy of ``exc`` (same class) whose message, Chinese text and path hold no server path.
+    """
+    pairs = sorted(names.items(), key=lambda kv: -len(kv[0]))
+    leftover = re.compile(re.escape(str(Path(root))) + r"(?:[/\\][^/\\\s:,'\"）)]+)*[/\\]") if root else None
+
+    def clean(text: str | None) -> str | None:
+        if not text:
+            return text
+        for path, shown in pairs:
+            text = text.replace(path, shown)
+        return leftover.sub("", text) if leftover is not None else text
+
+    out = copy.copy(exc)
+    out.path, out.zh, out.reason = clean(exc.path), clean(exc.zh), clean(exc.reason)
+    out.args = (clean(str(exc)),)
+    return out
+
+
+def upload_error(exc: Exception, source: DataSource) -> Exception:
+    """An error loading an upload folder (:func:`load_source`), naming the uploaded files (see
+    :func:`renamed_error`); other errors and other sources as they are."""
+    if source[0] != "upload" or not isinstance(exc, CoverageInputError):
+        return exc
+    folder = Path(source[1])
+    try:
+        names = json.loads((folder / UPLOAD_NAMES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        names = {}
+    return renamed_error(exc, {**{str(folder / k): v for k, v in names.items()}, str(folder): "上传的数据 / uploaded data"},
+                         folder.parent)
+
+
+def discard_upload(source: DataSource, root: str | Path | None = None) -> bool:
+    """Delete the folder of an upload that failed to load (only a folder directly under the upload root).
+
+    Returns
+    -------
+    bool
+        Whether a folder was deleted.
+    """
+    if source[0] != "upload":
+        return False
+    folder = Path(source[1])
+    upload_root = Path(root) if root is not None else upload_root_dir()
+    if folder.parent.resolve() != upload_root.resolve() or not folder.is_dir() or folder.is_symlink():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return not folder.exists()
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def prune_uploads(root: str | Path | None = None, keep: Iterable[str | Path] = (),
+                  max_bytes: int | None = None, max_folders: int | None = None,
+                  stale_s: float | None = None) -> list[Path]:
+    """Cap the upload folders: delete stale scratch folders, then the least recently used complete ones.
+
+    Parameters
+    ----------
+    root : path, optional
+        The upload root (default :func:`upload_root_dir`).
+    keep : iterable of paths
+        Folders never deleted (the one just written).
+    max_bytes, max_folders : int, optional
+        Total size and number of complete upload folders kept (default :data:`MAX_UPLOADS_TOTAL_BYTES`,
+        :data:`MAX_UPLOAD_FOLDERS`).
+    stale_s : float, optional
+        Age (seconds) after which a folder without ``.complete`` (a crashed upload) is deleted
+        (default :data:`STALE_UPLOAD_S`).
+
+    Returns
+    -------
+    list of Path
+        The folders deleted.
+    """
+    import time
+
+    max_bytes = MAX_UPLOADS_TOTAL_BYTES if max_bytes is None else max_bytes
+    max_folders = MAX_UPLOAD_FOLDERS if max_folders is None else max_folders
+    stale_s = STALE_UPLOAD_S if stale_s is None else stale_s
+    upload_root = Path(root) if root is not None else upload_root_dir()
+    if not upload_root.is_dir():
+        return []
+    kept = {Path(k).resolve() for k in keep}
+    now, gone, complete = time.time(), [], []
+    for d in upload_root.iterdir():
+        if not d.is_dir() or d.is_symlink() or d.resolve() in kept:
+            continue
+        mark = d / ".complete"
+        if mark.exists():
+            complete.append((mark.stat().st_mtime, d))
+        elif now - d.stat().st_mtime > stale_s:
+            gone.append(d)
+    complete.sort()
+    sizes = {d: _tree_bytes(d) for _, d in complete}
+    total = sum(sizes.values()) + sum(_tree_bytes(k) for k in kept if k.is_dir())
+    count = len(complete) + len(kept)
+    for _, d in complete:
+        if total <= max_bytes and count <= max_folders:
+            break
+        gone.append(d)
+        total, count = total - sizes[d], count - 1
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return gone
+
+
+def declare_coordinate_system(source: DataSource, layer: str, system: str) -> DataSource:
+    """The same data with ``layer``'s lon/lat declared in ``system`` (e.g. facilities as GCJ-02).
+
+    What the app's coordinate-system choice does, for data already loaded: the
+    declaration joins the source key (:func:`load_source` passes it to
+    :func:`coverage.study.load_study_area`), so the study is rebuilt with the layer converted.
+    The demo becomes its folder with the declaration.
+    """
+    system = normalise_coordinate_system(system)
+    systems = {**dict(source[3] if len(source) > 3 else ()), layer: system}
+    if source[0] == "demo":
+        return folder_source(demo_data_dir(), systems)
+    return (*source[:3], _systems(systems))
 
 
 def _upload_key(items: list, folder_zip: tuple[str, bytes] | None, coordinate_systems: dict[str, str] | None,
@@ -325,8 +498,9 @@ def _upload_key(items: list, folder_zip: tuple[str, bytes] | None, coordinate_sy
 
 
 def _fill_folder(work: Path, folder: Path, folder_zip: tuple[str, bytes] | None, base: dict[str, Path],
-                 items: list) -> None:
-    """Write the zipped folder's files, then the copied base layers, then each uploaded layer into ``folder``."""
+                 items: list, names: dict[str, str]) -> None:
+    """Write the zipped folder's files, then the copied base layers, then each uploaded layer into ``folder``;
+    ``names`` gets each written file's name as the planner knows it (for messages)."""
     if folder_zip is not None:
         archive = work / "folder.zip"
         archive.write_bytes(folder_zip[1])
@@ -335,26 +509,34 @@ def _fill_folder(work: Path, folder: Path, folder_zip: tuple[str, bytes] | None,
         inner = _folder_in(extracted)
         if inner is None:
             raise LayerReadError("the zipped folder does not hold streets.*, subdistricts.*, communities.* and "
-                                 "facilities.* (files are found by these names)", path=folder_zip[0])
+                                 "facilities.* (files are found by these names)", path=folder_zip[0],
+                                 zh="打包的文件夹中没有 streets.*、subdistricts.*、communities.* 和 facilities.*"
+                                    "（按这些文件名查找）")
         for p in inner.iterdir():
             if p.is_file():
                 shutil.copyfile(p, folder / p.name)
+                names[p.name] = f"{folder_zip[0]} › {p.relative_to(extracted).as_posix()}"
     for layer, path in base.items():
         # the layer file and, for a Shapefile, its sidecars
         for p in path.parent.iterdir():
             if p.is_file() and (p == path or (path.suffix.lower() == ".shp" and p.stem == path.stem
                                               and p.suffix.lower() in _SIDECARS)):
-                shutil.copyfile(p, folder / f"{layer}{_extension(p.name) if p == path else p.suffix.lower()}")
+                stored = f"{layer}{_extension(p.name) if p == path else p.suffix.lower()}"
+                shutil.copyfile(p, folder / stored)
+                names[stored] = f"{p.name}（已载入的数据 / from the loaded data）"
     for layer, (name, data) in items:
         target = layer_filename(layer, name)
         for old in folder.glob(f"{layer}.*"):
             old.unlink()
+            names.pop(old.name, None)
         if target.endswith(".zip"):
             archive = work / f"{layer}.upload.zip"
             archive.write_bytes(data)
             _unzip_layer(layer, name, archive, folder, work / f"unzip_{layer}")
+            names.update({p.name: name for p in folder.glob(f"{layer}.*")})
         else:
             (folder / target).write_bytes(data)
+            names[target] = name
 
 
 def _check_folder(folder: Path) -> None:
@@ -366,7 +548,8 @@ def _check_folder(folder: Path) -> None:
     missing = [k for k in REQUIRED_LAYERS if k not in found]
     if missing:
         raise LayerReadError(f"missing layer(s): {', '.join(missing)}; upload them (streets, subdistricts, "
-                             "communities and facilities are required)")
+                             "communities and facilities are required)",
+                             zh=f"缺少图层：{', '.join(missing)}；请上传（道路、街道、社区和医疗卫生设施为必需）")
 
 
 def _write_meta(folder: Path, base: dict[str, Path], base_meta: dict | None,
@@ -378,7 +561,8 @@ def _write_meta(folder: Path, base: dict[str, Path], base_meta: dict | None,
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise LayerReadError(f"meta.json is not valid JSON ({exc})", path="meta.json") from exc
+            raise LayerReadError(f"meta.json is not valid JSON ({exc})", path="meta.json",
+                                 zh=f"meta.json 不是有效的JSON（{exc}）") from exc
     if base and base_meta:
         kept = {k: v for k, v in (base_meta.get("layers") or {}).items() if k in base}
         title = base_meta.get("title") or base_meta.get("title_en") or ""
@@ -735,18 +919,50 @@ def before_after(before, after, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def offset_notice(result, lang: str = "zh") -> dict | None:
+    """The warning for facilities that look like undeclared GCJ-02/BD-09, and its one-click fix.
+
+    Returns
+    -------
+    dict or None
+        ``layer``, ``system`` (to declare: ``gcj02``/``bd09``), ``text`` (the warning) and ``button``
+        (its label); None when the plan has no such record (:func:`coverage.pipeline.offset_warnings`).
+    """
+    rec = next((s for s in result.skipped if s.reason == "possible_coordinate_offset" and s.details), None)
+    if rec is None:
+        return None
+    system = rec.details["likely_system"]
+    short = {"gcj02": "GCJ-02", "bd09": "BD-09"}.get(system, system)
+    return {"layer": rec.layer, "system": system, "short": short, "text": _offset_text(rec.details, lang),
+            "button": tr("offset_button", lang, short=short)}
+
+
+def _offset_text(details: dict, lang: str) -> str:
+    """The app's words for an offset record's figures (the library's message points to meta.json instead)."""
+    system = details["likely_system"]
+    labels = {k: (zh if lang == "zh" else en) for k, zh, en in COORDINATE_SYSTEMS}
+    return tr("offset_warning", lang, system=labels.get(system, system), shift=details["shift_m"],
+              direction=details["direction_zh" if lang == "zh" else "direction_en"],
+              before=details["median_before_m"], after=details["median_after_m"])
+
+
 def skipped_table(result, lang: str = "zh") -> pd.DataFrame:
     """What was repaired or left out while loading and measuring.
 
-    In Chinese, the reason, layer and action of each record come from the app's
-    own strings (``skip_<reason>``, ``layer_name_<layer>``, ``action_<action>``);
-    a reason the app has no sentence for shows the library's English message.
+    In Chinese, the reason, layer and action of each record come from the record's
+    own Chinese message (``message_zh``) or the app's strings (``skip_<reason>``,
+    ``layer_name_<layer>``, ``action_<action>``); every reason the library records has
+    one (tests check); an unknown one would show the library's English message.
     """
     rows = [s.to_dict() for s in result.skipped]
 
     def reason(r: dict) -> str:
         english = r["message"] or r["reason"]
-        return tr(f"skip_{r['reason']}", lang, default=english) if lang == "zh" else english
+        if r["reason"] == "possible_coordinate_offset" and r.get("details"):
+            return _offset_text(r["details"], lang)  # the fix is the app's coordinate-system choice
+        if lang != "zh":
+            return english
+        return r.get("message_zh") or tr(f"skip_{r['reason']}", lang, default=english)
 
     return pd.DataFrame({
         t("layer", lang): [tr(f"layer_name_{r['layer']}", lang, default=r["layer"]) for r in rows],

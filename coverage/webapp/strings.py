@@ -241,4 +241,19 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "skip_unknown_kind": ("设施类型无法识别：列为“其他”，不计入覆盖。", "facility kind not recognised"),
     "skip_communities_overlap": ("社区边界相互重叠（按先出现者计）。", "community boundaries overlap"),
     "skip_communities_gap": ("社区边界之间有空隙：空隙中的居民不属于任何社区。", "gaps between community boundaries"),
+    "skip_rule_kind_absent": ("规则集要求的设施类型在数据中不存在：相关规则按零个设施判断；请检查设施类型。",
+                              "a facility kind a rule counts is absent from the data"),
+    "skip_unclosed_way": ("OSM路线未闭合，不是面：已排除。", "way is not closed: not an area"),
+    "skip_missing_nodes": ("OSM路线或关系引用了数据范围外缺失的节点（在裁剪边缘）：已排除。",
+                           "refers to nodes missing from the extract (clipped at its edge)"),
+    "skip_empty_polygon": ("面积为零的面：已排除。", "area of zero size"),
+    "offset_warning": (("医疗卫生设施图层未声明坐标系，但看起来是{system}坐标而非WGS84：整体向{direction}偏移约 {shift:.0f} 米"
+                        "（到最近街道的中位距离 {before:.0f} 米，按{system}转换后 {after:.0f} 米）。"
+                        "按WGS84计算，下面的覆盖率明显偏低。"),
+                       ("The facilities layer declares no coordinate system but looks like {system} rather than WGS84: "
+                        "it is offset about {shift:.0f} m to the {direction} (median distance to the nearest street "
+                        "{before:.0f} m, {after:.0f} m once converted from {system}). Read as WGS84, the coverage "
+                        "below is far too low.")),
+    "offset_button": ("按{short}处理 / treat as {short}", "treat as {short} / 按{short}处理"),
+    "offset_fixed": ("已按{short}处理医疗卫生设施图层，正在重新计算。", "Facilities treated as {short}; recomputing."),
 }
