@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from coverage.ranges import concat_ranges
 
-__all__ = ["rwls_cover"]
+__all__ = ["rwls_cover", "rwls_partial"]
 
 
 class _Search:
@@ -200,3 +200,98 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     if s.n_uncovered == 0 and s.sel.sum() < best.size:
         best = np.flatnonzero(s.sel)
     return np.sort(best)
+
+
+def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np.ndarray, deadline: float,
+                 seed: int = 0, max_steps: int | None = None, on_better: Callable[[int], None] | None = None,
+                 stop_at: int | Callable[[], int] = 0) -> np.ndarray:
+    """Fewest columns of ``b`` covering rows worth ``required``, by weighted swaps from a partial cover.
+
+    The partial-cover form of :func:`rwls_cover`: rows carry values (people), a cover is
+    feasible once the rows it covers are worth ``required``, and row weights start at the
+    values. While feasible the least useful site is dropped; while not, the site losing least
+    weight leaves and the best site reaching an uncovered row (drawn in proportion to its
+    value) comes in, and that row's weight grows by its value, so that people left out
+    step after step draw the sites towards them.
+
+    Parameters
+    ----------
+    b : scipy.sparse.csr_matrix
+        Boolean rows × columns.
+    value : numpy.ndarray
+        Value (people) of each row, >= 0.
+    required : float
+        Value to cover.
+    start : numpy.ndarray
+        Columns of a feasible partial cover.
+    deadline, seed, max_steps, on_better, stop_at
+        As :func:`rwls_cover`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted columns of the smallest feasible cover found (``start`` itself if none smaller).
+
+    Examples
+    --------
+    Five rows worth 1, 1, 5, 1, 1 on a path, columns reaching two neighbouring rows each;
+    covering 6 needs one column (either one reaching the middle row):
+
+    >>> import numpy as np, scipy.sparse as sp, time
+    >>> b = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]]))
+    >>> len(rwls_partial(b, np.array([1., 1., 5., 1., 1.]), 6.0, np.arange(4), time.perf_counter() + 1,
+    ...                  max_steps=200))
+    1
+    """
+    value = np.asarray(value, dtype=np.float64)
+    if b.shape[0] == 0 or required <= 0:
+        return np.zeros(0, dtype=np.int64)
+    s = _Search(b, value)
+    rng = np.random.default_rng(seed)
+    for j in np.asarray(start, dtype=np.int64):
+        s.add(int(j))
+    eps = 1e-9 * max(1.0, float(value.sum()))
+    if s.covered_value < required - eps:
+        raise ValueError("rwls_partial: the start does not cover the required value")
+    best = np.flatnonzero(s.sel)
+    chosen = best.copy()
+    floor = max(1, stop_at() if callable(stop_at) else stop_at)
+    last_added, step = -1, 0
+    while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
+           and best.size > floor):
+        step += 1
+        if s.covered_value >= required - eps:
+            if chosen.size < best.size:
+                best = np.sort(chosen)
+                if on_better is not None:
+                    on_better(int(best.size))
+                floor = max(1, stop_at() if callable(stop_at) else stop_at)
+            out = s.best_of(chosen)
+            s.remove(out)
+            chosen = chosen[chosen != out]
+            last_added = -1
+            continue
+        if chosen.size:
+            out = s.best_of(chosen[chosen != last_added]) if chosen.size > 1 else int(chosen[0])
+            s.remove(out)
+            chosen = chosen[chosen != out]
+            s.age[out] = step
+        unc = np.flatnonzero((s.cc == 0) & (value > 0))
+        if not unc.size:
+            break
+        p = value[unc]
+        row = int(unc[np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right").clip(0, unc.size - 1)])
+        cols = s.ri[s.rp[row]:s.rp[row + 1]]
+        if not cols.size:  # a row nobody reaches: weight it down to nothing, it can never be covered
+            value[row] = 0.0
+            continue
+        pick = cols[s.free[cols]]
+        last_added = s.best_of(pick if pick.size else cols)
+        s.add(last_added)
+        chosen = np.append(chosen, last_added)
+        s.age[last_added] = step
+        if s.cc[row] == 0:
+            s.reweigh(np.array([row]))
+    if s.covered_value >= required - eps and chosen.size < best.size:
+        best = np.sort(chosen)
+    return best
