@@ -86,7 +86,7 @@ def test_pilot_units_rule_applies_only_to_the_named_communities(tmp_path):
     rows = _rows(res, "pilot").set_index("unit")
     assert rows["passes"].to_dict() == {"甲一社区": True, "乙二社区": False}
     summary = res.summary()
-    assert {r["set"] for r in summary["rule_checks"]} == {DEFAULT_RULE_SET, "pilot"}
+    assert {r["set"] for r in summary["rules"]} == {DEFAULT_RULE_SET, "pilot"}
     assert [s["id"] for s in summary["rule_sets"]] == [DEFAULT_RULE_SET, "pilot"]
 
 
@@ -153,3 +153,45 @@ def test_a_kind_absent_from_the_data_is_listed(tmp_path):
     assert len(hits) == 1 and hits[0].items == ["beijing-2021-health:emergency_station (emergency_station)",
                                                 "beijing-2021-health:park_500m (park)"]
     assert not _rows(res, "beijing-2021-health").query("rule == 'emergency_station'")["passes"].any()
+
+
+def _assert_rows_are_todays(result) -> None:
+    """summary.json → rules: the default set's rows carry check_rules' verdicts and fields, subdistrict by subdistrict."""
+    from coverage.rules import check_rules
+
+    study, p = result.study, result.params
+    legacy = check_rules(study.subdistricts, study.communities, study.facilities, result.coverage.by("subdistrict"),
+                         p.target_share).set_index("name")
+    rows = [r for r in result.summary()["rules"] if r["set"] == DEFAULT_RULE_SET]
+    assert len(rows) == len(RULE_KEYS) * len(legacy)
+    for r in rows:
+        assert {"set", "rule", "unit", "value", "required", "passes", "name_zh", "name_en", "source"} <= set(r)
+        want = legacy.loc[r["unit"]]
+        assert r["passes"] == bool(want[r["rule"]]), (r["rule"], r["unit"])
+        assert r[r["rule"]] == bool(want[r["rule"]]) and r["all_rules_pass"] == bool(want["passes"])
+        for k in ("communities", "centres", "stations", "stations_required"):
+            assert r[k] == int(want[k]), k
+        assert r["walk_share"] == pytest.approx(want["walk_share"], abs=1e-6)
+    counts = {r["unit"]: r["value"] for r in rows if r["rule"] == "centre_rule"}
+    assert counts == {n: float(v) for n, v in legacy["centres"].items()}
+
+
+def test_summary_rules_are_rows_and_the_default_set_keeps_todays_fields(tmp_path):
+    fac = FACILITIES + [{"x": 400, "y": 400, "name": "甲街道急救工作站", "kind": "急救工作站"}]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [DEFAULT_RULE_SET, "beijing-2021-health"])
+    _assert_rows_are_todays(res)
+    rows = res.summary()["rules"]
+    bj = [r for r in rows if r["set"] == "beijing-2021-health"]
+    assert bj and all("centres" not in r and "京政发〔2021〕38号" in r["source"] for r in bj)
+    assert "rule_checks" not in res.summary()  # one place for the rows
+
+
+def test_the_default_set_reproduces_todays_verdicts_on_the_demo():
+    from coverage.demo import default_data_dir
+
+    folder = default_data_dir()
+    if not (folder / "streets.osm").exists():
+        pytest.skip("demo data missing")
+    res = _plan(folder, None)
+    _assert_rows_are_todays(res)
+    assert not res.rules["passes"].all() and res.rules["centre_rule"].any()  # the demo has both verdicts

@@ -11,7 +11,7 @@ map's Leaflet is inlined by :mod:`coverage.outputs.offline`; every figure comes 
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from collections.abc import Iterable
 
 from coverage.i18n import both, t
 from coverage.outputs.capacity import capacity_section_html
@@ -68,9 +68,9 @@ def _head(summary: dict) -> list[str]:
     source = f' · {_e(both("population_source"))}: {_e(pm["source"])}' if pm.get("source") else ""
     head = ['<div class="rp">',
             f'<h1>{_e(t("report_title", "zh"))}<br><span class="sub">{_e(t("report_title", "en"))}</span></h1>',
-            f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
+            (f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
             f' · {_e(both("date"))}: {_e(summary["generated"])}'
-            f' · {_e(both("crs"))}: {_e(p["crs"]["name"])} (EPSG:{_e(p["crs"]["epsg"])})</div>']
+            f' · {_e(both("crs"))}: {_e(p["crs"]["name"])} (EPSG:{_e(p["crs"]["epsg"])})</div>')]
     if ds.get("synthetic"):
         head.append(f'<div class="warn"><b>{_e(t("synthetic", "zh"))}</b><br>{_e(t("synthetic", "en"))}'
                     + (f'<br>{_e(ds.get("notice_zh") or "")} {_e(ds.get("notice") or "")}' if ds.get("notice") else "")
@@ -120,7 +120,7 @@ def _rules_section(summary: dict) -> list[str]:
 
 def _rule_set_cells(summary: dict) -> list[tuple[str, dict]]:
     """(header, subdistrict → verdict) per rule of each active set beyond the default, with its document."""
-    verdicts = subdistrict_verdicts(summary.get("rule_checks", []), skip_set=DEFAULT_RULE_SET)
+    verdicts = subdistrict_verdicts(summary.get("rules", []), skip_set=DEFAULT_RULE_SET)
     return [(f'{_e(r["zh"])} / {_e(r["en"])}<br><span class="sub">{_e(rs["id"])}</span>', verdicts[(rs["id"], r["id"])])
             for rs in summary.get("rule_sets", []) for r in rs["rules"] if (rs["id"], r["id"]) in verdicts]
 
