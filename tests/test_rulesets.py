@@ -195,3 +195,28 @@ def test_the_default_set_reproduces_todays_verdicts_on_the_demo():
     res = _plan(folder, None)
     _assert_rows_are_todays(res)
     assert not res.rules["passes"].all() and res.rules["centre_rule"].any()  # the demo has both verdicts
+
+
+def test_siting_rules_place_the_centres_a_population_rule_asks_for(tmp_path):
+    from toycity import COMMUNITIES
+
+    from coverage.siting.propose import propose_sites
+
+    # 乙街道 153,500 residents: national-chs asks ceil(153500 / 100000) = 2 centres, and it has none;
+    # 甲街道 2,000 residents and its one centre: nothing to add
+    comms = [{**c, "population": 150_000} if c["name"] == "乙一社区" else c for c in COMMUNITIES]
+    folder = make_toy(tmp_path / "toy", communities=comms)
+    res = _plan(folder, [DEFAULT_RULE_SET, "national-chs"])
+    need = _rows(res, "national-chs").query("rule == 'centre_per_population'").set_index("unit")
+    assert need["required"].to_dict() == {"甲街道": 1.0, "乙街道": 2.0}
+    p = propose_sites(res, sites="auto", rules=True, target_share=0.0).proposals
+    centres = p[p["kind"] == "centre"]
+    assert centres["subdistrict"].tolist() == ["乙街道", "乙街道"]
+    assert centres.geometry.distance(centres.geometry.iloc[0]).iloc[1] > 0  # two distinct sites
+    assert all("centre_rule" in s for s in centres["serves"])
+    # the default set alone asks one centre where there is none
+    base = propose_sites(_plan(folder, None), sites="auto", rules=True, target_share=0.0).proposals
+    assert base.loc[base["kind"] == "centre", "subdistrict"].tolist() == ["乙街道"]
+    # the first centre is the default set's own (exact 1-median), the second comes on top
+    assert centres.geometry.iloc[0].equals(base.loc[base["kind"] == "centre"].geometry.iloc[0]) or \
+        centres.geometry.iloc[1].equals(base.loc[base["kind"] == "centre"].geometry.iloc[0])

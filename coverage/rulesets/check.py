@@ -16,7 +16,8 @@ from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
 from coverage.skipped import Skipped
 
-__all__ = ["ROW_COLUMNS", "RuleData", "check_capacity_columns", "check_rule_sets", "rule_kinds", "station_need"]
+__all__ = ["COUNT_TYPES", "ROW_COLUMNS", "RuleData", "centre_need", "check_capacity_columns", "check_rule_sets",
+           "count_need", "rule_kinds", "station_need", "unenforced_counts"]
 
 ROW_COLUMNS = ["set", "rule", "type", "kinds", "unit_type", "unit", "subdistrict", "value", "required", "passes"]
 #: Kinds beyond :func:`coverage.read.cells.classify_kind`'s, recognised from the raw kind or the name.
@@ -197,15 +198,42 @@ def check_rule_sets(sets: tuple[RuleSet, ...], data: RuleData) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROW_COLUMNS)
 
 
-def station_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
-    """New stations a subdistrict needs under every station count rule of the active sets (siting ``--rules``)."""
+#: Rule types whose ``required - value`` is a number of facilities the siting can add.
+COUNT_TYPES = ("count_per_unit", "count_per_subunits", "count_per_population", "every_unit_served")
+
+
+def count_need(rows: pd.DataFrame | None, subdistrict: str, kind: str, fallback: int) -> int:
+    """New facilities of ``kind`` a subdistrict needs under every count rule of the active sets (siting ``--rules``).
+
+    The largest shortfall ``required - value`` of the subdistrict-unit count rules counting
+    exactly ``kind`` (``count_per_unit``, ``count_per_subunits``, ``count_per_population``,
+    ``every_unit_served``), and at least ``fallback``.
+    """
     if rows is None or not len(rows):
-        return fallback
+        return max(fallback, 0)
     sel = rows[(rows["unit_type"] == "subdistrict") & (rows["subdistrict"] == subdistrict)
-               & rows["type"].isin(["count_per_unit", "count_per_subunits", "count_per_population"])
-               & (rows["kinds"] == "station")]
-    need = [int(r - v) for r, v in zip(sel["required"], sel["value"])]
+               & rows["type"].isin(COUNT_TYPES) & (rows["kinds"] == kind)]
+    need = [math.ceil(r - v - 1e-9) for r, v in zip(sel["required"], sel["value"])]
     return max([fallback, 0] + need)
+
+
+def station_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
+    """New stations a subdistrict needs under every station count rule of the active sets (:func:`count_need`)."""
+    return count_need(rows, subdistrict, "station", fallback)
+
+
+def centre_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
+    """New centres a subdistrict needs under every centre count rule of the active sets (:func:`count_need`)."""
+    return count_need(rows, subdistrict, "centre", fallback)
+
+
+def unenforced_counts(rows: pd.DataFrame | None) -> list[str]:
+    """Failing community-unit count rules of stations or centres: the siting places by subdistrict, not community."""
+    if rows is None or not len(rows):
+        return []
+    sel = rows[(rows["unit_type"] == "community") & rows["type"].isin(COUNT_TYPES)
+               & rows["kinds"].isin(["station", "centre"]) & ~rows["passes"].astype(bool)]
+    return sorted({f"{s}:{r}" for s, r in zip(sel["set"], sel["rule"])})
 
 
 def subdistrict_verdicts(rows: list[dict], skip_set: str | None = None) -> dict[tuple[str, str], dict]:
