@@ -309,6 +309,12 @@ ERRORS = [
      ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'id'", "duplicate"]),
     ("rule_set_needs_capacity", lambda f: None, ("--rules-set", "wuhai-2022-childcare"),
      ["wuhai-2022-childcare.toml", "rule 'childcare_pilot_2022'", "field 'type'", "no", "capacity"]),
+    ("rule_set_unknown_group", lambda f: _rules_toml(f, 'type = "share_within_distance"\ndistance = "walk"\n'
+                                                        'group = "children"'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'group'", "'children'", "65plus"]),
+    ("rule_set_group_without_age", lambda f: _rules_toml(f, 'type = "share_within_distance"\ndistance = "walk"\n'
+                                                            'group = "65plus"'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'group'", "population_65plus"]),
     ("isochrone_minutes_empty", lambda f: None, ("--isochrone-minutes", ""),
      ["--isochrone-minutes", "no walking time given", "5,10,15"]),
     ("isochrone_minutes_comma", lambda f: None, ("--isochrone-minutes", ","),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from toycity import FACILITIES, make_toy
 
@@ -106,15 +107,24 @@ def test_a_threshold_written_into_a_name_is_refused():
         parse_rule_set(text, "x.toml")
 
 
-def test_readme_example_rule_set_runs(tmp_path):
-    block = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8").split("自定义规则集")[1], re.DOTALL)
-    f = tmp_path / "mine.toml"
-    f.write_text(block.group(1), encoding="utf-8")
-    rs = load_rule_set(f)
+def test_readme_example_rule_sets_run(tmp_path):
+    from toycity import COMMUNITIES
+
+    section = README.read_text(encoding="utf-8").split("自定义规则集")[1].split("\n## ")[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    sets = []
+    for i, text in enumerate(blocks):
+        f = tmp_path / f"mine{i}.toml"
+        f.write_text(text, encoding="utf-8")
+        sets.append(load_rule_set(f))
     fac = FACILITIES + [{"x": 200, "y": 400, "name": "甲托育园", "kind": "托育机构", "capacity": 10}]
-    res = _plan(make_toy(tmp_path / "toy", facilities=fac), [rs])
-    rows = _rows(res, rs.id)
-    assert len(rows) and set(rows["rule"]) == {r.id for r in rs.rules}
+    comms = [{**c, "population_65plus": c["population"] // 4} for c in COMMUNITIES]
+    res = _plan(make_toy(tmp_path / "toy", facilities=fac, communities=comms), sets)
+    for rs in sets:
+        rows = _rows(res, rs.id)
+        assert len(rows) and set(rows["rule"]) == {r.id for r in rs.rules}
+    assert _rows(res, "elderly-walk-mine")["value"].between(0, 1).all()
 
 
 def test_compliance_and_report_get_one_column_per_rule(tmp_path):
@@ -220,3 +230,62 @@ def test_siting_rules_place_the_centres_a_population_rule_asks_for(tmp_path):
     # the first centre is the default set's own (exact 1-median), the second comes on top
     assert centres.geometry.iloc[0].equals(base.loc[base["kind"] == "centre"].geometry.iloc[0]) or \
         centres.geometry.iloc[1].equals(base.loc[base["kind"] == "centre"].geometry.iloc[0])
+
+
+ELDERLY_RULE = ('id = "old"\n[[rules]]\nid = "old_walk"\ntype = "share_within_distance"\nkinds = ["counted"]\n'
+                'distance = "walk"\ngroup = "65plus"\nprofile = "elderly"\nshare = 0.8\n'
+                'name_zh = "{group}按{profile}{walk}可达不低于{share}"\n'
+                'name_en = "at least {share} of {group} within a {walk} at {profile}"\n')
+
+
+def _local_xy(gdf):
+    from toycity import ORIGIN, UTM
+    g = gdf.geometry.to_crs(UTM)
+    return g.x.to_numpy() - ORIGIN[0], g.y.to_numpy() - ORIGIN[1]
+
+
+def test_a_group_rule_checks_the_65plus_at_elderly_speed(tmp_path, monkeypatch):
+    from toycity import COMMUNITIES
+
+    import coverage.pipeline as pl
+    from coverage.access import measure_coverage as real_measure
+
+    # 65+: half of 甲一社区, all of 乙一社区, none elsewhere; elderly walk 15 min at 3 km/h = 750 m, adults 1000 m
+    older = {"甲一社区": 500, "甲二社区": 0, "乙一社区": 3000, "乙二社区": 0}
+    comms = [{**c, "population_65plus": older[c["name"]]} for c in COMMUNITIES]
+    f = tmp_path / "old.toml"
+    f.write_text(ELDERLY_RULE, encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(pl, "measure_coverage", lambda *a, **k: calls.append(1) or real_measure(*a, **k))
+    folder = make_toy(tmp_path / "toy", communities=comms)
+    _plan(folder, None)
+    n_plain = len(calls)
+    res = _plan(folder, [DEFAULT_RULE_SET, f])
+    assert len(calls) == 2 * n_plain  # the rule reused the 65+ walk of the groups pass
+    rows = _rows(res, "old").set_index("unit")
+    # known answer: on the grid the walk is the Manhattan distance to the nearest counted facility
+    d = res.coverage.demand
+    x, y = _local_xy(d)
+    fac = [(0, 0), (1000, 1000), (1400, 600)]
+    near = np.min([np.abs(x - fx) + np.abs(y - fy) for fx, fy in fac], axis=0)
+    for sub, comm in (("甲街道", "甲一社区"), ("乙街道", "乙一社区")):
+        m = (d["community"] == comm).to_numpy()
+        want = float((d["population"][m] * (near[m] <= 750 + 1e-6)).sum() / d["population"][m].sum())
+        assert rows.loc[sub, "value"] == pytest.approx(want), sub
+        assert rows.loc[sub, "passes"] == (want >= 0.8)
+    assert 0 < rows.loc["甲街道", "value"] < 1  # the 750 m walk splits 甲一社区: the profile mattered
+    # the same walk as the 65+ row of summary.json → groups (reused, not measured again)
+    g = next(g for g in res.groups if g["group"] == "65+")
+    pop65 = {"甲街道": 500, "乙街道": 3000}
+    assert sum(rows.loc[s, "value"] * p for s, p in pop65.items()) / 3500 == pytest.approx(g["profile_walk_share"])
+    name = res.summary()["rules"][-1]
+    assert name["name_en"] == "at least 80% of residents aged 65+ within a 15-minute walk at elderly speed (3 km/h)"
+
+
+def test_a_group_rule_without_age_data_is_refused(tmp_path):
+    from coverage.errors import RuleSetError
+
+    f = tmp_path / "old.toml"
+    f.write_text(ELDERLY_RULE, encoding="utf-8")
+    with pytest.raises(RuleSetError, match=r"old\.toml.*old_walk.*group.*population_65plus"):
+        _plan(make_toy(tmp_path / "toy"), [f])

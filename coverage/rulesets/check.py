@@ -12,11 +12,12 @@ import pandas as pd
 
 from coverage.capacity import CAPACITY_COLUMNS
 from coverage.errors import RuleSetError, ValueInputError
+from coverage.groups import AGE_COUNT_COLUMNS, AGE_SHARE_COLUMNS, AgeData, older_residents
 from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
 from coverage.skipped import Skipped
 
-__all__ = ["COUNT_TYPES", "ROW_COLUMNS", "RuleData", "centre_need", "check_capacity_columns", "check_rule_sets",
+__all__ = ["COUNT_TYPES", "ROW_COLUMNS", "RuleData", "centre_need", "check_capacity_columns", "check_group_data", "check_rule_sets",
            "count_need", "rule_kinds", "station_need", "unenforced_counts"]
 
 ROW_COLUMNS = ["set", "rule", "type", "kinds", "unit_type", "unit", "subdistrict", "value", "required", "passes"]
@@ -47,8 +48,10 @@ class RuleData:
 
     ``demand`` holds demand points (``population``, ``subdistrict``, ``community``,
     ``covered_radius``, ``covered_walk``) of the plan's counted facilities; ``measure(kinds,
-    what, x)`` returns demand points covered by other kinds or distances; ``by_subdistrict``
-    (shares per subdistrict) serves when no demand points are given.
+    what, x, profile)`` returns demand points covered by other kinds, distances or walking
+    profiles (``profile`` None: the plan's); ``by_subdistrict`` (shares per subdistrict) serves
+    when no demand points are given; ``age`` (:class:`coverage.groups.AgeData`) weighs rules
+    naming ``group = "65plus"``.
     """
 
     subdistricts: pd.DataFrame
@@ -59,7 +62,8 @@ class RuleData:
     target_share: float
     demand: pd.DataFrame | None = None
     by_subdistrict: pd.DataFrame | None = None
-    measure: Callable[[tuple, str, float], pd.DataFrame] | None = None
+    measure: Callable[[tuple, str, float, str | None], pd.DataFrame] | None = None
+    age: AgeData | None = None
 
 
 def _key(sub: object, name: object) -> str:
@@ -106,19 +110,41 @@ def _population(data: RuleData, u: pd.DataFrame, unit: str) -> np.ndarray:
     return np.array([float(b.loc[k, "population"]) if b is not None and k in b.index else 0.0 for k in u["key"]])
 
 
+def _weights(data: RuleData, rule: Rule, d: pd.DataFrame) -> np.ndarray:
+    """Residents of each demand point the rule counts: all, or its group's (65+: unknown age counts 0)."""
+    if "group" not in rule.params:
+        return d["population"].to_numpy(float)
+    if data.age is None:
+        raise _no_age(rule)
+    older = older_residents(d, data.age)
+    return np.where(np.isfinite(older), older, 0.0)
+
+
+def _no_age(rule: Rule) -> RuleSetError:
+    return RuleSetError(f"weighs the group {rule.params['group']!r} and the communities have no age data; add a "
+                        f"{AGE_COUNT_COLUMNS[0]} (65+ head count) or {AGE_SHARE_COLUMNS[0]} column, or drop this "
+                        "rule", rule.path, rule.id, "group")
+
+
 def _shares(data: RuleData, rule: Rule, u: pd.DataFrame) -> np.ndarray:
     what, x = rule.distance(data.radius_m, data.minutes)
     plan_x = data.radius_m if what == "radius" else data.minutes
+    profile = rule.params.get("profile")
     d = data.demand
-    if not (rule.kinds == ("counted",) and x == plan_x):
-        d = data.measure(rule.kinds, what, x)
+    if profile is not None or not (rule.kinds == ("counted",) and x == plan_x):
+        if data.measure is None:
+            raise RuleSetError("needs a re-measure of coverage; check it through coverage.pipeline.run_plan",
+                               rule.path, rule.id, "type")
+        d = data.measure(rule.kinds, what, x, profile)
     if d is None:  # per-subdistrict shares only
+        if "group" in rule.params:
+            raise _no_age(rule)
         b = data.by_subdistrict
         col = f"{what}_share"
         return np.array([float(b.loc[k, col]) if k in b.index and pd.notna(b.loc[k, col]) else np.nan
                          for k in u["key"]])
     keys = _demand_keys(d, rule.unit)
-    pop = d["population"].to_numpy(float)
+    pop = _weights(data, rule, d)
     covered = pd.Series(pop * d[f"covered_{what}"].to_numpy(float)).groupby(keys).sum()
     total = pd.Series(pop).groupby(keys).sum()
     return np.array([covered.get(k, 0.0) / total[k] if total.get(k, 0.0) > 0 else np.nan for k in u["key"]])
@@ -189,6 +215,14 @@ def check_capacity_columns(sets: tuple[RuleSet, ...], facilities: pd.DataFrame) 
             if rule.type == "capacity_per_1000":
                 _places(RuleData(pd.DataFrame(), pd.DataFrame(), facilities, 0, 0, 0), rule,
                         np.isin(kinds, rule.kinds))
+
+
+def check_group_data(sets: tuple[RuleSet, ...], age: AgeData | None) -> None:
+    """Refuse, before the slow work, a rule weighing an age group on data without age columns."""
+    for rs in sets:
+        for rule in rs.rules:
+            if "group" in rule.params and age is None:
+                raise _no_age(rule)
 
 
 def check_rule_sets(sets: tuple[RuleSet, ...], data: RuleData) -> pd.DataFrame:

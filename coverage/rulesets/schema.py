@@ -5,6 +5,8 @@ A file has a top-level ``id``, ``name_zh``, ``name_en``, ``document`` (the polic
 the facility ``kinds`` it counts, the ``unit`` it applies to (``subdistrict`` or
 ``community``; optional ``units = [...]``, a list of pilot units by name), the parameters
 of its type and ``name_zh`` / ``name_en`` templates formatted from those parameters.
+A ``share_within_distance`` rule may weigh one group of residents (``group = "65plus"``,
+needs age data) and walk at a named profile (``profile = "elderly"``, its speed).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from pathlib import Path
 import tomllib
 
 from coverage.errors import RuleSetError
-from coverage.params import radius_label, walk_label
+from coverage.params import PROFILES, radius_label, walk_label
 from coverage.study import KNOWN_KINDS
 
 __all__ = [
     "DEFAULT_RULE_SET",
+    "RULE_GROUPS",
     "RULE_KINDS",
     "RULE_TYPES",
     "Rule",
@@ -40,12 +43,16 @@ RULE_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "count_per_subunits": (("per",), ()),
     "count_per_population": (("per_population",), ()),
     "capacity_per_1000": (("per_1000",), ("column",)),
-    "share_within_distance": ((), ("radius_m", "minutes", "distance", "share")),
+    "share_within_distance": ((), ("radius_m", "minutes", "distance", "share", "group", "profile")),
     "every_unit_served": ((), ()),
 }
 #: Kinds a rule may count beyond the health kinds; ``counted`` = the plan's counted facilities.
 RULE_KINDS = ("emergency_station", "childcare", "park", "counted")
 UNITS = ("subdistrict", "community")
+#: Resident groups a share rule may weigh by (``group = ...``): label (中文, English); age data needed.
+RULE_GROUPS = {"65plus": ("65岁及以上居民", "residents aged 65+")}
+#: Walking profiles in the name templates' ``{profile}`` field.
+_PROFILE_WORDS = {"adult": ("成人", "adult"), "elderly": ("老年人", "elderly"), "wheelchair": ("轮椅", "wheelchair")}
 _COMMON = ("id", "type", "kinds", "unit", "units", "name_zh", "name_en")
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
           10: "ten"}
@@ -91,6 +98,12 @@ class Rule:
             zh["per_population"] = "–".join(_g(x) for x in v) if isinstance(v, (list, tuple)) else _g(v)
         zh["share"] = f"{100 * float(p.get('share', target_share)):g}%"
         en = dict(zh)
+        if "group" in p:
+            zh["group"], en["group"] = RULE_GROUPS[p["group"]]
+        if "profile" in p:
+            speed = f"{PROFILES[p['profile']].speed_kmh:g} km/h"
+            words = _PROFILE_WORDS.get(p["profile"], (p["profile"], p["profile"]))
+            zh["profile"], en["profile"] = f"{words[0]}步速（{speed}）", f"{words[1]} speed ({speed})"
         if self.type == "share_within_distance":
             what, x = self.distance(radius_m, minutes)
             zh["radius"], en["radius"] = radius_label(x) if what == "radius" else ("", "")
@@ -164,6 +177,11 @@ def _check_params(rule_id: str, kind: str, p: dict, path: str) -> None:
                            path, rule_id, "distance")
     if kind == "share_within_distance" and sum(k in p for k in ("radius_m", "minutes", "distance")) != 1:
         raise RuleSetError("give exactly one of radius_m, minutes or distance", path, rule_id, "distance")
+    if "group" in p and (not isinstance(p["group"], str) or p["group"] not in RULE_GROUPS):
+        raise RuleSetError(f"unknown group {p['group']!r}; use one of {', '.join(RULE_GROUPS)}", path, rule_id, "group")
+    if "profile" in p and (not isinstance(p["profile"], str) or p["profile"] not in PROFILES):
+        raise RuleSetError(f"unknown walking profile {p['profile']!r}; use one of {', '.join(PROFILES)}",
+                           path, rule_id, "profile")
     if "column" in p and not isinstance(p["column"], str):
         raise RuleSetError("write a column name", path, rule_id, "column")
 
