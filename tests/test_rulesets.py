@@ -289,3 +289,12 @@ def test_a_group_rule_without_age_data_is_refused(tmp_path):
     f.write_text(ELDERLY_RULE, encoding="utf-8")
     with pytest.raises(RuleSetError, match=r"old\.toml.*old_walk.*group.*population_65plus"):
         _plan(make_toy(tmp_path / "toy"), [f])
+
+
+def test_requires_python_matches_tomllib():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    spec = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+    assert spec == ">=3.11"  # the rule sets are read with tomllib (3.11+), without a tomli fallback
+    assert "3.11" in README.read_text(encoding="utf-8").split("## Quick start")[1][:400]
