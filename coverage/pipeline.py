@@ -38,7 +38,14 @@ from coverage.params import (
 )
 from coverage.result import PlanResult
 from coverage.rules import check_rules
-from coverage.rulesets import RuleData, RuleSet, check_capacity_columns, check_rule_sets, load_rule_sets
+from coverage.rulesets import (
+    DEFAULT_RULE_SET,
+    RuleData,
+    RuleSet,
+    check_capacity_columns,
+    check_rule_sets,
+    load_rule_sets,
+)
 from coverage.rulesets.check import absent_kinds, check_group_data, rule_kinds
 from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
@@ -331,7 +338,7 @@ def run_plan(
     groups = gp.rows
     step("rules / 规则", 0.7)
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
-                        params.target_share)
+                        params.target_share, next((s for s in sets if s.id == DEFAULT_RULE_SET), None))
     checks = check_rule_sets(sets, rule_data(study, params, cov, demand, net, times, gp, profile, dem))
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),

@@ -11,13 +11,13 @@ needs age data) and walk at a named profile (``profile = "elderly"``, its speed)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-
-import tomllib
 
 from coverage.errors import RuleSetError
 from coverage.params import PROFILES, radius_label, walk_label
@@ -28,11 +28,14 @@ __all__ = [
     "RULE_GROUPS",
     "RULE_KINDS",
     "RULE_TYPES",
+    "THRESHOLD_PARAMS",
     "Rule",
     "RuleSet",
     "load_rule_set",
     "load_rule_sets",
     "preset_names",
+    "thresholds",
+    "with_thresholds",
 ]
 
 #: The preset checked when no rule set is named (today's four rules).
@@ -132,8 +135,68 @@ class RuleSet:
 
     def describe(self) -> dict:
         """JSON-friendly metadata (for ``summary.json`` → ``rule_sets``)."""
-        return {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "document": self.document,
-                "document_url": self.document_url, "note": self.note, "file": Path(self.path).name}
+        out = {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "document": self.document,
+               "document_url": self.document_url, "note": self.note, "file": Path(self.path).name}
+        if self.extra.get("edited"):  # thresholds changed by the planner (the app), not the document's
+            out["edited"] = list(self.extra["edited"])
+        return out
+
+
+#: Numeric parameters a planner may edit (the app's threshold inputs); a range gives two, ``name@0`` and ``name@1``.
+THRESHOLD_PARAMS = ("min", "per", "per_population", "per_1000", "radius_m", "minutes", "share")
+
+
+def thresholds(rs: RuleSet) -> list[tuple[str, str, float]]:
+    """(rule id, parameter, value) of every editable threshold of a set, in file order.
+
+    >>> [t for t in thresholds(load_rule_set("national-chs")) if t[0] == "centre_per_population"]
+    [('centre_per_population', 'per_population@0', 30000.0), ('centre_per_population', 'per_population@1', 100000.0)]
+    """
+    out = []
+    for r in rs.rules:
+        for k in THRESHOLD_PARAMS:
+            v = r.params.get(k)
+            if isinstance(v, list):
+                out += [(r.id, f"{k}@{i}", float(x)) for i, x in enumerate(v)]
+            elif v is not None:
+                out.append((r.id, k, float(v)))
+    return out
+
+
+def _edited(rule: Rule, values: dict[tuple[str, str], float]) -> tuple[dict, list[str]]:
+    p = {k: list(v) if isinstance(v, list) else v for k, v in rule.params.items()}
+    notes = []
+    for (rid, name), value in values.items():
+        if rid != rule.id:
+            continue
+        key, _, idx = name.partition("@")
+        old = p[key][int(idx)] if idx else p.get(key)
+        if old is None or float(old) == float(value):
+            continue
+        value = int(value) if float(value).is_integer() and key in ("min", "per") else value
+        if idx:
+            p[key][int(idx)] = value
+        else:
+            p[key] = value
+        notes.append(f"{rule.id}.{name}: {_g(old)} → {_g(value)}")
+    return p, notes
+
+
+def with_thresholds(rs: RuleSet, values: dict[tuple[str, str], float]) -> RuleSet:
+    """A copy of a set with some thresholds replaced, keyed ``(rule id, parameter)`` as in :func:`thresholds`.
+
+    The new values are checked as if written in the file (a :class:`RuleSetError` names the
+    file, rule and field); ``extra["edited"]`` lists the changes, shown in ``summary.json``.
+    """
+    rules, notes = [], []
+    for r in rs.rules:
+        params, changed = _edited(r, values)
+        _check_params(r.id, r.type, params, rs.path)
+        rules.append(dataclasses.replace(r, params=params))
+        notes += changed
+    if not notes:
+        return rs
+    return dataclasses.replace(rs, rules=tuple(rules), extra={**rs.extra, "edited": notes})
 
 
 def _presets_dir():
