@@ -150,6 +150,8 @@ def next_centres(network: WalkNetwork, targets: Snap, weights: np.ndarray, candi
     list of int
         Positions in ``candidates`` (fewer than ``k`` when the candidates run out).
     """
+    if k <= 0:
+        return []
     w = np.asarray(weights, dtype=float)
     picked = list(chosen)
     near = np.full(len(targets), np.inf)
