@@ -298,3 +298,19 @@ def test_requires_python_matches_tomllib():
     spec = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
     assert spec == ">=3.11"  # the rule sets are read with tomllib (3.11+), without a tomli fallback
     assert "3.11" in README.read_text(encoding="utf-8").split("## Quick start")[1][:400]
+
+
+def test_a_profile_rule_walks_at_that_profiles_speed(tmp_path):
+    # no group, no age data: all residents, 10 minutes at the elderly 3 km/h = 500 m (a measure of its own)
+    f = tmp_path / "slow.toml"
+    f.write_text('id = "slow"\n[[rules]]\nid = "slow_walk"\ntype = "share_within_distance"\nkinds = ["counted"]\n'
+                 'minutes = 10\nprofile = "elderly"\n', encoding="utf-8")
+    res = _plan(make_toy(tmp_path / "toy"), [f])
+    rows = _rows(res, "slow").set_index("unit")
+    d = res.coverage.demand
+    x, y = _local_xy(d)
+    near = np.min([np.abs(x - fx) + np.abs(y - fy) for fx, fy in [(0, 0), (1000, 1000), (1400, 600)]], axis=0)
+    pop = d["population"].to_numpy(float)
+    for sub in ("甲街道", "乙街道"):
+        m = (d["subdistrict"] == sub).to_numpy()
+        assert rows.loc[sub, "value"] == pytest.approx(float((pop[m] * (near[m] <= 500 + 1e-6)).sum() / pop[m].sum()))
