@@ -344,6 +344,39 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
 # Sidebar: parameters and display
 # --------------------------------------------------------------------------
 
+def rule_thresholds(lang: str) -> None:
+    """Number inputs for the chosen rule sets' thresholds, keyed by set, rule and parameter; each names its document."""
+    groups = [(rs, fields) for rs, fields in threshold_fields(ss["p_rule_sets"], lang) if fields]
+    if not groups:
+        return
+    with st.sidebar.expander(tr("rule_thresholds", lang)):
+        st.caption(tr("rule_thresholds_help", lang))
+        for rs, fields in groups:
+            st.markdown(f"**{md_escape(rs.name_zh if lang == 'zh' else rs.name_en)}**")
+            st.caption(md_escape(tr("rs_document", lang) + ": " + (rs.document or rs.id)))
+            for f in fields:
+                ss.setdefault(f.key, f.value)
+                st.number_input(f.label, min_value=f.low, max_value=f.high, step=f.step, format=f.format, key=f.key,
+                                help=f.help)
+        try:
+            changes = edits_key(edited_rule_sets(ss["p_rule_sets"], ss))
+        except CoverageInputError as exc:  # e.g. a range written high below low: said, the document's values kept
+            st.error(md_escape(_error_text(exc)), icon=":material/error:")
+            return
+        if changes:
+            st.caption(md_escape(tr("rt_edited", lang, changes="; ".join(f"{s}: {c}" for s, c in changes))))
+
+
+def active_rule_sets() -> tuple[tuple, tuple]:
+    """The chosen rule sets with the planner's thresholds, and their cache key (names + edits)."""
+    names = tuple(ss["p_rule_sets"])
+    try:
+        sets = edited_rule_sets(names, ss)
+    except CoverageInputError:  # shown by rule_thresholds; check the documents' values meanwhile
+        sets = edited_rule_sets(names, {})
+    return sets, (names, edits_key(sets))
+
+
 def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     """Preset, thresholds, counted kinds, advanced settings and display choices."""
     st.sidebar.header(tr("parameters", lang))
@@ -378,39 +411,6 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
                             speed_kmh=float(ss["p_speed"]), max_snap_m=float(ss["p_max_snap"]),
                             target_share=float(ss["p_target"]))
     return params, tuple(sorted(ss["p_kinds"]))
-
-
-def rule_thresholds(lang: str) -> None:
-    """Number inputs for the chosen rule sets' thresholds, keyed by set, rule and parameter; each names its document."""
-    groups = [(rs, fields) for rs, fields in threshold_fields(ss["p_rule_sets"], lang) if fields]
-    if not groups:
-        return
-    with st.sidebar.expander(tr("rule_thresholds", lang)):
-        st.caption(tr("rule_thresholds_help", lang))
-        for rs, fields in groups:
-            st.markdown(f"**{md_escape(rs.name_zh if lang == 'zh' else rs.name_en)}**")
-            st.caption(md_escape(tr("rs_document", lang) + ": " + (rs.document or rs.id)))
-            for f in fields:
-                ss.setdefault(f.key, f.value)
-                st.number_input(f.label, min_value=f.low, max_value=f.high, step=f.step, format=f.format, key=f.key,
-                                help=f.help)
-        try:
-            changes = edits_key(edited_rule_sets(ss["p_rule_sets"], ss))
-        except CoverageInputError as exc:  # e.g. a range written high below low: said, the document's values kept
-            st.error(md_escape(_error_text(exc)), icon=":material/error:")
-            return
-        if changes:
-            st.caption(md_escape(tr("rt_edited", lang, changes="; ".join(f"{s}: {c}" for s, c in changes))))
-
-
-def active_rule_sets() -> tuple[tuple, tuple]:
-    """The chosen rule sets with the planner's thresholds, and their cache key (names + edits)."""
-    names = tuple(ss["p_rule_sets"])
-    try:
-        sets = edited_rule_sets(names, ss)
-    except CoverageInputError:  # shown by rule_thresholds; check the documents' values meanwhile
-        sets = edited_rule_sets(names, {})
-    return sets, (names, edits_key(sets))
 
 
 # --------------------------------------------------------------------------
