@@ -38,13 +38,15 @@ from coverage.errors import CoverageInputError
 from coverage.i18n import t
 from coverage.outputs.capacity import one
 from coverage.outputs.mapview import LAYER_KEYS, plan_map
-from coverage.outputs.offline import prepare_for_streamlit
+from coverage.outputs.offline import new_map, prepare_for_streamlit
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
 from coverage.read.safety import MAX_UPLOAD_BYTES
 from coverage.rulesets import DEFAULT_RULE_SET, preset_names
 from coverage.siting.propose import propose_sites
 from coverage.webapp.capacity import capacity_view
+from coverage.webapp.folders import folder_policy, list_data_folders, resolve_in_root
+from coverage.webapp.groups import GROUPS, age_upload, group_figures, group_result, group_row, gtr
 from coverage.webapp.mapui import app_map, view_key
 from coverage.webapp.ruleedit import edited_rule_sets, edits_key, threshold_fields
 from coverage.webapp.state import (
@@ -54,7 +56,6 @@ from coverage.webapp.state import (
     UPLOAD_LAYERS,
     LRUStore,
     Scenario,
-    added_layer,
     before_after,
     compliance_csv_bytes,
     compliance_xlsx_bytes,
@@ -74,7 +75,6 @@ from coverage.webapp.state import (
     rule_sets_display,
     rules_display,
     save_uploads,
-    scenario_study,
     siting_available,
     skipped_table,
     source_label,
@@ -83,6 +83,7 @@ from coverage.webapp.state import (
     summary_bytes,
     tr,
     upload_base_meta,
+    upload_root_dir,
     upload_source,
     worst_communities,
 )
@@ -94,7 +95,7 @@ ss = st.session_state
 CHOICE_DEFAULTS: dict[str, Any] = {
     "src_mode": "demo", "up_cs": "wgs84", "folder_cs": "wgs84", "coord_cs": "wgs84", "p_preset": "15",
     "p_share": "walk_share", "p_layers": list(LAYER_KEYS), "scenario_removed": [], "cap_assign": "nearest",
-    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET],
+    "opt_mode": "auto", "opt_for": "radius", "p_rule_sets": [DEFAULT_RULE_SET], "p_basemap": "none",
 }
 #: Page style: headline labels wrap instead of being cut ("Within 500 m (net…" at 1366×768), less space above
 #: the title, and the pass/fail badges of messages (text on colour: readable without an emoji font).
@@ -127,6 +128,7 @@ class Page:
     shown: Any           # ``result`` with the proposals not yet accepted attached (map, report)
     notices: Any         # containers above the headline
     progress: Any
+    basemap: tuple = (None, None)  # (basemap name or None, Tianditu key): the map only, never a download
 
 
 # --------------------------------------------------------------------------
@@ -284,14 +286,34 @@ def _upload_request(lang: str, current_study) -> tuple | None:
 
 
 def _folder_request(lang: str) -> tuple | None:
-    """The server-folder widgets; the folder's data source once the button is pressed."""
-    path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    """The server-folder widgets; the folder's data source once the button is pressed.
+
+    Which folders are offered is the server's policy (:func:`coverage.webapp.folders.folder_policy`): a list
+    under ``COVERAGE_APP_DATA_ROOT``, a free path only in single-user mode, else the demo only.
+    """
+    policy = folder_policy()
+    if policy.mode == "demo":
+        st.sidebar.info(tr("folders_demo_only", lang), icon=":material/info:")
+        if ss["source"] != demo_source() and st.sidebar.button(tr("load_demo", lang), key="folder_demo"):
+            return demo_source()
+        return None
+    if policy.mode == "free":
+        path = st.sidebar.text_input(tr("folder_path", lang), key="folder_path", help=tr("folder_help", lang))
+    else:
+        names = list_data_folders(policy.root, exclude=(upload_root_dir(),))
+        if not names:
+            st.sidebar.caption(tr("folder_none", lang))
+            return None
+        path = st.sidebar.selectbox(tr("folder_pick", lang), names, key="folder_pick",
+                                    help=tr("folder_pick_help", lang)) or ""
     cs_labels = _cs_labels(lang)
     choice(st.sidebar.selectbox, "folder_cs", tr("coordinate_system", lang), cs_labels, cs_labels.get,
            help=tr("coordinate_help", lang))
     f_cs = ss["folder_cs"]
     if st.sidebar.button(tr("load_folder", lang), type="primary", disabled=not path.strip()):
         try:
+            if policy.mode == "root":  # checked again now: the folder may have become a symlink since listing
+                path = resolve_in_root(policy.root, path, exclude=(upload_root_dir(),))
             return folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             ss["load_error"] = _error_text(exc)
@@ -413,23 +435,65 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     return params, tuple(sorted(ss["p_kinds"]))
 
 
+BASEMAP_CHOICES = ("none", "osm", "tianditu")
+
+
+def sidebar_basemap(lang: str) -> tuple[str | None, str | None]:
+    """An optional online basemap (off by default: the map stays offline); the Tianditu key is per session.
+
+    Returns the basemap for :func:`coverage.outputs.mapview.plan_map` (None, ``"osm"`` or ``"tianditu"``)
+    and the key; Tianditu without a usable key draws no basemap, with a warning.
+    """
+    choice(st.sidebar.selectbox, "p_basemap", tr("basemap", lang), BASEMAP_CHOICES,
+           lambda b: tr(f"basemap_{b}", lang), help=tr("basemap_help", lang))
+    name = ss["p_basemap"]
+    if name == "none":
+        return None, None
+    if name == "osm":
+        return "osm", None
+    key = st.sidebar.text_input(tr("tianditu_key", lang), key="tianditu_key", type="password",
+                                help=tr("tianditu_key_help", lang)).strip()
+    try:
+        new_map(basemap="tianditu", tianditu_key=key)  # the same check the map makes: refuse early, not in the map
+    except CoverageInputError:
+        st.sidebar.warning(tr("tianditu_key_missing", lang), icon=":material/warning:")
+        return None, None
+    return "tianditu", key
+
+
 # --------------------------------------------------------------------------
 # Computing (cached)
 # --------------------------------------------------------------------------
 
-def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress):
-    """run_plan with a progress bar, once per key; the demand points are reused per data source."""
+def _compute(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress,
+             **plan: Any):
+    """run_plan with a progress bar, once per key; the demand points are reused per data source.
+
+    ``plan``: more run_plan arguments (a scenario and its baseline plan).
+    """
     store = result_store()
     result = store.get(key)
     if result is not None:
         return result
+    with store.computing(key):  # another session computing the same key: wait for its result
+        result = store.get(key)
+        if result is None:
+            result = _run(study, key, label, source, params, lang, progress, **plan)
+    return result
+
+
+def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, lang: str, progress,
+         **plan: Any):
+    """run_plan with a progress bar; stores the result (and the data source's demand points)."""
+    store = result_store()
     ss["computations"] = ss.get("computations", 0) + 1  # tests check display settings never get here
     with progress.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text=label)
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
         try:
-            result = run_plan(study, params, demand=demand, rule_sets=active_rule_sets()[0],
+            result = run_plan(study, params, demand=demand, rule_sets=active_rule_sets()[0], **plan,
+                              age_table=ss["age_table"][1] if ss.get("age_table") else None,
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             status.update(label=tr("error_title", lang), state="error")
@@ -446,7 +510,8 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
                  progress) -> Page:
     """The plan without and with the scenario (both cached), and the optimiser's proposals if any."""
     store = result_store()
-    base_key = (source, params_key(params), kinds, active_rule_sets()[1])
+    base_key = (source, params_key(params), kinds, active_rule_sets()[1],
+                ss["age_table"][0] if ss.get("age_table") else None)  # the age table's digest (sidebar_age_table)
     study = store.get_or_compute(("study", source, kinds), lambda: counted_study(study0, kinds))
     base = _compute(study, base_key, tr("computing", lang), source, params, lang, progress)
     ss["scenario_removed"] = [i for i in ss["scenario_removed"] if i in study.facilities.index]
@@ -455,9 +520,9 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
         result, result_key = base, base_key
     else:
         result_key = base_key + (scenario.key(),)
-        sstudy = store.get_or_compute(("scenario_study", source, kinds, scenario.key()),
-                                      lambda: scenario_study(study, scenario, lang))
-        result = _compute(sstudy, result_key, tr("scenario_computing", lang), source, params, lang, progress)
+        # the library applies the edits and records them with the baseline: every download labels the scenario
+        result = _compute(study, result_key, tr("scenario_computing", lang), source, params, lang, progress,
+                          scenario=scenario, baseline=base)
     # proposals belong to the result they were made for; accepting some re-keys them to the new scenario
     kept = ss["siting"]
     siting = kept["result"] if kept is not None and kept["key"] == result_key else None
@@ -472,6 +537,72 @@ def _remaining(siting, accepted: tuple):
     if not accepted:
         return siting
     return dataclasses.replace(siting, proposals=siting.proposals[~siting.proposals["rank"].isin(accepted)])
+
+
+# --------------------------------------------------------------------------
+# Population groups (issue 21): the age table and the group selector
+# --------------------------------------------------------------------------
+
+def sidebar_age_table(lang: str, study0) -> None:
+    """The optional age table (65+ per community), read and checked as ``--age-table``; kept in ``ss["age_table"]``
+    as (digest, table), or None. A bad file is named in the sidebar and not used."""
+    # label and help in both languages at once: a new label would make a new widget and drop the file on a switch
+    up = st.sidebar.file_uploader(" / ".join(gtr("age_upload", g) for g in ("zh", "en")), key="up_age",
+                                  type=["csv", "txt", "xlsx", "xls"],
+                                  help="  \n".join(gtr("age_upload_help", g) for g in ("zh", "en")))
+    ss["age_table"] = None
+    if up is None:
+        return
+    try:
+        ss["age_table"] = age_upload(up.name, up.getvalue(), study0.communities)
+    except CoverageInputError as exc:
+        st.sidebar.error(gtr("age_failed", lang, msg=md_escape(str(exc))), icon=":material/error:")
+        return
+    st.sidebar.caption(gtr("age_loaded", lang, name=md_escape(up.name), n=len(ss["age_table"][1])))
+
+
+def group_selector(pg: Page) -> None:
+    """人群 / Group: all residents or the 65+, kept by value in ``ss["group"]`` across language switches."""
+    ss.setdefault("group", GROUPS[0])
+    labels = {g: gtr(f"group_{g}", pg.lang) for g in GROUPS}
+    choice(st.radio, "group", gtr("group", pg.lang), labels, labels.get, horizontal=True,
+           help=gtr("group_help", pg.lang))
+
+
+def group_headline(pg: Page) -> bool:
+    """The chosen group's headline figures (with scenario deltas); True when shown. A group without age data
+    shows what to add instead, and the all-residents figures follow (False)."""
+    lang, params, group = pg.lang, pg.params, ss["group"]
+    if group == "all":
+        return False
+    now = group_figures(pg.result.groups, group)
+    if now is None:
+        row = group_row(pg.result.groups, group) or {}
+        st.info(md_escape(row.get("note_zh" if lang == "zh" else "note_en", "")) + "  \n" + gtr("g_all_shown", lang),
+                icon=":material/info:")
+        return False
+    before = group_figures(pg.base.groups, group) if not pg.scenario.empty else None
+
+    def delta(key: str) -> str | None:
+        if before is None or now[key] is None or before[key] is None:
+            return None
+        d = now[key] - before[key]
+        return f"{d:+,.0f}" if key == "uncovered" else f"{d * 100:+.1f} pp"
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{x:.1%}"
+    plan_speed = (group_row(pg.result.groups, "all") or {}).get("speed_kmh", params.speed_kmh)
+    cols = st.columns(5)
+    cols[0].metric(gtr("g_m_population", lang), f"{now['population']:,.0f}")
+    cols[1].metric(gtr("g_m_radius", lang, r=params.radius_m), pct(now["radius_share"]), delta("radius_share"))
+    cols[2].metric(gtr("g_m_walk", lang, m=params.minutes, v=plan_speed), pct(now["walk_share"]),
+                   delta("walk_share"))
+    cols[3].metric(gtr("g_m_elderly", lang, m=params.minutes, v=now["speed_kmh"]), pct(now["profile_walk_share"]),
+                   delta("profile_walk_share"))
+    cols[4].metric(gtr("g_m_uncovered", lang), f"{now['uncovered']:,.0f}", delta("uncovered"), delta_color="inverse")
+    st.caption(md_escape(gtr("g_shown", lang, v=now["speed_kmh"], m=params.minutes,
+                             a=now["assumption_zh" if lang == "zh" else "assumption_en"])))
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -490,6 +621,11 @@ def headline(pg: Page) -> None:
                           + [pg.study0.crs.name]))
     if pg.study0.synthetic:
         pg.notices.info(tr("synthetic", lang), icon=":material/info:")
+    if pg.result.scenario is not None:  # the figures below are a scenario's, not the current state
+        sc = pg.result.scenario
+        st.warning(t("scenario_banner", lang, n=len(sc["added"]), m=len(sc["removed"])), icon=":material/science:")
+    if group_headline(pg):
+        return
     now = overall_figures(pg.result)
     before = overall_figures(pg.base) if not pg.scenario.empty else None
 
@@ -518,9 +654,9 @@ def headline(pg: Page) -> None:
 def _plan_map_view(pg: Page) -> None:
     """The plan map; a new click adds a hypothetical station when click-to-add is on."""
     lang = pg.lang
-    extra = added_layer(pg.study, pg.scenario, lang) if pg.scenario.added else None
-    fmap = plan_map(pg.shown, lang=lang, show=ss["p_layers"], share=ss["p_share"], height="620px",
-                    extra_facilities=extra,
+    # the scenario's added and removed facilities are a layer of the map (result.scenario)
+    fmap = plan_map(group_result(pg.shown, ss["group"]), lang=lang, show=ss["p_layers"], share=ss["p_share"],
+                    height="620px", basemap=pg.basemap[0], tianditu_key=pg.basemap[1],
                     uncovered_by="covered_radius" if ss["p_share"] == "radius_share" else "covered_walk")
     # the view (centre, zoom) is kept by the map itself across reruns: no center/zoom from here
     app_map(fmap, view_key(pg.source), tr("legend_toggle", lang))
@@ -615,7 +751,8 @@ def tables(pg: Page) -> None:
     st.subheader(tr("rules_table", pg.lang))
     st.dataframe(style_verdicts(rules_display(pg.result, pg.lang), pg.lang), hide_index=True, width="stretch")
     st.subheader(tr("communities_table", pg.lang))
-    st.dataframe(worst_communities(pg.result, pg.lang, share=ss["p_share"]), hide_index=True, width="stretch")
+    st.dataframe(worst_communities(group_result(pg.result, ss["group"]), pg.lang, share=ss["p_share"]),
+                 hide_index=True, width="stretch")
     summary = pg.result.summary()
     st.subheader(tr("rule_sets_table", pg.lang))
     st.dataframe(rule_sets_display(summary, pg.lang), hide_index=True, width="stretch")
@@ -754,7 +891,8 @@ def downloads(pg: Page) -> None:
     st.subheader(tr("downloads", lang))
     st.caption(tr("dl_scenario_note", lang))
     dl = st.columns(4)
-    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang), file_name="report.html",
+    dl[0].download_button(tr("dl_report", lang), data=lambda: report_bytes(shown, lang, pg.basemap[0]),
+                          file_name="report.html",
                           mime="text/html", on_click="ignore", key="dl_report")
     dl[1].download_button(tr("dl_summary", lang), data=lambda: summary_bytes(shown), file_name="summary.json",
                           mime="application/json", on_click="ignore", key="dl_summary")
@@ -796,8 +934,12 @@ def main() -> None:
     _init_state()
     lang, notices, progress = page_top()
     source, study0 = sidebar_data(lang, notices, progress)
+    sidebar_age_table(lang, study0)
     params, kinds = sidebar_parameters(study0, lang)
+    basemap = sidebar_basemap(lang)
     pg = compute_plan(lang, source, study0, params, kinds, notices, progress)
+    pg.basemap = basemap
+    group_selector(pg)
     headline(pg)
     map_and_scenario(pg)
     tables(pg)

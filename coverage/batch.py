@@ -28,15 +28,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
 from branca.element import Element
-from distributed import Client, LocalCluster, wait
-from distributed.client import FutureCancelledError
-from distributed.scheduler import KilledWorker
 
 from coverage.errors import CoverageInputError, LayerReadError, ValueInputError
 from coverage.outputs.files import write_outputs
@@ -44,6 +42,18 @@ from coverage.outputs.mapview import SHARE_BINS, share_colour, simplify_for_web
 from coverage.outputs.offline import add_legend, add_title, new_map, to_standalone_html
 from coverage.result import PlanResult
 from coverage.version import __version__
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+
+def _distributed():  # noqa: ANN202 - the module
+    """``distributed``, imported on first use: ``plan``, which shares the CLI, need not pay its 1.7 s import."""
+    import distributed
+    import distributed.client
+    import distributed.scheduler
+
+    return distributed
 
 __all__ = ["BATCH_COLUMNS", "BATCH_ONLY", "BatchReport", "error_line", "inputs_hash", "run_batch"]
 
@@ -216,7 +226,7 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Client, LocalCl
             raise ValueInputError("--workers sizes the local cluster only; with --scheduler start the workers "
                                   "yourself (dask-worker ADDRESS --nworkers N)")
         try:
-            return Client(scheduler, timeout="20s"), None
+            return _distributed().Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise ValueInputError(f"--scheduler {scheduler}: cannot connect ({error_line(exc)}); start one with "
                                   "`dask scheduler` and give its tcp://host:8786 address") from exc
@@ -224,8 +234,9 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Client, LocalCl
     if n < 1:
         raise ValueInputError("--workers must be 1 or more")
     # processes, one thread each: the plan is CPU-bound Python (the GIL), and a dying region kills one worker only
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
-    return Client(cluster), cluster
+    d = _distributed()
+    cluster = d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    return d.Client(cluster), cluster
 
 
 def _version() -> str:
@@ -259,12 +270,13 @@ def _check_environment(client: Client) -> None:
 
 def _collect(region: str, future) -> dict:
     """A task's record; a task whose workers kept dying is an error row, not a lost region."""
+    d = _distributed()
     try:
         return future.result()
-    except KilledWorker as exc:
+    except d.scheduler.KilledWorker as exc:
         message = (f"the worker running this region died too often ({error_line(exc)}); it may need more "
                    "memory than a worker has 工作进程多次退出")
-    except (FutureCancelledError, Exception) as exc:  # noqa: BLE001 - the scheduler lost or refused the task
+    except (d.client.FutureCancelledError, Exception) as exc:  # noqa: BLE001 - the scheduler lost or refused the task
         message = f"internal error 内部错误: {type(exc).__name__}: {error_line(exc)}"
     return {"hash": None, "deterministic": False, "row": error_row(region, message, 0.0), "outline": None}
 
@@ -279,7 +291,7 @@ def _run_tasks(client: Client, todo: dict[str, Path], out: Path, build: PlanBuil
     pending, last = set(futures), ""
     while pending:
         try:
-            done, pending = wait(pending, timeout=1.0, return_when="FIRST_COMPLETED")
+            done, pending = _distributed().wait(pending, timeout=1.0, return_when="FIRST_COMPLETED")
         except TimeoutError:
             done = set()
         for f in done:

@@ -20,9 +20,11 @@ from coverage.capacity import CapacityRule
 from coverage.demo import default_data_dir, generate_demo
 from coverage.errors import CoverageInputError, ValueInputError
 from coverage.fetch import fetch_city
+from coverage.groups import check_age_table
 from coverage.outputs.files import write_outputs
 from coverage.params import CoverageParams
 from coverage.pipeline import run_plan
+from coverage.read.agetable import read_age_table
 from coverage.read.layers import LAYER_STEMS
 from coverage.result import PlanResult
 from coverage.rulesets import DEFAULT_RULE_SET, load_rule_set, load_rule_sets, preset_names
@@ -75,6 +77,9 @@ def _plan_options() -> argparse.ArgumentParser:
                         "no wheelchair=no; prefers wheelchair=yes); sources in the README")
     t.add_argument("--dem", metavar="FILE.tif",
                    help="DEM GeoTIFF (any CRS): slope-dependent times home → facility (Tobler's hiking function)")
+    t.add_argument("--age-table", metavar="FILE",
+                   help="65+ residents per community (CSV/XLSX: code or name, and population_65plus / 65岁及以上人口 "
+                        "or share_65plus): coverage of the 65+ at the elderly walking speed")
     t.add_argument("--max-snap-m", type=float, default=P.DEFAULT_MAX_SNAP_M,
                    help=f"points farther than this from any street are off-network (default {P.DEFAULT_MAX_SNAP_M:g})")
     t.add_argument("--fragment-m", type=float, default=P.DEFAULT_FRAGMENT_M,
@@ -214,6 +219,7 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
     minutes = P.check_isochrone_minutes(args.isochrone_minutes)
     if args.station_capacity is not None and args.sites is None:  # before the (slow) loading
         raise ValueInputError("--station-capacity needs --sites auto or --sites N")
+    age_table = read_age_table(args.age_table) if args.age_table else None  # bad cells fail before the loading
     progress = progress or _Progress(quiet=True)
     progress("loading layers / 读取数据", 0.0)
     layers = {k: getattr(args, k) for k in ("streets", "subdistricts", "communities", "facilities", "population",
@@ -224,6 +230,8 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
         counted_kinds=[k.strip() for k in args.count_kinds.split(",") if k.strip()],
         crs=args.crs,
     )
+    if age_table is not None and args.command != "batch":  # in a batch one city-wide table spans the regions
+        check_age_table(study.communities, age_table)
     speed = args.speed_kmh if args.speed_kmh is not None else P.PROFILES[args.profile].speed_kmh
     params = CoverageParams(radius_m=args.radius_m, minutes=args.minutes, speed_kmh=speed,
                             max_snap_m=args.max_snap_m, target_share=args.target_share,
@@ -235,10 +243,6 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
         if args.candidate_source:
             siting["candidates"] = args.candidate_source
         if args.station_capacity is not None:
-            if args.rules:
-                raise ValueInputError("--rules cannot be combined with --station-capacity yet: propose the "
-                                      "capacitated stations first, or drop --station-capacity")
-            siting = {k: v for k, v in siting.items() if k != "rules"}
             siting["station_capacity"] = args.station_capacity
     capacity = {"rule": CapacityRule(residents_per_doctor=args.residents_per_doctor,
                                      capacity_centre=args.capacity_centre, capacity_station=args.capacity_station),
@@ -250,7 +254,7 @@ def _plan_result(args: argparse.Namespace, data: str | Path | None, progress: _P
     return run_plan(study, params, isochrone_minutes=minutes,
                     population_model=args.population_model, population_options=pop_options,
                     siting=siting, capacity=capacity, progress=progress, profile=args.profile,
-                    dem=args.dem, rule_sets=args.rules_set)
+                    dem=args.dem, rule_sets=args.rules_set, age_table=age_table)
 
 
 def _population_source(result) -> str:
@@ -268,6 +272,9 @@ def _print_summary(result, files: dict) -> None:
              f"within {p.radius_m:.0f} m crow flies 直线{p.radius_m:.0f}米内: {s['radius_euclidean']['share'] or 0:.1%}",
              f"within {p.minutes:g} min walk  步行{p.minutes:g}分钟内: {s['walk']['share'] or 0:.1%}",
              f"population model 人口模型: {result.demand.model}   source 来源: {_population_source(result)}"]
+    older = next((g for g in result.groups or [] if g.get("group") == "65+" and g.get("available")), None)
+    if older is not None:
+        lines.append(f"{older['headline_zh']}  /  {older['headline_en']}")
     r = result.rules
     lines.append(f"subdistricts passing all rules 全部达标街道: {int(r['passes'].sum())}/{len(r)}  "
                  f"(centre 中心 {int(r['centre_rule'].sum())}, stations 服务站 {int(r['station_rule'].sum())})")

@@ -36,7 +36,7 @@ from coverage.params import (
     CoverageParams,
     check_isochrone_minutes,
 )
-from coverage.result import PlanResult
+from coverage.result import PlanResult, plan_figures
 from coverage.rules import check_rules
 from coverage.rulesets import (
     DEFAULT_RULE_SET,
@@ -47,6 +47,7 @@ from coverage.rulesets import (
     load_rule_sets,
 )
 from coverage.rulesets.check import absent_kinds, check_group_data, rule_kinds
+from coverage.scenario import Scenario, apply_scenario, describe_scenario
 from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
@@ -247,13 +248,20 @@ def _check_keys(what: str, given: dict | None, *funcs: Callable) -> None:
                               f"use {', '.join(sorted(allowed))}")
 
 
-def _check_arguments(params: object, siting: dict | None, capacity: dict | None) -> None:
+def _check_arguments(params: object, siting: dict | None, capacity: dict | None, scenario: object = None,
+                     baseline: object = None) -> None:
     """Refuse wrong :func:`run_plan` arguments before any slow work."""
     if not isinstance(params, CoverageParams):
         raise ValueInputError(f"params must be a CoverageParams, got {type(params).__name__}; "
                               "build one with CoverageParams(radius_m=..., minutes=...)")
     _check_keys("siting", siting, propose_sites, propose_capacitated)
     _check_keys("capacity", capacity, add_capacity)
+    if scenario is not None and not isinstance(scenario, Scenario):
+        raise ValueInputError(f"scenario must be a coverage.scenario.Scenario, got {type(scenario).__name__}; "
+                              "build one with Scenario(added=((name, lon, lat),), removed=(index label,))")
+    if baseline is not None and not isinstance(baseline, PlanResult):
+        raise ValueInputError(f"baseline must be the PlanResult of the study without the scenario, "
+                              f"got {type(baseline).__name__}")
 
 
 def run_plan(
@@ -271,6 +279,8 @@ def run_plan(
     dem: str | Path | None = None,
     age_table: pd.DataFrame | None = None,
     rule_sets: Sequence[str | Path | RuleSet] | None = None,
+    scenario: Scenario | None = None,
+    baseline: PlanResult | None = None,
 ) -> PlanResult:
     """Run the whole compliance check (and, if asked, the siting).
 
@@ -309,6 +319,13 @@ def run_plan(
     rule_sets : sequence, optional
         Preset names, TOML paths or :class:`coverage.rulesets.RuleSet` objects checked together
         (default: :data:`coverage.rulesets.DEFAULT_RULE_SET`); rows in ``result.rule_checks``.
+    scenario : Scenario, optional
+        Facility edits (:class:`coverage.scenario.Scenario`) applied to ``study`` before the plan;
+        ``result.scenario`` then records the added and removed facilities and the baseline
+        figures (coverage of ``study`` as it is), and every output labels itself a scenario.
+    baseline : PlanResult, optional
+        The plan of ``study`` without the edits, if already run (its figures are the baseline;
+        otherwise one more coverage pass measures them).
 
     Returns
     -------
@@ -319,7 +336,11 @@ def run_plan(
             progress(msg, frac)
 
     isochrone_minutes = check_isochrone_minutes(isochrone_minutes, "isochrone_minutes")
-    _check_arguments(params, siting, capacity)
+    _check_arguments(params, siting, capacity, scenario, baseline)
+    base_study = study
+    edited = scenario is not None and not scenario.empty
+    if edited:
+        study = apply_scenario(study, scenario)  # refuses unknown removals before the slow work
     sets = load_rule_sets(rule_sets)  # bad rule files fail before the slow work
     check_capacity_columns(sets, study.facilities)
     check_group_data(sets, age_data(study.communities, age_table))
@@ -337,14 +358,19 @@ def run_plan(
     gp = group_pass(study, demand, cov, params, profile, dem, age_table)
     groups = gp.rows
     step("rules / 规则", 0.7)
+    default_set = next((s for s in sets if s.id == DEFAULT_RULE_SET), None)  # with the planner's edits, if any
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
-                        params.target_share, next((s for s in sets if s.id == DEFAULT_RULE_SET), None))
+                        params.target_share, default_set)
     checks = check_rule_sets(sets, rule_data(study, params, cov, demand, net, times, gp, profile, dem))
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
                         extra_skipped=extra, walking=walking, groups=groups, rule_sets=sets,
                         rule_checks=checks)
+    if edited:
+        result.scenario = {**describe_scenario(base_study, scenario, study),
+                           "baseline": _baseline_figures(base_study, params, demand, net, times, baseline,
+                                                         default_set)}
     step("capacity / 服务能力", 0.72)
     add_capacity(result, **(capacity or {}))
     if siting is not None:
@@ -358,6 +384,17 @@ def run_plan(
     step("done / 完成", 1.0)
     return result
 
+
+def _baseline_figures(study: StudyArea, params: CoverageParams, demand: Demand, net: WalkNetwork,
+                      times: EdgeTimes | None, baseline: PlanResult | None, default_set: RuleSet | None = None
+                      ) -> dict:
+    """Figures of the study without a scenario's edits: from its plan if given, else one coverage pass."""
+    if baseline is not None:
+        return plan_figures(baseline.coverage, baseline.rules)
+    cov = measure_coverage(net, study.facilities, demand.points, params, times=times)
+    rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
+                        params.target_share, default_set)
+    return plan_figures(cov, rules)
 
 
 def add_capacity(result: PlanResult, rule: CapacityRule = CapacityRule(), assign: str = DEFAULT_ASSIGN,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import geopandas as gpd
 import numpy as np
@@ -22,11 +23,12 @@ from coverage.isochrones import DEFAULT_MINUTES
 from coverage.params import CoverageParams
 from coverage.plain import jsonable
 from coverage.rulesets import DEFAULT_RULE_SET
+from coverage.scenario import scenario_counts
 from coverage.skipped import Skipped
 from coverage.study import StudyArea
 from coverage.version import __version__
 
-__all__ = ["DEFAULT_ROW_FIELDS", "PlanResult", "build_summary", "population_check", "rule_rows"]
+__all__ = ["DEFAULT_ROW_FIELDS", "PlanResult", "build_summary", "plan_figures", "population_check", "rule_rows"]
 
 
 @dataclass
@@ -57,6 +59,9 @@ class PlanResult:
         The active rule sets (:mod:`coverage.rulesets`).
     rule_checks : DataFrame, optional
         One row per (set, rule, unit) (:func:`coverage.rulesets.check_rule_sets`).
+    scenario : dict, optional
+        When the plan is a what-if scenario: ``{"added": [...], "removed": [...], "baseline": {...}}``
+        (:func:`coverage.scenario.describe_scenario`, :func:`plan_figures` of the study without the edits).
     """
 
     study: StudyArea
@@ -75,6 +80,7 @@ class PlanResult:
     groups: list | None = None
     rule_sets: tuple = ()
     rule_checks: pd.DataFrame | None = None
+    scenario: dict | None = None
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -97,6 +103,11 @@ def _num(x: object, nd: int = 6) -> float | None:
     if not np.isfinite(f):
         return None
     return round(f, nd)
+
+
+def _file_name(path: object) -> object:
+    """The file name of a path (``None`` and non-paths kept)."""
+    return PurePath(str(path)).name if isinstance(path, (str, PurePath)) and str(path) else path
 
 
 def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +146,24 @@ def population_check(result: PlanResult) -> dict:
             "reconciles": bool(abs(gap) <= 1e-6 * max(1.0, declared))}
 
 
+def plan_figures(coverage: CoverageResult, rules: pd.DataFrame) -> dict:
+    """Headline figures of a plan: population, the three coverage totals, subdistricts passing every rule.
+
+    The baseline of a scenario (``summary.json`` → ``scenario.baseline``) is this of the plan without its edits.
+    """
+    totals = coverage.totals()
+    return {"population": totals["population"],
+            "coverage": {k: totals[k] for k in ("radius", "radius_euclidean", "walk")},
+            "subdistricts": len(rules), "subdistricts_passing": int(rules["passes"].sum())}
+
+
+def _scenario_record(result: PlanResult) -> dict:
+    """``summary.json`` → ``scenario``: the edits, their one-line label, the baseline and the scenario's own figures."""
+    zh, en = scenario_counts(result.scenario)
+    return {"label_zh": zh, "label_en": en, **result.scenario,
+            "figures": plan_figures(result.coverage, result.rules)}
+
+
 def _subdistrict_rows(result: PlanResult) -> list[dict]:
     """``summary.json`` → ``subdistricts``: one dict of verdicts and shares per subdistrict."""
     subs = result.study.subdistricts
@@ -164,7 +193,10 @@ def _community_rows(result: PlanResult) -> list[dict]:
 
 
 def _facility_rows(result: PlanResult) -> list[dict]:
-    """``summary.json`` → ``facilities``: kind, place, lon/lat and how each snapped onto the streets."""
+    """``summary.json`` → ``facilities``: kind, place, lon/lat and how each snapped onto the streets.
+
+    In a scenario each row also says whether it is hypothetical (``"scenario": "added"``, else None).
+    """
     fac = result.study.facilities
     lon, lat = _lonlat(fac)
     snapinfo = result.coverage.facilities[["snap_offset_m", "off_network", "island"]]
@@ -178,6 +210,8 @@ def _facility_rows(result: PlanResult) -> list[dict]:
             "snap_offset_m": None if s is None else _num(s["snap_offset_m"], 1),
             "off_network": None if s is None else bool(s["off_network"]),
             "on_island": None if s is None else bool(s["island"]),
+            **({"scenario": None if pd.isna(r.get("scenario")) else str(r.get("scenario"))}
+               if result.scenario is not None else {}),
         })
     return rows
 
@@ -257,7 +291,8 @@ def build_summary(result: PlanResult) -> dict:
         "dataset": {
             "title": meta.get("title"), "title_en": meta.get("title_en"), "synthetic": study.synthetic,
             "notice": meta.get("notice"), "notice_zh": meta.get("notice_zh"), "sources": meta.get("sources", []),
-            "files": dict(study.sources),
+            # file names only: a download must not reveal the server's folders
+            "files": {k: _file_name(v) for k, v in study.sources.items()},
         },
         "population": totals["population"],
         "population_check": population_check(result),
@@ -279,6 +314,8 @@ def build_summary(result: PlanResult) -> dict:
         "network": study.network.summary(),
         "skipped": [s.to_dict() for s in result.skipped],
     }
+    if result.scenario is not None:
+        summary["scenario"] = _scenario_record(result)
     if result.rule_checks is not None:
         summary["rule_sets"] = _rule_sets(result)
     if result.walking is not None:

@@ -405,7 +405,8 @@ def test_bad_upload_shows_error_and_keeps_app_alive(monkeypatch, tmp_path):
     assert "subdistricts" in errors and "cannot read" in errors
     assert at.session_state["source"] == ("demo",)
     assert metrics(at) == shown                                          # still showing the demo
-    # a folder on the server that does not exist: the same
+    # a folder on the server that does not exist (single-user mode: a free path): the same
+    monkeypatch.setenv("COVERAGE_APP_SINGLE_USER", "1")
     choice(at, "radio", "src_mode").set_value("folder").run()
     at.sidebar.text_input(key="folder_path").set_value(str(tmp_path / "no such folder")).run()
     at.sidebar.button[0].click().run()
@@ -456,6 +457,50 @@ def test_scenario_remove_and_add_station(monkeypatch):
     back = metrics(at)
     assert back["500米网络覆盖率"] == base["500米网络覆盖率"]
     assert back["15分钟步行覆盖率"] == base["15分钟步行覆盖率"]
+
+
+def downloads_of(monkeypatch) -> dict:
+    """``{file name: callable}`` of the app's deferred download buttons, as Streamlit registers them."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen: dict = {}
+    add = MediaFileManager.add_deferred
+
+    def spy(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        seen[file_name] = data
+        return add(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return seen
+
+
+def test_scenario_report_shows_baseline_scenario_and_the_removed_station(monkeypatch):
+    """Issue 18.3: the report downloaded after a removal is titled a scenario and names what was removed."""
+    from bs4 import BeautifulSoup
+
+    fac = gpd.read_file(ROOT / "data" / "haibowan" / "facilities.geojson")
+    seen = downloads_of(monkeypatch)
+    at = new_app(monkeypatch)
+    base = metrics(at)
+    i = int(fac.index[fac["kind"] == "社区卫生服务站"][0])
+    choice(at, "multiselect", "scenario_removed").select(i).run()
+    assert not at.exception
+    now = metrics(at)
+    assert any("情景方案：新增 0 处、移除 1 处" in w.value for w in at.warning)     # the page says so too
+    soup = BeautifulSoup(seen["report.html"](), "html.parser")   # what the download button hands out
+    assert soup.find("h1").get_text().startswith("情景方案")
+    assert "新增 0 处、移除 1 处" in soup.find("div", class_="scenario").get_text()
+    fig = soup.find("table", class_="scenario-figures")
+    assert [th.get_text(" ", strip=True) for th in fig.find_all("th")][1:] == ["现状 / Baseline", "情景 / Scenario"]
+    radius = [td.get_text(strip=True) for td in fig.find("tbody").find("tr").find_all("td")]
+    assert radius[1:] == [base["500米网络覆盖率"], now["500米网络覆盖率"]]
+    edits = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+             for tr in soup.find("table", class_="scenario-facilities").find("tbody").find_all("tr")]
+    assert len(edits) == 1 and edits[0][0].startswith("移除") and edits[0][1] == fac.at[i, "name"]
+    summary = json.loads(seen["summary.json"]())
+    assert [r["name"] for r in summary["scenario"]["removed"]] == [fac.at[i, "name"]]
+    assert summary["scenario"]["added"] == []
+    assert f'{summary["scenario"]["baseline"]["coverage"]["radius"]["share"]:.1%}' == base["500米网络覆盖率"]
 
 
 def test_optimiser_proposes_and_accepts(monkeypatch):

@@ -252,7 +252,10 @@ def test_app_renders_map_and_rules_offline(server):
                         raise
             summary = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
             assert summary["population"] > 300_000 and len(summary["subdistricts"]) >= 5
-            assert any(f["name"] == "假设站点1" for f in summary["facilities"])
+            assert any(f["name"] == "假设站点1" and f["scenario"] == "added" for f in summary["facilities"])
+            # the download is labelled a scenario, with the figures of the data as it is (issue 18.3)
+            assert [a["name"] for a in summary["scenario"]["added"]] == ["假设站点1"]
+            assert summary["scenario"]["removed"] == [] and "baseline" in summary["scenario"]
             assert dl.value.suggested_filename == "summary.json"
             assert not [e for e in errors if "Leaflet" in e or "L is not defined" in e], errors
         finally:
@@ -404,5 +407,70 @@ def test_accept_list_stays_open_and_the_rest_stay_proposed(server):
             options = page.get_by_role("option").all_inner_texts()
             assert [o.split(" ")[0] for o in options if o.startswith("#")] == ["#2"], options
             assert page.get_by_text("建议站点1").count() >= 1                 # now a scenario station
+        finally:
+            browser.close()
+
+
+def _group_radio(page):
+    """The 人群 / Group selector above the headline (its options: 全体居民/All residents, 65岁及以上/Aged 65+)."""
+    return page.locator("[data-testid='stMain'] [data-testid='stRadio']").filter(
+        has=page.locator("label[data-testid='stRadioOption']")).first
+
+
+def _fills(page) -> list[str]:
+    """Fill colours of the map's drawn shapes, in order (the communities are shaded by the chosen group)."""
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    return frame.locator("path.leaflet-interactive").evaluate_all("els => els.map(e => e.getAttribute('fill'))")
+
+
+def _selected(radio) -> list[str]:
+    return radio.locator("label[data-testid='stRadioOption'][data-selected='true']").all_inner_texts()
+
+
+def test_language_switch_keeps_the_selected_group(server, tmp_path):
+    """Issue 21: an age table uploaded in the sidebar, 65+ chosen; 中文 → English → 中文 keeps the group, its
+    figures and the table (screenshots at 1366×768: docs/screenshots/app_group65_<lang>.png)."""
+    import geopandas as gpd
+    from playwright.sync_api import sync_playwright
+
+    comms = gpd.read_file(ROOT / "data" / "haibowan" / "communities.geojson")
+    table = tmp_path / "65岁及以上人口.csv"
+    table.write_text("社区代码,share_65plus\n" + "".join(f"{c},{0.08 + 0.005 * (i % 20):.3f}\n"
+                                                        for i, c in enumerate(comms["code"])), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = open_app(browser, server)
+            page.set_viewport_size({"width": 1366, "height": 768})
+            page.locator("[data-testid='stSidebar'] input[type='file']").first.set_input_files(str(table))
+            page.get_by_text("已使用年龄表").wait_for(timeout=60_000)
+            wait_idle(page)
+            group = _group_radio(page)
+            assert _selected(group) == ["全体居民"]
+            fills_all = _fills(page)
+            group.get_by_text("65岁及以上").click()
+            page.get_by_text("65岁及以上居民").first.wait_for(timeout=120_000)
+            wait_idle(page)
+            fills_65 = _fills(page)
+            # the communities are shaded by the 65+ walk at the elderly speed: some change colour
+            assert len(fills_65) == len(fills_all) and fills_65 != fills_all
+            figures = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+            assert len(figures) == 5, figures
+            page.mouse.move(5, 5)
+            page.screenshot(path=str(SHOTS / "app_group65_zh.png"))
+            for lang, label, heading, chosen, metric in (
+                    ("en", "English", "Rules by subdistrict", "Aged 65+", "Residents aged 65+"),
+                    ("zh", "中文", "各街道/乡镇达标情况", "65岁及以上", "65岁及以上居民")):
+                page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").first.get_by_text(label).click()
+                page.get_by_text(heading).wait_for(timeout=60_000)
+                wait_idle(page)
+                assert _selected(_group_radio(page)) == [chosen], lang
+                page.get_by_text(metric, exact=True).wait_for(timeout=30_000)
+                assert page.locator("[data-testid='stMetricValue']").all_inner_texts() == figures, lang
+                if lang == "en":
+                    page.mouse.move(5, 5)
+                    page.screenshot(path=str(SHOTS / "app_group65_en.png"))
         finally:
             browser.close()

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("geo", ("coverage.geo",)),
     ("read", ("coverage.read",)),
     ("network", ("coverage.network",)),
-    ("study", ("coverage.study",)),
+    ("study", ("coverage.study", "coverage.scenario")),
     ("demand", ("coverage.demand",)),
     ("access", ("coverage.access", "coverage.isoraster", "coverage.isochrones", "coverage.capacity",
                 "coverage.groups")),

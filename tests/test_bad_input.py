@@ -252,6 +252,15 @@ def _rules_toml(f, body: str, twice: bool = False) -> None:
     (f / "rules.toml").write_text('id = "bad"\n' + rule * (2 if twice else 1), encoding="utf-8")
 
 
+def _age_table(f, rows: dict, name: str = "age.csv") -> None:
+    """An age table (issue 21) beside the layers, for ``--age-table {folder}/<name>``."""
+    table = pd.DataFrame(rows)
+    if name.endswith(".xlsx"):
+        table.to_excel(f / name, index=False)
+    else:
+        table.to_csv(f / name, index=False, encoding="utf-8")
+
+
 # (id, breakage, extra CLI args, expected): expected is ("error", [substrings]) or ("skipped", reason, action, check)
 ERRORS = [
     ("empty_layer", empty_layer, (), ["communities.geojson", "has no features", "export it again"]),
@@ -315,6 +324,20 @@ ERRORS = [
     ("rule_set_group_without_age", lambda f: _rules_toml(f, 'type = "share_within_distance"\ndistance = "walk"\n'
                                                             'group = "65plus"'),
      ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'group'", "population_65plus"]),
+    ("age_table_without_age_column", lambda f: _age_table(f, {"社区名称": ["甲一社区"], "老人": [150]}),
+     ("--age-table", "{folder}/age.csv"), ["age.csv", "no 65+ column", "population_65plus", "columns found"]),
+    ("age_table_unknown_community",
+     lambda f: _age_table(f, {"name": ["甲一社区", "丙三社区"], "population_65plus": [150, 20]}),
+     ("--age-table", "{folder}/age.csv"), ["age.csv", "row 3", "丙三社区", "matches no community", "delete the row"]),
+    ("age_table_negative_count",
+     lambda f: _age_table(f, {"code": ["150302901001"], "65岁及以上人口": [-3]}),
+     ("--age-table", "{folder}/age.csv"), ["age.csv", "row 2", "65岁及以上人口", "-3", "non-negative head count"]),
+    ("age_table_count_over_population",
+     lambda f: _age_table(f, {"name": ["甲一社区"], "population_65plus": [1200]}),
+     ("--age-table", "{folder}/age.csv"), ["age.csv", "population_65plus = 1200", "甲一社区", "exceeds", "1000"]),
+    ("age_table_share_over_one",
+     lambda f: _age_table(f, {"name": ["甲一社区", "甲二社区"], "share_65plus": [0.15, 18.5]}, "age.xlsx"),
+     ("--age-table", "{folder}/age.xlsx"), ["age.xlsx", "row 3", "share_65plus", "'18.5'", "0.185"]),
     ("isochrone_minutes_empty", lambda f: None, ("--isochrone-minutes", ""),
      ["--isochrone-minutes", "no walking time given", "5,10,15"]),
     ("isochrone_minutes_comma", lambda f: None, ("--isochrone-minutes", ","),

@@ -199,25 +199,29 @@ def test_greedy_fallback_is_feasible_and_bounded(seed):
         assert opened.sum() >= fewest
 
 
-def test_uncapacitated_bound_holds_for_the_capacitated_answer():
-    """The set cover's bound used when HiGHS has no incumbent never exceeds the exact capacitated optimum."""
-    from coverage.params import CoverageParams
-    from coverage.pipeline import run_plan
-    from coverage.siting.candidates import node_candidates
-    from coverage.siting.capacitated import CapSitingResult, _tighten_with_uncapacitated
-    from coverage.siting.reach import reach_matrix
+@pytest.mark.parametrize("seed", range(40, 52))
+def test_engine_path_at_scale_is_feasible_and_its_bound_holds(seed, monkeypatch):
+    """Models too big for the MIP: the engine's cover topped up for capacity, checked against brute force.
 
-    study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000), (1700.0, 500)])
-    res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))
-    w = res.coverage.demand["population"].to_numpy()
-    reach = reach_matrix(study.network, res.coverage.demand_snap, node_candidates(study.network), 500.0)
-    exact = capacitated_siting(reach, w, 1000.0, *_existing(res))
-    assert exact.status == "optimal" and len(exact.selected) == 2
-    sol = CapSitingResult(exact.selected, exact.served_new, exact.served, exact.target, exact.achievable, "greedy",
-                          float(len(exact.selected)), float("nan"), float("nan"), 0.0)
-    notes: list[str] = []
-    _tighten_with_uncapacitated(sol, res, reach, w, "radius", 10.0, notes)
-    assert sol.bound == 1.0 <= len(exact.selected) and "uncapacitated" in notes[0]
+    The path is forced by setting the column threshold to 0. The answer serves the target within
+    capacity (checked by max-flow), never uses fewer sites than the optimum, and its bound (the
+    uncapacitated cover's, or the capacity bound) never exceeds the optimum.
+    """
+    import coverage.siting.capacitated as capmod
+
+    monkeypatch.setattr(capmod, "CAP_MIP_COLUMNS", 0)
+    reach, w, C, oi, oj, oc = _instance(seed)
+    share = [1.0, 0.8, 0.6][seed % 3]
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites="auto", target_share=share, time_limit=5.0)
+    K = reach.shape[1]
+    need = min(share * w.sum(), _max_served(reach, w, C, set(range(K)), oi, oj, oc))
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n)
+                  if _max_served(reach, w, C, set(s), oi, oj, oc) >= need - 1e-6)
+    assert r.status != "optimal" and "columns" in r.message
+    assert _max_served(reach, w, C, set(r.selected.tolist()), oi, oj, oc) >= need - 1e-5
+    assert len(r.selected) >= fewest
+    assert r.bound <= fewest
+    assert np.all(r.served_new <= C + 1e-6)
 
 
 def _existing(res):
@@ -226,3 +230,57 @@ def _existing(res):
     cap = add_capacity(res)
     r = cap.reach.within(500.0)
     return r.demand, r.facility, cap.facilities["capacity"].to_numpy(float)
+
+
+@pytest.mark.parametrize("seed", range(60, 68))
+@pytest.mark.parametrize("big", [False, True])
+def test_rule_minimums_equal_brute_force(seed, big, monkeypatch):
+    """``--rules`` with capacity: a forced centre column and a group minimum, exact (MIP) or at scale (engine)."""
+    import coverage.siting.capacitated as capmod
+    from coverage.siting.capacitated import Minimums
+
+    if big:
+        monkeypatch.setattr(capmod, "CAP_MIP_COLUMNS", 0)
+    reach, w, C, oi, oj, oc = _instance(seed)
+    K = reach.shape[1]
+    groups = np.array([0 if j % 2 else 1 for j in range(K)])
+    mins = Minimums(forced=np.array([0]), groups=groups, need={0: min(2, int((groups == 0).sum()))})
+    r = capacitated_siting(reach, w, C, oi, oj, oc, sites="auto", target_share=0.7, time_limit=5.0, minimums=mins)
+    need = min(0.7 * w.sum(), _max_served(reach, w, C, set(range(K)), oi, oj, oc))
+
+    def ok(s):
+        return 0 in s and sum(1 for j in s if groups[j] == 0) >= mins.need[0] and \
+            _max_served(reach, w, C, set(s), oi, oj, oc) >= need - 1e-6
+
+    fewest = next(n for n in range(K + 1) for s in itertools.combinations(range(K), n) if ok(s))
+    chosen = r.selected.tolist()
+    assert ok(chosen)
+    assert r.bound <= fewest <= len(chosen)
+    if not big:
+        assert r.status == "optimal" and len(chosen) == fewest
+
+
+def test_rules_with_station_capacity_propose_the_missing_centre(tmp_path, capsys):
+    """The toy city's 乙街道 has no centre: with --rules the capacitated siting proposes one there."""
+    import json
+
+    import geopandas as gpd
+    from toycity import make_toy
+
+    from coverage.cli import main
+
+    folder = make_toy(tmp_path / "toy")
+    runs = {}
+    for extra in ((), ("--rules",)):
+        out = tmp_path / ("rules" if extra else "plain")
+        assert main(["plan", str(folder), "--out", str(out), "--sites", "auto", "--station-capacity", "2000",
+                     "--target-share", "0.9", "--isochrone-minutes", "15", *extra]) == 0
+        runs[bool(extra)] = (json.loads((out / "summary.json").read_text(encoding="utf-8"))["siting"],
+                             gpd.read_file(out / "proposals.geojson"))
+    (plain, p_plain), (ruled, p_ruled) = runs[False], runs[True]
+    assert plain["rules"] is False and ruled["rules"] is True
+    assert p_ruled.loc[p_ruled["kind"] == "centre", "subdistrict"].tolist() == ["乙街道"]
+    assert (p_plain["kind"] == "station").all()
+    assert ruled["target_met"] and plain["target_met"]
+    assert (p_ruled["serves_population"] <= 2000 + 1e-6).all()
+    capsys.readouterr()

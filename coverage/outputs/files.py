@@ -1,5 +1,5 @@
 """Writing a plan's files: summary.json, compliance.csv, communities.csv, facilities.csv, isochrones.geojson,
-report.html.
+report.html, and for a scenario scenario.csv.
 
 The only module that writes results to disk. CSV files are UTF-8 with a BOM
 so that Excel on Chinese Windows shows the names correctly.
@@ -14,7 +14,7 @@ import geopandas as gpd
 
 from coverage.outputs.report import render_report
 from coverage.outputs.summary import _to_json
-from coverage.outputs.tables import compliance_table
+from coverage.outputs.tables import compliance_table, scenario_table
 from coverage.plain import jsonable
 from coverage.result import PlanResult
 from coverage.siting.propose import SitingResult
@@ -51,6 +51,9 @@ def write_outputs(result: PlanResult, out: str | Path, report: bool = True) -> d
     files["isochrones.geojson"] = out / "isochrones.geojson"
     iso = result.isochrones.to_crs(4326)
     _write_geojson(iso, files["isochrones.geojson"])
+    if result.scenario is not None:
+        files["scenario.csv"] = out / "scenario.csv"
+        scenario_table(result).to_csv(files["scenario.csv"], index=False, encoding="utf-8-sig")
     if result.siting is not None:
         files.update(write_proposals(result.siting, out))
     if result.capacity is not None:

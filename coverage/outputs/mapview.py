@@ -4,7 +4,7 @@ Layers (each a :class:`folium.FeatureGroup` in the layer control):
 streets (context, as there is no basemap offline), subdistricts (outline, rule
 verdict), communities shaded by coverage, isochrones (5/10/15 min, dissolved
 per time), facilities by kind, uncovered population, and proposed sites with
-their isochrones. Every text that came from user data is HTML-escaped.
+their isochrones; a scenario's added and removed facilities in a layer of their own. Every text that came from user data is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from coverage.i18n import t
 from coverage.outputs.capacity import add_capacity_layers
 from coverage.outputs.offline import add_legend, escape_properties, new_map
 from coverage.outputs.streetimage import STREET_VECTOR_LIMIT, street_png
+from coverage.scenario import SCENARIO_COLUMN
 from coverage.siting.propose import SERVES_I18N, SitingResult
 
 __all__ = ["plan_map", "simplify_for_web", "KIND_COLOURS", "share_colour", "LAYER_KEYS"]
@@ -33,6 +34,10 @@ KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373"
 ISO_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6"}
 SHARE_BINS = [(0.999, "#1a9850"), (0.9, "#91cf60"), (0.75, "#d9ef8b"), (0.5, "#fee08b"), (0.25, "#fc8d59"),
               (-1, "#d73027")]
+#: Outlines of a scenario's facilities: added (dashed magenta ring, filled by kind; proposals are black-ringed)
+#: and removed (dashed red ring, hollow).
+SCENARIO_ADDED_COLOUR = "#c51b8a"
+SCENARIO_REMOVED_COLOUR = "#d7301f"
 LAYER_KEYS = ("streets", "subdistricts", "communities", "isochrones", "facilities", "uncovered", "proposals")
 
 
@@ -96,6 +101,7 @@ def plan_map(
     uncovered_by: str = "covered_walk",
     max_points: int = 4000,
     extra_facilities: gpd.GeoDataFrame | None = None,
+    tianditu_key: str | None = None,
 ) -> folium.Map:
     """Draw a plan on an offline Leaflet map.
 
@@ -118,6 +124,8 @@ def plan_map(
         Above this many uncovered points, they are summed on a 100 m grid.
     extra_facilities : GeoDataFrame, optional
         Hypothetical facilities of a scenario, drawn with a dashed outline.
+    tianditu_key : str, optional
+        Browser key for ``basemap="tianditu"`` (written into the page's tile URLs).
 
     Returns
     -------
@@ -129,7 +137,7 @@ def plan_map(
     bounds = gpd.GeoSeries(focus, crs=study.crs).to_crs(4326).total_bounds if len(focus) else \
         study.subdistricts.to_crs(4326).total_bounds
     m = new_map(location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2), zoom_start=12,
-                basemap=basemap, height=height)
+                basemap=basemap, height=height, tianditu_key=tianditu_key)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     layers = {
         "streets": lambda: _add_streets(m, result, lang),
@@ -138,9 +146,10 @@ def plan_map(
         "isochrones": lambda: _add_isochrones(m, result, lang),
         "uncovered": lambda: _add_uncovered(m, result, lang, uncovered_by, max_points),
         "facilities": lambda: _add_facilities(m, result, lang, extra_facilities),
+        "scenario": lambda: _add_scenario(m, result, lang),
     }
     for key, draw in layers.items():  # drawn in this order, whatever the order of ``show``
-        if key in show:
+        if key in show or (key == "scenario" and "facilities" in show):
             draw()
     if "proposals" in show and getattr(result, "siting", None) is not None:
         add_proposals_to_map(result.siting, m, lang)
@@ -256,6 +265,8 @@ def _add_facilities(m: folium.Map, result, lang: str, extra_facilities: gpd.GeoD
     """Facilities by kind (not counted: faded), and a scenario's hypothetical ones dashed."""
     study = result.study
     f = study.facilities.to_crs(4326)
+    if SCENARIO_COLUMN in f.columns:  # a scenario's hypothetical facilities have a layer of their own
+        f = f[f[SCENARIO_COLUMN] != "added"]
     fg = folium.FeatureGroup(name=t("layer_facilities", lang), show=True)
     for _, r in f.iterrows():
         colour = KIND_COLOURS.get(r["kind"], KIND_COLOURS["other"])
@@ -275,6 +286,24 @@ def _add_facilities(m: folium.Map, result, lang: str, extra_facilities: gpd.GeoD
     fg.add_to(m)
 
 
+def _add_scenario(m: folium.Map, result, lang: str) -> None:
+    """A scenario's added (dashed magenta ring) and removed (hollow, dashed red ring) facilities, as one layer."""
+    sc = getattr(result, "scenario", None)
+    if not sc:
+        return
+    e = html_lib.escape
+    fg = folium.FeatureGroup(name=t("layer_scenario", lang), show=True)
+    for f in sc["added"] + sc["removed"]:
+        added = f["change"] == "added"
+        label = (f"<b>{e(t('change_' + f['change'], lang))}</b><br>{e(str(f['name']))}"
+                 f"<br>{e(t('kind_' + f['kind'], lang, default=f['kind']))}<br>{e(str(f.get('subdistrict') or '—'))}")
+        folium.CircleMarker([f["lat"], f["lon"]], radius=8, color=SCENARIO_ADDED_COLOUR if added else SCENARIO_REMOVED_COLOUR,
+                            weight=2.5, dash_array="3 2", fill=True,
+                            fill_color=KIND_COLOURS.get(f["kind"], KIND_COLOURS["station"]) if added else "#ffffff",
+                            fill_opacity=1.0 if added else 0.7, tooltip=folium.Tooltip(label)).add_to(fg)
+    fg.add_to(m)
+
+
 def _plan_legend(m: folium.Map, result, lang: str, share: str, show: Sequence[str]) -> None:
     """The legend: kinds, coverage classes, the isochrone times drawn, proposals."""
     legend = [(KIND_COLOURS["centre"], t("kind_centre", lang)), (KIND_COLOURS["station"], t("kind_station", lang)),
@@ -287,6 +316,9 @@ def _plan_legend(m: folium.Map, result, lang: str, share: str, show: Sequence[st
     legend += [(ISO_COLOURS.get(int(k), "#41ab5d"), t("layer_isochrone", lang, m=k)) for k in drawn]
     if "proposals" in show and getattr(result, "siting", None) is not None:
         legend.append(("#000000", t("layer_proposals", lang)))
+    if getattr(result, "scenario", None) and "facilities" in show:
+        legend += [(SCENARIO_ADDED_COLOUR, f'{t("scenario_col", lang)}: {t("change_added", lang)}'),
+                   (SCENARIO_REMOVED_COLOUR, f'{t("scenario_col", lang)}: {t("change_removed", lang)}')]
     add_legend(m, t("legend", lang), legend)
 
 

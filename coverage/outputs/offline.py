@@ -110,6 +110,7 @@ __all__ = [
     "LeafletAssets",
     "leaflet_assets",
     "basemap_is_gcj02",
+    "basemap_label",
     "new_map",
     "make_offline",
     "add_legend",
@@ -416,6 +417,17 @@ def basemap_is_gcj02(name: str | None) -> bool:
     if name is None:
         return False
     return BASEMAPS[_basemap_name(name)].gcj02
+
+
+def basemap_label(name: str) -> str:
+    """The display name of a basemap (``"天地图 (Tianditu)"``, ``"OpenStreetMap"``), no URL, no key.
+
+    Raises
+    ------
+    ValueInputError
+        For an unknown name.
+    """
+    return BASEMAPS[_basemap_name(name)].label
 
 
 def _tile_layers(name: str, tianditu_key: str | None) -> list[folium.TileLayer]:

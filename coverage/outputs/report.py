@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from coverage.i18n import both, t
 from coverage.outputs.capacity import capacity_section_html
 from coverage.outputs.mapview import plan_map
-from coverage.outputs.offline import to_standalone_html
+from coverage.outputs.offline import basemap_label, to_standalone_html
 from coverage.rulesets import DEFAULT_RULE_SET, subdistrict_verdicts
 
 __all__ = ["render_report", "to_report"]
@@ -66,11 +66,18 @@ def _head(summary: dict) -> list[str]:
     ds = summary["dataset"]
     pm = summary["population_model"]
     source = f' · {_e(both("population_source"))}: {_e(pm["source"])}' if pm.get("source") else ""
+    sc = summary.get("scenario")
+    prefix = ("", "") if sc is None else (f'{t("scenario_title", "zh")}：', f'{t("scenario_title", "en")}: ')
     head = ['<div class="rp">',
-            f'<h1>{_e(t("report_title", "zh"))}<br><span class="sub">{_e(t("report_title", "en"))}</span></h1>',
-            (f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
+            (f'<h1>{_e(prefix[0] + t("report_title", "zh"))}<br>'
+             f'<span class="sub">{_e(prefix[1] + t("report_title", "en"))}</span></h1>'),
+            f'<div>{_e(both("data_set"))}: <b>{_e(ds.get("title") or "")}</b> {_e(ds.get("title_en") or "")}'
             f' · {_e(both("date"))}: {_e(summary["generated"])}'
-            f' · {_e(both("crs"))}: {_e(p["crs"]["name"])} (EPSG:{_e(p["crs"]["epsg"])})</div>')]
+            f' · {_e(both("crs"))}: {_e(p["crs"]["name"])} (EPSG:{_e(p["crs"]["epsg"])})</div>']
+    if sc is not None:
+        n, k = len(sc["added"]), len(sc["removed"])
+        head.append(f'<div class="warn scenario"><b>{_e(t("scenario_banner", "zh", n=n, m=k))}</b><br>'
+                    f'{_e(t("scenario_banner", "en", n=n, m=k))}</div>')
     if ds.get("synthetic"):
         head.append(f'<div class="warn"><b>{_e(t("synthetic", "zh"))}</b><br>{_e(t("synthetic", "en"))}'
                     + (f'<br>{_e(ds.get("notice_zh") or "")} {_e(ds.get("notice") or "")}' if ds.get("notice") else "")
@@ -86,11 +93,51 @@ def _head(summary: dict) -> list[str]:
             (None, both("radius_euclidean_share", r=r), _pct(cov["radius_euclidean"]["share"])),
             (None, both("walk_share", m=m), _pct(cov["walk"]["share"]))]
     if "after" in summary:
-        kpis.append((None, f'{both("after")}: {both("radius_share", r=r)}', _pct(summary["after"]["radius"]["share"])))
+        after = both("after_proposals" if sc is not None else "after")  # in a scenario "after" is ambiguous
+        kpis.append((None, f'{after}: {both("radius_share", r=r)}', _pct(summary["after"]["radius"]["share"])))
     head.append("<div>" + "".join(f'<span class="kpi"><b>{v}</b>{_e(label)}</span>' for _, label, v in kpis)
                 + "</div>")
+    head += _scenario_figures(summary)
     head.append("</div>")
     return head
+
+
+def _scenario_figures(summary: dict) -> list[str]:
+    """A scenario's figures in three named columns: baseline, scenario, after the proposals (when sited)."""
+    sc = summary.get("scenario")
+    if sc is None:
+        return []
+    p = summary["parameters"]
+    r, m = p["radius_m"], p["minutes"]
+    columns = [sc["baseline"], sc["figures"]] + ([{"coverage": summary["after"]}] if "after" in summary else [])
+    hdr = ["", both("baseline"), both("scenario_col")] + ([both("after_proposals")] if "after" in summary else [])
+    rows = []
+    for key, label in (("radius", both("radius_share", r=r)), ("radius_euclidean", both("radius_euclidean_share", r=r)),
+                       ("walk", both("walk_share", m=m))):
+        cells = [c["coverage"][key] for c in columns]
+        rows.append([_e(label)] + [_pct(c["share"]) for c in cells])
+        rows.append([f'{_e(label)} · {_e(both("covered_population"))}']
+                    + [f'{c["population"]:,.0f}' for c in cells])
+    rows.append([_e(both("subdistricts_passing"))]
+                + [f'{c["subdistricts_passing"]} / {c["subdistricts"]}' if "subdistricts" in c else "—"
+                   for c in columns])
+    return [f'<h2>{_e(both("scenario_figures"))}</h2>', _table(hdr, rows, cls="scenario-figures")]
+
+
+def _scenario_section(summary: dict) -> list[str]:
+    """The facilities a scenario added and removed, in a table of their own."""
+    sc = summary.get("scenario")
+    if sc is None:
+        return []
+    rows = [[f'{_e(t("change_" + f["change"], "zh"))}<br><span class="sub">{_e(t("change_" + f["change"], "en"))}</span>',
+             _e(f["name"]),
+             _e(t("kind_" + f["kind"], "zh", default=f["kind"])) + "<br><span class='sub'>"
+             + _e(t("kind_" + f["kind"], "en", default=f["kind"])) + "</span>",
+             _e(f.get("subdistrict") or "—"), _e(f.get("community") or "—"), f'{f["lon"]:.6f}, {f["lat"]:.6f}']
+            for f in sc["added"] + sc["removed"]]
+    return [f'<h2>{_e(both("scenario_facilities"))}</h2>',
+            _table([both("change"), "名称 / Name", "类型 / Kind", both("subdistrict"), both("community"), "lon, lat"],
+                   rows, left=5, cls="scenario-facilities")]
 
 
 def _rules_section(summary: dict) -> list[str]:
@@ -157,6 +204,8 @@ def _proposals_section(summary: dict) -> list[str]:
             for p_ in summary["proposals"]]
     tail.append(_table([both("rank"), "类型 / Kind", both("subdistrict"), both("community"), both("nearest_street"),
                         "lon, lat", both("adds_population"), both("serves")], rows, left=2, cls="proposals"))
+    if "scenario" in summary:  # the baseline / scenario / after table above replaces before/after
+        return tail + _solver_note(summary)
     tail.append(f'<h2>{_e(both("before_after"))}</h2>')
     rows = []
     for key, label in (("radius", both("radius_share", r=r)), ("radius_euclidean", both("radius_euclidean_share", r=r)),
@@ -166,11 +215,16 @@ def _proposals_section(summary: dict) -> list[str]:
                      _pct(a["share"])])
     tail.append(_table(["", f'{both("before")} {both("population")}', both("before"),
                         f'{both("after")} {both("population")}', both("after")], rows, cls="before-after"))
-    if summary.get("siting"):
-        st = summary["siting"]
-        tail.append(f'<p class="sub">solver: {_e(st.get("status"))}, gap {_e(st.get("gap"))}, '
-                    f'{_e(st.get("solve_seconds"))} s; {_e(st.get("note", ""))}</p>')
-    return tail
+    return tail + _solver_note(summary)
+
+
+def _solver_note(summary: dict) -> list[str]:
+    """The solver's status, gap and time."""
+    if not summary.get("siting"):
+        return []
+    st = summary["siting"]
+    return [(f'<p class="sub">solver: {_e(st.get("status"))}, gap {_e(st.get("gap"))}, '
+             f'{_e(st.get("solve_seconds"))} s; {_e(st.get("note", ""))}</p>')]
 
 
 def _capacity_section(summary: dict) -> list[str]:
@@ -197,7 +251,7 @@ def _groups_section(summary: dict) -> list[str]:
         if g.get("headline_zh"):
             tail.append(f'<p><b>{_e(g["headline_zh"])}</b><br>{_e(g["headline_en"])}</p>'
                         f'<p class="sub">{_e(g["assumption_zh"])}<br>{_e(g["assumption_en"])}'
-                        f' · {_e(g.get("age_source"))}: {_e(g.get("age_column"))}</p>')
+                        f' · {_e(g.get("age_file") or g.get("age_source"))}: {_e(g.get("age_column"))}</p>')
         if not g.get("available"):
             tail.append(f'<div class="warn">{_e(g["note_zh"])}<br>{_e(g["note_en"])}</div>')
     return tail
@@ -243,14 +297,21 @@ def _method_section(summary: dict) -> list[str]:
 def _sections(summary: dict) -> tuple[str, str]:
     """HTML before the map (title, KPIs) and after it (tables, method)."""
     tail = ['<div class="rp">']
-    for section in (_rules_section, _communities_section, _groups_section, _proposals_section, _capacity_section,
+    for section in (_scenario_section, _rules_section, _communities_section, _groups_section, _proposals_section, _capacity_section,
                     _skipped_section, _method_section):
         tail += section(summary)
     tail.append("</div>")
     return "\n".join(_head(summary)), "\n".join(tail)
 
 
-def render_report(result, summary: dict | None = None, lang: str = "zh", basemap: str | None = None) -> str:
+def _basemap_note(name: str) -> str:
+    """One line naming the app's basemap (label only: a Tianditu key never reaches a download)."""
+    return (f'<div class="rp sub">底图（应用中）/ Basemap (in the app): {_e(basemap_label(name))} — 本报告地图离线，不含底图 / '
+            "the map in this report is offline, without it</div>")
+
+
+def render_report(result, summary: dict | None = None, lang: str = "zh", basemap: str | None = None,
+                  app_basemap: str | None = None) -> str:
     """Render the self-contained HTML report of a plan.
 
     Parameters
@@ -262,6 +323,9 @@ def render_report(result, summary: dict | None = None, lang: str = "zh", basemap
         Language of the map labels (tables are always bilingual).
     basemap : str, optional
         Online basemap (the page then references its tile server).
+    app_basemap : str, optional
+        The basemap the app showed (``"osm"``, ``"tianditu"``): named in the
+        report, whose map stays offline; no tile URL and no key is written.
 
     Returns
     -------
@@ -272,7 +336,10 @@ def render_report(result, summary: dict | None = None, lang: str = "zh", basemap
     m = plan_map(result, lang=lang, basemap=basemap, height="640px")
     page = to_standalone_html(m)
     before, after = _sections(summary)
-    title = html.escape(f'{t("report_title", "zh")} — {summary["dataset"].get("title") or ""}')
+    if app_basemap:
+        before += _basemap_note(app_basemap)
+    prefix = f'{t("scenario_title", "zh")} / {t("scenario_title", "en")}：' if "scenario" in summary else ""
+    title = html.escape(f'{prefix}{t("report_title", "zh")} — {summary["dataset"].get("title") or ""}')
     page = page.replace("<head>", f"<head><title>{title}</title><style>{_CSS}</style>", 1)
     # the map sits between the title block and the tables
     i = page.index("<body>") + len("<body>")

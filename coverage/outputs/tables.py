@@ -7,8 +7,9 @@ import pandas as pd
 from coverage.params import CoverageParams, radius_label
 from coverage.result import PlanResult
 from coverage.rulesets import DEFAULT_RULE_SET, subdistrict_verdicts
+from coverage.scenario import scenario_counts
 
-__all__ = ["COMPLIANCE_COLUMNS", "compliance_columns", "compliance_table"]
+__all__ = ["COMPLIANCE_COLUMNS", "SCENARIO_COLUMNS", "compliance_columns", "compliance_table", "scenario_table"]
 
 #: compliance.csv columns: (key, 中文, English), headers for the default thresholds; a plan's own are
 #: :func:`compliance_columns` of its parameters.
@@ -72,6 +73,10 @@ def compliance_table(result: PlanResult, bilingual_headers: bool = True) -> pd.D
         r[col] = r[col].astype(float).round(4)
     r["population"] = r["population"].round(1)
     cols = cols + _rule_set_columns(result, r)
+    if result.scenario is not None:  # a scenario's table says so in every row, wherever it is pasted
+        zh, en = scenario_counts(result.scenario)
+        r.insert(0, "plan", f"情景：{zh} / Scenario: {en}")
+        cols = [("plan", "方案", "plan")] + cols
     if bilingual_headers:
         r.columns = [f"{zh} / {en}" for _, zh, en in cols]
     return r
@@ -93,3 +98,36 @@ def _rule_set_columns(result: PlanResult, r: pd.DataFrame) -> list[tuple[str, st
             r[key] = [verdicts[(rs.id, rule.id)].get(n) for n in r["name"]]
             cols.append((key, f"{zh}（{rs.id}）", f"{en} ({rs.id})"))
     return cols
+
+
+#: scenario.csv columns: (key, 中文, English).
+SCENARIO_COLUMNS = [
+    ("change", "变更", "change"),
+    ("name", "名称", "name"),
+    ("kind", "类型", "kind"),
+    ("subdistrict", "街道/乡镇", "subdistrict"),
+    ("community", "社区", "community"),
+    ("lon", "经度", "lon"),
+    ("lat", "纬度", "lat"),
+    ("x", "X（米）", "x (m)"),
+    ("y", "Y（米）", "y (m)"),
+]
+
+
+def scenario_table(result: PlanResult, bilingual_headers: bool = True) -> pd.DataFrame:
+    """``scenario.csv``: the facilities a scenario added (hypothetical) and removed, one row each.
+
+    Parameters
+    ----------
+    result : PlanResult
+        A plan run with a scenario (``result.scenario``); an empty table otherwise.
+    bilingual_headers : bool
+        Headers like ``变更 / change``; else the JSON keys.
+    """
+    sc = result.scenario or {"added": [], "removed": []}
+    rows = sc["added"] + sc["removed"]
+    r = pd.DataFrame(rows, columns=[k for k, _, _ in SCENARIO_COLUMNS])
+    r["change"] = r["change"].map({"added": "新增（假设）/ added (hypothetical)", "removed": "移除 / removed"})
+    if bilingual_headers:
+        r.columns = [f"{zh} / {en}" for _, zh, en in SCENARIO_COLUMNS]
+    return r

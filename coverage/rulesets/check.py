@@ -12,7 +12,8 @@ import pandas as pd
 
 from coverage.capacity import CAPACITY_COLUMNS
 from coverage.errors import RuleSetError, ValueInputError
-from coverage.groups import AGE_COUNT_COLUMNS, AGE_SHARE_COLUMNS, AgeData, older_residents
+from coverage.groups import AgeData, older_residents
+from coverage.read.agetable import AGE_COUNT_COLUMNS, AGE_SHARE_COLUMNS
 from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
 from coverage.skipped import Skipped

@@ -32,6 +32,7 @@ The answer is never worse than the greedy start it is given.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,8 +59,8 @@ from coverage.siting.solvers import (
 __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "lp_dual_bound",
            "progress_text", "solve_big_cover", "solve_set_covering"]
 
-#: Share of the time left after the bound for the row-weighting local search (the rest: HiGHS, windows).
-RWLS_SHARE = 0.5
+#: Share of the time for the row-weighting local search, beside the bound (the rest: HiGHS, windows).
+RWLS_SHARE = 0.6
 #: Share of the time for the Lagrangian ascent.
 LAGRANGE_SHARE = 0.2
 #: Models up to this many entries get the LP bound (interior point) instead, within this share of the time.
@@ -501,6 +502,16 @@ def _bound_rows(b: sp.csr_matrix, full: bool) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+def _piece_bound(bb: sp.csr_matrix, wb: np.ndarray, required: float | None, ub: int, t0: float, deadline: float
+                 ) -> tuple[float, np.ndarray]:
+    """Lagrangian bound and prices: from the LP duals on small models, by subgradient ascent on larger ones."""
+    lp = lp_dual_bound(bb, wb, required, LP_SHARE * (deadline - t0)) if bb.nnz <= LP_NNZ else None
+    if lp is None:
+        now = time.perf_counter()
+        lp = lagrangian_bound(bb, wb, required, ub, now + LAGRANGE_SHARE * (deadline - now))
+    return lp
+
+
 def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups: np.ndarray,
                  need: Mapping[int, int], start: np.ndarray, deadline: float,
                  report: Callable[[int, float], None]) -> tuple[np.ndarray, float, str, float]:
@@ -513,25 +524,27 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     base = float(sum(need.values()))
     if full:
         base = max(base, float(_packing_bound(bb)))
-    # small models: the LP duals give the best Lagrangian bound outright; larger ones ascend by subgradients
-    lp = lp_dual_bound(bb, wb, required, LP_SHARE * (deadline - t0)) if bb.nnz <= LP_NNZ else None
-    if lp is None:
-        now = time.perf_counter()
-        lp = lagrangian_bound(bb, wb, required, ub, now + LAGRANGE_SHARE * (deadline - now))
-    lag, u = lp
-    bound = max(base, float(math.ceil(lag - 1e-6)))
-    report(ub, bound)
     best, method = np.asarray(start, dtype=np.int64), "greedy"
-    if ub <= bound:
-        return best, bound, method, lag
+    # the bound runs in a thread beside the local search: HiGHS and numpy's kernels release the GIL,
+    # so on two cores both get the whole share of the time
+    got: dict = {}
+    worker = threading.Thread(target=lambda: got.update(lp=_piece_bound(bb, wb, required, ub, t0, deadline)),
+                              daemon=True)
+    worker.start()
     if not need:  # local search ignores group minimums
-        found = _local_search(b, w, required, best, time.perf_counter() + RWLS_SHARE * (deadline - time.perf_counter()),
-                              int(bound), lambda k: report(k, bound))
+        def stop() -> int:  # stop once the incumbent meets the bound, as soon as there is one
+            return int(max(base, math.ceil(got["lp"][0] - 1e-6))) if "lp" in got else int(base)
+
+        found = _local_search(bb if full else b, wb if full else w, required, best,
+                              t0 + RWLS_SHARE * (deadline - t0), stop, lambda k: report(k, base))
         if found.size < best.size:
             best, method, ub = found, "rwls", int(found.size)
-            report(ub, bound)
-        if ub <= bound:
-            return best, bound, method, lag
+    worker.join()
+    lag, u = got["lp"]
+    bound = max(base, float(math.ceil(lag - 1e-6)))
+    report(ub, bound)
+    if ub <= bound:
+        return best, bound, method, lag
     rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
     core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
     pos = np.searchsorted(core, best)
@@ -551,7 +564,7 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
 
 
 def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
-                  stop_at: int, on_better: Callable[[int], None]) -> np.ndarray:
+                  stop_at: int | Callable[[], int], on_better: Callable[[int], None]) -> np.ndarray:
     """:func:`rwls_cover` from ``start``; a partial cover keeps the rows ``start`` covers (so its weight holds)."""
     if required is not None:
         bc = sp.csc_matrix(b)

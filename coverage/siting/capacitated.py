@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -44,9 +44,12 @@ from coverage.siting.propose import (
     SitingResult,
     _proposal_frame,
     _recheck,
+    _rule_minimums,
     _site_isochrones,
+    _with_centre_columns,
 )
 from coverage.siting.reach import reach_matrix
+from coverage.siting.bigcover import solve_set_covering
 from coverage.siting.solvers import SetCovering, _merge_identical_rows
 
 __all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
@@ -100,6 +103,49 @@ def _check(sites: object, site_for: str, station_capacity: float, target_share: 
                               f"got {station_capacity!r}")
 
 
+@dataclass
+class Minimums:
+    """What the rules require of the new sites (``--rules``), in the model's own columns.
+
+    Attributes
+    ----------
+    forced : ndarray of int
+        Columns that must open (proposed centres).
+    groups : ndarray of int, optional
+        Group (subdistrict) of every column, -1 for none.
+    need : dict
+        ``{group: k}``: at least ``k`` open columns of that group.
+    """
+
+    forced: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    groups: np.ndarray | None = None
+    need: dict = field(default_factory=dict)
+
+    def on(self, used: np.ndarray) -> "Minimums":
+        """The same minimums on the kept columns ``used`` (original column of each)."""
+        pos = np.full(int(used.max()) + 1 if used.size else 0, -1)
+        pos[used] = np.arange(used.size)
+        forced = pos[self.forced[self.forced < pos.size]] if self.forced.size else self.forced
+        return Minimums(forced[forced >= 0], None if self.groups is None else self.groups[used], dict(self.need))
+
+    def rows(self, K: int, n_col: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Group rows ``sum of y over the group >= k`` of the MIP (sites are its first ``K`` columns)."""
+        keys = [g for g in self.need if self.groups is not None and (self.groups == g).any()]
+        cols = [np.flatnonzero(self.groups == g) for g in keys]
+        r = np.concatenate([np.full(c.size, i) for i, c in enumerate(cols)]) if cols else np.zeros(0, np.int64)
+        c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        return (sparse.csr_matrix((np.ones(c.size), (r, c)), shape=(len(keys), n_col)),
+                np.array([float(self.need[g]) for g in keys]))
+
+
+#: Capacitated models with more columns than this skip the exact MIP (HiGHS finds no incumbent in a minute
+#: at 25k nodes, 98k columns) and go to the engine's cover topped up for capacity.
+CAP_MIP_COLUMNS = 50_000
+#: Share of the time the uncapacitated engine gets on that path (the rest: transportation LPs),
+#: and the most top-up rounds (transportation LP, then sites where residents are left unserved).
+ENGINE_SHARE, TOP_UPS = 0.6, 30
+
+
 def _model(cand: sparse.csr_matrix, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray, w: np.ndarray,
            C: float) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, dict]:
     """Rows shared by both objectives: demand, existing capacity, site capacity, linking (y first)."""
@@ -135,7 +181,8 @@ def _model(cand: sparse.csr_matrix, old_i: np.ndarray, old_j: np.ndarray, old_ca
     return a, row_up, upper, info
 
 
-def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, n_old: int
+def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, n_old: int,
+            keep_cols: np.ndarray | None = None
             ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shrink the model without changing its optimum.
 
@@ -144,7 +191,8 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     - demand points reached by exactly the same new sites and existing facilities
       are merged (their residents summed): flows split back pro rata satisfy every row;
     - candidates reaching no one are dropped. (A candidate whose reach is a subset
-      of another's is *kept*: with capacities both may be needed.)
+      of another's is *kept*: with capacities both may be needed; so are ``keep_cols``,
+      which the rules open whatever they reach.)
 
     Returns
     -------
@@ -164,12 +212,15 @@ def _reduce(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
     merged = merged.tocsc()
     cand2 = merged[:, :K].tocsr()
     oc = merged[:, K:].tocoo()
-    used = np.flatnonzero(np.diff(cand2.tocsc().indptr) > 0)
+    reaches = np.diff(cand2.tocsc().indptr) > 0
+    if keep_cols is not None:
+        reaches[keep_cols] = True
+    used = np.flatnonzero(reaches)
     return cand2.tocsc()[:, used].tocsr(), w2, oc.row.astype(np.int64), oc.col.astype(np.int64), used
 
 
 def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray, old_cap: np.ndarray,
-            C: float, sites: str | int, target: float, time_limit: float
+            C: float, sites: str | int, target: float, time_limit: float, mins: Minimums | None = None
             ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """A feasible answer without the MIP, and a bound from capacities alone.
 
@@ -194,18 +245,39 @@ def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
         x0 = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper0)
         s_old = np.minimum(np.bincount(old_i, weights=x0[info0["xo"]], minlength=n), w)
     f_old = float(s_old.sum())
-    r = np.maximum(w - s_old, 0.0)
+    opened, flow = np.zeros(K, dtype=bool), np.zeros(K)
+    r, served, mins = np.maximum(w - s_old, 0.0), f_old, mins or Minimums()
+    for k in mins.forced:  # the rules' sites first: forced centres, then each group's minimum
+        served = _greedy_add(cand, r, opened, flow, served, C, int(opened.sum()) + 1, math.inf,
+                             allowed=np.arange(K) == k)
+    for g, k in mins.need.items():
+        served = _greedy_add(cand, r, opened, flow, served, C, int(opened.sum()) + int(k), math.inf,
+                             allowed=(mins.groups == g) & ~opened)
+    most = K if sites == "auto" else min(K, int(sites) + int(mins.forced.size))
+    served = _greedy_add(cand, r, opened, flow, served, C, most, target if sites == "auto" else math.inf)
+    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
+    if sites == "auto":
+        bound = max(bound, int(mins.forced.size) + sum(int(k) for k in mins.need.values()))
+    return opened, flow, served, float(max(bound, 0))
+
+
+def _greedy_add(cand: sparse.csr_matrix, r: np.ndarray, opened: np.ndarray, flow: np.ndarray, served: float,
+                C: float, most: int, target: float, allowed: np.ndarray | None = None) -> float:
+    """Open sites one at a time where they serve most of the unserved residents ``r`` (at most ``C`` each).
+
+    Only ``allowed`` columns, when given (a group the rules fill first), and then even where
+    they serve no one. Updates ``r``, ``opened`` and ``flow`` in place until ``most`` sites are open or ``target``
+    residents are served; every flow is a real allocation. Returns the residents served.
+    """
     cc = cand.tocsc()
     ct = cand.T.tocsr().astype(float)
-    opened = np.zeros(K, dtype=bool)
-    flow = np.zeros(K)
-    served = f_old
-    most = K if sites == "auto" else min(K, int(sites))
-    while opened.sum() < most and (sites != "auto" or served < target - 1e-9):
+    while opened.sum() < most and served < target - 1e-9:
         gain = np.minimum(C, ct @ r)
         gain[opened] = -1.0
+        if allowed is not None:
+            gain[~allowed] = -1.0
         k = int(np.argmax(gain))
-        if gain[k] <= 1e-9:
+        if gain[k] < 0 or (allowed is None and gain[k] <= 1e-9):  # the rules open a site even if it adds nobody
             break
         rows = cc.indices[cc.indptr[k]:cc.indptr[k + 1]]
         rr = r[rows]
@@ -213,8 +285,100 @@ def _greedy(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np
         r[rows] -= take
         opened[k], flow[k] = True, float(take.sum())
         served += flow[k]
-    bound = math.ceil((target - f_old) / C - 1e-9) if sites == "auto" else f_old + int(sites) * C
-    return opened, flow, served, float(max(bound, 0))
+    return served
+
+
+def _serve_open(cand: sparse.csr_matrix, open_cols: np.ndarray, old_i: np.ndarray, old_j: np.ndarray,
+                old_cap: np.ndarray, w: np.ndarray, C: float, time_limit: float
+                ) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Most residents served within capacity with exactly ``open_cols`` open (an LP), per site and per row.
+
+    Returns ``(served, flow of each open site, served per demand row)``, or None if HiGHS did not
+    finish in time.
+    """
+    import highspy
+
+    sub = cand[:, open_cols]
+    a, row_up, upper, info = _model(sub, old_i, old_j, old_cap, w, C)
+    K, n_col = open_cols.size, a.shape[1]
+    h = load_model(a, maximize=True, cost=np.r_[np.zeros(K), np.ones(n_col - K)],
+                   lower=np.r_[np.ones(K), np.zeros(n_col - K)], upper=upper,
+                   row_lower=np.full(a.shape[0], -np.inf), row_upper=row_up, time_limit=time_limit)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = np.clip(np.asarray(h.getSolution().col_value, dtype=float), 0.0, upper)
+    per_row = np.bincount(np.r_[info["ni"], old_i], weights=x[K:], minlength=w.size)
+    return float(x[K:].sum()), np.bincount(info["nk"], weights=x[info["xn"]], minlength=K), per_row
+
+
+def _top_up(cand: sparse.csr_matrix, w: np.ndarray, per_row: np.ndarray, opened: np.ndarray, served: float,
+            C: float, target: float) -> bool:
+    """Open sites for residents left unserved by the exact allocation; False if none would help.
+
+    First greedily where unserved residents are within reach; when every one of them is behind
+    full sites, the closed site reaching most of the residents those open sites serve (it frees
+    their capacity for the others).
+    """
+    before = int(opened.sum())
+    _greedy_add(cand, np.maximum(w - per_row, 0.0), opened, np.zeros(opened.size), served, C, opened.size, target)
+    if opened.sum() > before:
+        return True
+    unserved = np.flatnonzero(w - per_row > 1e-9)
+    near = np.unique(cand[unserved][:, np.flatnonzero(opened)].tocoo().col)  # open sites the unserved reach
+    busy = np.zeros(w.size)
+    rows = cand[:, np.flatnonzero(opened)[near]].tocsr()
+    busy[np.flatnonzero(np.diff(rows.indptr) > 0)] = per_row[np.diff(rows.indptr) > 0]
+    relief = np.minimum(C, cand.T.tocsr().astype(float) @ busy)
+    relief[opened] = -1.0
+    k = int(np.argmax(relief)) if relief.size else -1
+    if k < 0 or relief[k] <= 1e-9:
+        return False
+    opened[k] = True
+    return True
+
+
+def _engine_answer(cand: sparse.csr_matrix, w: np.ndarray, old_i: np.ndarray, old_j: np.ndarray,
+                   old_cap: np.ndarray, C: float, target: float, deadline: float, mins: Minimums | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, float, float, str] | None:
+    """Fewest sites for ``target`` at scale: the uncapacitated engine's cover, topped up where capacity binds.
+
+    Residents served within capacity are within the radius of an open site or an existing
+    facility, so the uncapacitated set cover of the same target is a relaxation: its proven
+    bound holds here. Its sites, checked by the transportation LP, are topped up greedily
+    where capacity leaves residents unserved, then checked again.
+
+    Returns ``(open, flow, served, bound, method)`` or None when an LP did not finish in time.
+    """
+    n, K = cand.shape
+    covered = np.zeros(n, dtype=bool)
+    covered[old_i] = True
+    share = min(1.0, target / max(float(w.sum()), 1e-9))
+    mins = mins or Minimums()
+    model = SetCovering(cand, w, covered, target_share=share, forced=mins.forced if mins.forced.size else None,
+                        group_of_candidate=mins.groups, group_min_new=mins.need or None)
+    eng = solve_set_covering(model,
+                             time_limit=max(0.1, ENGINE_SHARE * (deadline - time.perf_counter())))
+    opened = np.zeros(K, dtype=bool)
+    opened[np.asarray(eng.result.selected, dtype=np.int64)] = True
+    method = f"engine ({eng.method})"
+    final, checked = None, None
+    for _ in range(TOP_UPS + 1):
+        checked = opened.copy()
+        final = _serve_open(cand, np.flatnonzero(opened), old_i, old_j, old_cap, w, C,
+                            max(1.0, deadline - time.perf_counter()))
+        if final is None or final[0] >= target - 1e-6 or _ == TOP_UPS:
+            break
+        method = f"engine ({eng.method}) + capacity top-up"
+        if not _top_up(cand, w, final[2], opened, final[0], C, target):
+            break
+    if final is None:
+        return None
+    flow = np.zeros(K)
+    flow[np.flatnonzero(checked)] = final[1]
+    opened = checked
+    bound = float(math.ceil(eng.result.bound - 1e-6)) if math.isfinite(eng.result.bound) else math.nan
+    return opened, flow, final[0], bound, method
 
 
 def capacitated_siting(
@@ -229,6 +393,7 @@ def capacitated_siting(
     total_population: float | None = None,
     time_limit: float = 60.0,
     mip_rel_gap: float = 0.0,
+    minimums: Minimums | None = None,
 ) -> CapSitingResult:
     """Fewest (or best ``N``) new stations of capacity ``C``, existing facilities kept with theirs.
 
@@ -253,6 +418,8 @@ def capacitated_siting(
         Seconds for HiGHS.
     mip_rel_gap : float
         0 = prove optimality.
+    minimums : Minimums, optional
+        The rules' forced sites and per-group minimums (``--rules``), on ``cand_reach``'s columns.
 
     Returns
     -------
@@ -279,7 +446,11 @@ def capacitated_siting(
     old_cap = np.zeros(0) if existing_capacity is None else np.asarray(existing_capacity, dtype=float)
     total = float(w.sum()) if total_population is None else float(total_population)
     # only candidates that reach someone with residents
-    cand, w, old_i, old_j, used = _reduce(cand, w, old_i, old_j, old_cap.size)
+    mins = minimums or Minimums()
+    ruled = mins.forced if mins.groups is None else np.union1d(mins.forced,
+                                                                np.flatnonzero(np.isin(mins.groups, list(mins.need))))
+    cand, w, old_i, old_j, used = _reduce(cand, w, old_i, old_j, old_cap.size, ruled.astype(np.int64))
+    mins = mins.on(used)
     K = used.size
     C = float(station_capacity)
     a, row_up, upper, info = _model(cand, old_i, old_j, old_cap, w, C)
@@ -293,20 +464,39 @@ def capacitated_siting(
             message = (f"the target of {want:,.0f} residents within capacity cannot be reached with every candidate "
                        f"open (at most {achievable:,.0f}); the fewest sites serving that many are proposed")
         target = max(0.0, target - 1e-6)
-    h, a2 = _final_model(a, row_up, upper, K, sites, target, time_limit - (time.perf_counter() - t0))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.run()
-    y, flow_new, served, obj, bound, status = _answer(h, info, K)
-    if y is None:  # no incumbent in time (large models): the greedy answer, with the better of the two bounds
-        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target, time_limit)
+    deadline = t0 + time_limit
+    big = sites == "auto" and a.shape[1] > CAP_MIP_COLUMNS
+    h, a2 = _final_model(a, row_up, upper, K, sites, target, max(0.1, deadline - time.perf_counter()), mins)
+    y, flow_new, served, obj, bound, status = None, None, math.nan, math.nan, math.nan, "skipped"
+    if not big:  # district scale: the exact MIP
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        h.run()
+        y, flow_new, served, obj, bound, status = _answer(h, info, K)
+    if y is None:  # no incumbent in time, or too big: the greedy, and at scale the engine's cover topped up
+        y, flow_new, served, cap_bound = _greedy(cand, w, old_i, old_j, old_cap, C, sites, target,
+                                                 max(0.1, deadline - time.perf_counter()), mins)
         obj = float(y.sum()) if sites == "auto" else served
         bound = cap_bound if not math.isfinite(bound) else (max(bound, cap_bound) if sites == "auto"
                                                             else min(bound, cap_bound))
         status = "greedy"
-        message = "; ".join(m for m in (message, f"HiGHS found no integer solution within {time_limit:g} s: the "
-                                        "greedy sites are proposed with the proven bound; raise --time-limit") if m)
-    if sites != "auto":
-        y &= flow_new > 1e-9  # an open site serving no one adds nothing
+        why = (f"the model has {a.shape[1]:,} columns (more than {CAP_MIP_COLUMNS:,})" if big else
+               f"HiGHS found no integer solution within {time_limit:g} s")
+        if sites == "auto":
+            eng = _engine_answer(cand, w, old_i, old_j, old_cap, C, target, deadline, mins)
+            if eng is not None:
+                bound = max(bound, eng[3]) if math.isfinite(eng[3]) else bound
+                # a feasible answer first, then the fewer sites (the greedy's allocation can fall short)
+                if (eng[2] >= target - 1e-6, -eng[0].sum()) > (served >= target - 1e-6, -y.sum()):
+                    y, flow_new, served, status = eng[0], eng[1], eng[2], eng[4]
+                    obj = float(y.sum())
+        message = "; ".join(m for m in (message, f"{why}: the {status} sites are proposed with the proven bound; "
+                                        "raise --time-limit for a smaller gap") if m)
+    if sites != "auto":  # an open site serving no one adds nothing, unless the rules ask for it
+        ruled = np.zeros(K, dtype=bool)
+        ruled[mins.forced] = True
+        if mins.groups is not None:
+            ruled |= np.isin(mins.groups, list(mins.need))
+        y &= (flow_new > 1e-9) | ruled
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.nan
     return CapSitingResult(
         selected=used[np.flatnonzero(y)], served_new=flow_new[y], served=served, target=target,
@@ -332,21 +522,29 @@ def _most_servable(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, 
 
 
 def _final_model(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, K: int, sites: str | int,
-                 target: float, time_limit: float) -> tuple[Any, sparse.csr_matrix]:
-    """The MIP, loaded: fewest sites serving ``target`` (``auto``), or most served by ``sites`` sites."""
+                 target: float, time_limit: float, mins: Minimums | None = None) -> tuple[Any, sparse.csr_matrix]:
+    """The MIP, loaded: fewest sites serving ``target`` (``auto``), or most served by ``sites`` sites.
+
+    The rules' minimums (``mins``) open their forced sites and add a row per group.
+    """
+    mins = mins or Minimums()
     n_col = a.shape[1]
     serve = np.r_[np.zeros(K), np.ones(n_col - K)]
     is_site = np.r_[np.ones(K), np.zeros(n_col - K)]
     lo = np.zeros(n_col)
+    lo[mins.forced] = 1.0
+    g_rows, g_need = mins.rows(K, n_col)
     if sites == "auto":
-        a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :])], format="csr")
+        a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :]), g_rows], format="csr")
         h = load_model(a2, maximize=False, cost=is_site, lower=lo, upper=upper,
-                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target], row_upper=np.r_[row_up, np.inf],
+                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target, g_need],
+                       row_upper=np.r_[row_up, np.inf, np.full(g_need.size, np.inf)],
                        integer=is_site, time_limit=time_limit)
     else:
-        a2 = sparse.vstack([a, sparse.csr_matrix(is_site[None, :])], format="csr")
+        a2 = sparse.vstack([a, sparse.csr_matrix(is_site[None, :]), g_rows], format="csr")
         h = load_model(a2, maximize=True, cost=serve, lower=lo, upper=upper,
-                       row_lower=np.full(a2.shape[0], -np.inf), row_upper=np.r_[row_up, float(sites)],
+                       row_lower=np.r_[np.full(a.shape[0] + 1, -np.inf), g_need],
+                       row_upper=np.r_[row_up, float(sites) + mins.forced.size, np.full(g_need.size, np.inf)],
                        integer=is_site, time_limit=time_limit)
     return h, a2
 
@@ -437,29 +635,11 @@ def _taken_over(capacity: CapacityResult, after_cap: CapacityResult, n_old: int)
                        minlength=len(after_cap.facilities) - n_old)
 
 
-def _tighten_with_uncapacitated(sol: CapSitingResult, result: PlanResult, reach: sparse.csr_matrix, w: np.ndarray,
-                                site_for: str, time_limit: float, notes: list[str]) -> None:
-    """A better bound for ``auto`` from the uncapacitated set cover on the same reach.
-
-    Residents served within capacity are within the radius of an open site or an
-    existing facility, so any capacitated answer is also an uncapacitated cover of
-    the same target: the set cover's proven lower bound holds here too.
-    """
-    covered = result.coverage.demand["covered_radius" if site_for == "radius" else "covered_walk"].to_numpy(bool)
-    share = min(1.0, sol.target / max(float(w.sum()), 1e-9))
-    lb = SetCovering(reach, w, covered, target_share=share).solve(time_limit=time_limit)
-    if math.isfinite(lb.bound) and math.ceil(lb.bound - 1e-6) > (sol.bound if math.isfinite(sol.bound) else -1):
-        sol.bound = float(math.ceil(lb.bound - 1e-6))
-        sol.gap = abs(sol.objective - sol.bound) / max(abs(sol.objective), 1e-9)
-        notes.append(f"bound from the uncapacitated set cover of the same target ({lb.status}, bound "
-                     f"{lb.bound:.2f})")
-
-
 def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str | int = "auto",
                         station_capacity: float = 0.0, site_for: str = "radius", target_share: float | None = None,
                         candidates: str | None = None, exclusions: gpd.GeoDataFrame | None = None,
                         time_limit: float = DEFAULT_TIME_LIMIT_S, progress: Callable | None = None,
-                        max_isochrones: int = 200) -> CapacitatedSitingResult:
+                        max_isochrones: int = 200, rules: bool = False) -> CapacitatedSitingResult:
     """New stations of capacity ``station_capacity`` so that the target is covered within radius and capacity.
 
     Parameters
@@ -471,8 +651,10 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
         Fewest stations reaching ``target_share`` within capacity, or the best ``N``.
     station_capacity : float
         Residents one new station serves (``--station-capacity``).
-    site_for, target_share, candidates, exclusions, time_limit, progress, max_isochrones
-        As :func:`coverage.siting.propose.propose_sites`.
+    site_for, target_share, candidates, exclusions, time_limit, progress, max_isochrones, rules
+        As :func:`coverage.siting.propose.propose_sites`: with ``rules`` the subdistricts without
+        a centre get one (of capacity ``station_capacity`` too) and each gets the stations the
+        active rule sets require, on top of what capacity needs.
 
     Returns
     -------
@@ -497,18 +679,25 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
     dsnap = result.coverage.demand_snap
     reach = reach_matrix(net, dsnap, su.cands, su.threshold, active=(dsnap.offset <= params.max_snap_m) & (w > 0))
     old = capacity.reach.within(su.threshold)
+    centre_j, group_min, mins = [], {}, None
+    if rules:
+        centre_j, _, group_min = _rule_minimums(result, su.cands, su.group, dsnap, w,
+                                                dsnap.offset <= params.max_snap_m, notes)
+        reach, groups, forced = _with_centre_columns(reach, centre_j, su.group, True)
+        mins = Minimums(forced, groups, group_min)
     step(f"capacitated solver, at most {time_limit:g} s / 容量约束求解（最多 {time_limit:g} 秒）", 0.3)
     sol = capacitated_siting(reach, w, station_capacity, old.demand, old.facility,
                              capacity.facilities["capacity"].to_numpy(float), sites=sites, target_share=su.target,
-                             total_population=capacity.population, time_limit=time_limit)
-    if sol.status == "greedy" and sites == "auto":
-        _tighten_with_uncapacitated(sol, result, reach, w, site_for, time_limit, notes)
+                             total_population=capacity.population, time_limit=time_limit, minimums=mins)
     if sol.message:
         notes.append(sol.message)
     order = np.argsort(-sol.served_new, kind="stable")
     cj = sol.selected[order]
-    proposals = _proposal_frame(result, net, su.cands, cj, np.zeros(cj.size, bool), sol.served_new[order], su.group,
-                                {}, site_for)
+    n_cand = len(su.cands)
+    is_centre = cj >= n_cand  # the rules' centre columns follow the candidates
+    cj = np.where(is_centre, np.asarray(centre_j + [0], dtype=np.int64)[np.maximum(cj - n_cand, 0)], cj)
+    proposals = _proposal_frame(result, net, su.cands, cj, is_centre, sol.served_new[order], su.group,
+                                group_min, site_for)
     step("re-check / 复核", 0.6)
     after_cov, before, after = _recheck(result, proposals)
     after_cap = _recheck_capacity(result, capacity, after_cov, proposals, station_capacity, time_limit)
@@ -520,7 +709,7 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
     iso = _site_isochrones(net, proposals, su.threshold, params, max_isochrones, notes)
     proposals = proposals.drop(columns=["label"])
     info = _capacitated_info(result, capacity, after_cap, su, sol, proposals, sites, site_for, station_capacity,
-                             notes)
+                             notes, rules=rules)
     step("siting done / 选址完成", 1.0)
     return CapacitatedSitingResult(proposals=proposals, after=after, before=before, isochrones=iso, solve=None,
                                    info=info, after_coverage=after_cov, reach=reach, candidates=su.cands,
@@ -529,7 +718,7 @@ def propose_capacitated(result: PlanResult, capacity: CapacityResult, sites: str
 
 def _capacitated_info(result: PlanResult, capacity: CapacityResult, after_cap: CapacityResult, su: SitingSetup,
                       sol: CapSitingResult, proposals: gpd.GeoDataFrame, sites: str | int, site_for: str,
-                      station_capacity: float, notes: list[str]) -> dict:
+                      station_capacity: float, notes: list[str], rules: bool = False) -> dict:
     """``SitingResult.info`` of a capacitated run: the solve, the candidates, capacity before and after."""
     params = result.params
     within_after = after_cap.covered(after_cap.capacitated)
@@ -537,7 +726,7 @@ def _capacitated_info(result: PlanResult, capacity: CapacityResult, after_cap: C
         "mode": "capacitated_set_covering" if sites == "auto" else "capacitated_maximal_covering",
         "sites": sites if sites == "auto" else int(sites), "site_for": site_for,
         "threshold_m": round(float(su.threshold), 3), "radius_m": float(params.radius_m),
-        "minutes": float(params.minutes), "target_share": su.target, "rules": False,
+        "minutes": float(params.minutes), "target_share": su.target, "rules": bool(rules),
         "candidate_source": su.source, "station_capacity": float(station_capacity),
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
         "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(su.cands)),
@@ -549,6 +738,8 @@ def _capacitated_info(result: PlanResult, capacity: CapacityResult, after_cap: C
         "capacity_before": {"nearest": capacity.covered(capacity.nearest),
                             "capacitated": capacity.covered(capacity.capacitated) if capacity.capacitated else None},
         "capacity_after": {"nearest": after_cap.covered(after_cap.nearest), "capacitated": within_after},
-        "target_met": bool(within_after["share"] is not None and within_after["share"] >= su.target - 1e-6),
+        # the model counts facilities of unknown capacity as unlimited: so does the verdict
+        "target_met": bool(capacity.population > 0 and (within_after["population"]
+                           + within_after["capacity_unknown_population"]) >= su.target * capacity.population - 1e-6),
         "note": "; ".join(notes),
     }

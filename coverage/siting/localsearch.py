@@ -48,6 +48,9 @@ class _Search:
         m, n = b.shape
         self.w = np.ones(m, dtype=np.int64)
         self.cc = np.zeros(m, dtype=np.int64)
+        # XOR of the chosen columns covering each row: the covering column itself where cc == 1, so
+        # a row's single cover is found without scanning the row (the moves touch only rows' counts)
+        self.owner = np.zeros(m, dtype=np.int64)
         self.sel = np.zeros(n, dtype=bool)
         self.score = np.diff(self.cp).astype(np.int64)  # nothing chosen: every row uncovered, weight 1
         self.age = np.zeros(n, dtype=np.int64)
@@ -64,35 +67,35 @@ class _Search:
 
     def add(self, j: int) -> None:
         r = self._rows(j)
-        newly = r[self.cc[r] == 0]
+        c = self.cc[r]
+        newly = r[c == 0]
         if newly.size:  # rows now covered: no longer a gain for any column reaching them
             cols, of = self._cols_of(newly)
             np.subtract.at(self.score, cols, self.w[of])
             self.free[cols] = True
-        shared = r[self.cc[r] == 1]
-        if shared.size:  # their single chosen column is no longer their only cover
-            cols, of = self._cols_of(shared)
-            mine = self.sel[cols]
-            np.add.at(self.score, cols[mine], self.w[of[mine]])
+        shared = r[c == 1]
+        if shared.size:  # their single chosen column (the XOR of one) is no longer their only cover
+            np.add.at(self.score, self.owner[shared], self.w[shared])
         self.cc[r] += 1
+        self.owner[r] ^= j
         self.sel[j] = True
         self.n_uncovered -= newly.size
-        self.score[j] = -int(self.w[r[self.cc[r] == 1]].sum())
+        self.score[j] = -int(self.w[newly].sum())
 
     def remove(self, j: int) -> None:
         r = self._rows(j)
         self.cc[r] -= 1
+        self.owner[r] ^= j
         self.sel[j] = False
-        lost = r[self.cc[r] == 0]
+        c = self.cc[r]
+        lost = r[c == 0]
         if lost.size:  # rows uncovered again: a gain for every column reaching them
             cols, of = self._cols_of(lost)
             np.add.at(self.score, cols, self.w[of])
             self.free[cols] = True
-        single = r[self.cc[r] == 1]
-        if single.size:  # their remaining chosen column is now their only cover
-            cols, of = self._cols_of(single)
-            mine = self.sel[cols]
-            np.subtract.at(self.score, cols[mine], self.w[of[mine]])
+        single = r[c == 1]
+        if single.size:  # their remaining chosen column (the XOR of one) is now their only cover
+            np.subtract.at(self.score, self.owner[single], self.w[single])
         self.n_uncovered += lost.size
         self.score[j] = int(self.w[lost].sum())
         self.free[j] = False
@@ -103,9 +106,8 @@ class _Search:
         top = cols[sc == sc.max()]
         return int(top[np.argmin(self.age[top])])
 
-    def reweigh(self) -> None:
-        """Raise the weight of every uncovered row by one (and the scores of the columns reaching them)."""
-        unc = np.flatnonzero(self.cc == 0)
+    def reweigh(self, unc: np.ndarray) -> None:
+        """Raise the weight of the uncovered rows ``unc`` by one (and the scores of the columns reaching them)."""
         self.w[unc] += 1
         cols, _ = self._cols_of(unc)
         np.add.at(self.score, cols, 1)
@@ -113,7 +115,7 @@ class _Search:
 
 def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int = 0,
                max_steps: int | None = None, on_better: Callable[[int], None] | None = None,
-               stop_at: int = 0) -> np.ndarray:
+               stop_at: int | Callable[[], int] = 0) -> np.ndarray:
     """Fewest columns of ``b`` covering every row, by row-weighting local search from a cover.
 
     Parameters
@@ -130,8 +132,9 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
         Stop after this many moves (for reproducible tests).
     on_better : callable, optional
         ``on_better(count)`` for each smaller cover found.
-    stop_at : int
-        Stop once a cover this small is found (a proven lower bound, say).
+    stop_at : int or callable
+        Stop once a cover this small is found (a proven lower bound, say); a callable is asked
+        again after each better cover (a bound computed meanwhile in another thread).
 
     Returns
     -------
@@ -157,30 +160,37 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     if s.n_uncovered:
         raise ValueError("rwls_cover: the start does not cover every row")
     best = np.flatnonzero(s.sel)
+    chosen = best.copy()
+    floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
     last_added, step = -1, 0
     while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
-           and best.size > stop_at):
+           and best.size > floor):
         step += 1
-        chosen = np.flatnonzero(s.sel)
         if s.n_uncovered == 0:
             if chosen.size < best.size:
-                best = chosen
+                best = np.sort(chosen)
                 if on_better is not None:
                     on_better(int(best.size))
-            s.remove(s.best_of(chosen))
+                floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
+            out = s.best_of(chosen)
+            s.remove(out)
+            chosen = chosen[chosen != out]
             last_added = -1
             continue
-        out = s.best_of(chosen[chosen != last_added]) if chosen.size > 1 else int(chosen[0])
-        s.remove(out)
-        s.age[out] = step
-        unc = np.flatnonzero(s.cc == 0)
+        if chosen.size:  # (empty only after a one-site cover gave up its site)
+            out = s.best_of(chosen[chosen != last_added]) if chosen.size > 1 else int(chosen[0])
+            s.remove(out)
+            chosen = chosen[chosen != out]
+            s.age[out] = step
+        unc = np.flatnonzero(s.cc == 0)  # the rows uncovered now (one scan per step; moves keep the count)
         row = int(unc[rng.integers(unc.size)])
         cols = s.ri[s.rp[row]:s.rp[row + 1]]
         pick = cols[s.free[cols]]
         last_added = s.best_of(pick if pick.size else cols)
         s.add(last_added)
+        chosen = np.append(chosen, last_added)
         s.age[last_added] = step
-        s.reweigh()
+        s.reweigh(unc[s.cc[unc] == 0])
     if s.n_uncovered == 0 and s.sel.sum() < best.size:
         best = np.flatnonzero(s.sel)
     return np.sort(best)

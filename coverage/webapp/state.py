@@ -12,8 +12,8 @@ What lives here, so that it can be tested without a browser:
   that results are computed once per (data, parameters, counted kinds, scenario)
   and display settings never recompute distances;
 - **scenario** facility edits (hypothetical stations added by a click or by
-  coordinates, existing ones removed) turned into a facility layer for
-  :meth:`coverage.study.StudyArea.with_facilities`;
+  coordinates, existing ones removed): :class:`coverage.scenario.Scenario`,
+  which :func:`coverage.pipeline.run_plan` applies and records in every output;
 - **tables** for display (rule badges, worst-served communities, before/after)
   and **download bytes** built with :mod:`coverage.outputs` and
   :mod:`coverage.outputs.report`.
@@ -31,8 +31,8 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,13 @@ from coverage.i18n import lookup, t
 from coverage.outputs.files import write_proposals
 from coverage.outputs.report import render_report
 from coverage.outputs.summary import summary_json
-from coverage.outputs.tables import compliance_table
+from coverage.outputs.tables import compliance_table, scenario_table
 from coverage.params import PRESETS, CoverageParams
 from coverage.read.layers import LAYER_STEMS, STREET_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, find_layer_files
 from coverage.read.safety import MAX_UPLOAD_BYTES, check_size, check_xml_safe, safe_extract_zip
+from coverage.scenario import Scenario, added_facilities, apply_scenario
 from coverage.study import load_study_area
+from coverage.webapp.folders import shown_folder
 from coverage.webapp.strings import APP_STRINGS
 
 __all__ = [
@@ -136,7 +138,7 @@ def source_label(source: DataSource, lang: str) -> str:
     if source[0] == "demo":
         return tr("source_demo", lang)
     if source[0] == "folder":
-        return f"{tr('source_folder', lang)}: {source[1]}"
+        return f"{tr('source_folder', lang)}: {shown_folder(source[1])}"
     return tr("source_upload", lang)
 
 
@@ -426,6 +428,7 @@ class LRUStore:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
 
@@ -450,12 +453,31 @@ class LRUStore:
                 self._data.popitem(last=False)
         return value
 
+    @contextmanager
+    def computing(self, key: Hashable) -> Iterator[None]:
+        """Held while ``key`` is computed: sessions asking for the same key at once wait for the first
+        one's value instead of computing it again (ten planners opening the demo compute it once).
+        Look the key up again inside: it is usually there by then."""
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                if self._computing.get(key) is lock:
+                    del self._computing[key]
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """Return the stored value or compute, store and return it (computed outside the lock)."""
+        """Return the stored value or compute, store and return it (once per key, outside the store's lock)."""
         sentinel = object()
         value = self.get(key, sentinel)
-        if value is sentinel:
-            value = self.put(key, compute())
+        if value is not sentinel:
+            return value
+        with self.computing(key):
+            value = self.get(key, sentinel)
+            if value is sentinel:
+                value = self.put(key, compute())
         return value
 
     def __len__(self) -> int:
@@ -504,62 +526,19 @@ def counted_study(study, kinds: Iterable[str]):
     return study.with_facilities(f)
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """Facility edits of a what-if scenario.
-
-    Attributes
-    ----------
-    added : tuple of (name, lon, lat) or (name, lon, lat, kind)
-        Hypothetical facilities, WGS84 degrees; the kind is ``station`` unless
-        given (an accepted proposal may be a ``centre``).
-    removed : tuple
-        Index labels of existing facilities taken out.
-    """
-
-    added: tuple = ()
-    removed: tuple = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.added and not self.removed
-
-    def stations(self) -> list[tuple[str, float, float, str]]:
-        """``(name, lon, lat, kind)`` of each added facility."""
-        return [(a[0], float(a[1]), float(a[2]), a[3] if len(a) > 3 and a[3] else "station") for a in self.added]
-
-    def key(self) -> tuple:
-        return (tuple((n, round(x, 7), round(y, 7), k) for n, x, y, k in self.stations()),
-                tuple(sorted(self.removed, key=str)))
-
-
 def added_layer(study, scenario: Scenario, lang: str = "zh") -> gpd.GeoDataFrame:
     """The hypothetical facilities (counted; kind ``station`` unless given), in the study CRS."""
-    items = scenario.stations()
-    rows = [{"name": name, "kind": kind, "kind_raw": tr("hypothetical_kind", lang) if kind == "station" else kind,
-             "counted": True} for name, _, _, kind in items]
-    geoms = [shapely.Point(lon, lat) for _, lon, lat, _ in items]
-    gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326) if rows else \
-        gpd.GeoDataFrame({"name": [], "kind": [], "kind_raw": [], "counted": []}, geometry=[], crs=4326)
-    return gdf.to_crs(study.crs)
+    return added_facilities(study, scenario, tr("hypothetical_kind", lang))
 
 
 def scenario_facilities(study, scenario: Scenario, lang: str = "zh") -> gpd.GeoDataFrame:
     """The study's facilities minus the removed ones plus the hypothetical stations."""
-    base = study.facilities.drop(index=[i for i in scenario.removed if i in study.facilities.index])
-    add = added_layer(study, scenario, lang)
-    if not len(add):
-        return base
-    add.index = [f"scenario_{i + 1}" for i in range(len(add))]
-    cols = [c for c in base.columns if c in add.columns]
-    return pd.concat([base, add[cols]], axis=0)
+    return scenario_study(study, scenario, lang).facilities
 
 
 def scenario_study(study, scenario: Scenario, lang: str = "zh"):
-    """The study with the scenario's facilities (:meth:`StudyArea.with_facilities`)."""
-    if scenario.empty:
-        return study
-    return study.with_facilities(gpd.GeoDataFrame(scenario_facilities(study, scenario, lang), crs=study.crs))
+    """The study with the scenario's facilities (:func:`coverage.scenario.apply_scenario`)."""
+    return apply_scenario(study, scenario, tr("hypothetical_kind", lang))
 
 
 def station_at(lon: float, lat: float, coordinate_system: str = "wgs84") -> tuple[float, float]:
@@ -821,9 +800,9 @@ def summary_bytes(result) -> bytes:
     return summary_json(result.summary()).encode("utf-8")
 
 
-def report_bytes(result, lang: str = "zh") -> bytes:
-    """``report.html`` (self-contained, offline) as the CLI writes it."""
-    return render_report(result, result.summary(), lang=lang).encode("utf-8")
+def report_bytes(result, lang: str = "zh", app_basemap: str | None = None) -> bytes:
+    """``report.html`` (self-contained, offline) as the CLI writes it; ``app_basemap`` is only named in it."""
+    return render_report(result, result.summary(), lang=lang, app_basemap=app_basemap).encode("utf-8")
 
 
 def compliance_csv_bytes(result) -> bytes:
@@ -837,6 +816,8 @@ def compliance_xlsx_bytes(result) -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         compliance_table(result).to_excel(xw, sheet_name="达标 compliance", index=False)
         result.communities.round(4).to_excel(xw, sheet_name="社区 communities", index=False)
+        if result.scenario is not None:
+            scenario_table(result).to_excel(xw, sheet_name="情景 scenario", index=False)
     return buf.getvalue()
 
 

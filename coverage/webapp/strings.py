@@ -58,6 +58,32 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
                     "路网OSM XML。单个文件不超过 {mb:.0f} MB。",
                     "One file per layer: GeoJSON, GeoPackage, zipped Shapefile (.zip), facility table CSV/XLSX "
                     "(lon/lat or 经度/纬度), streets as OSM XML. At most {mb:.0f} MB per file."),
+    "folder_pick": ("数据文件夹（数据根目录下）", "Data folder (under the data root)"),
+    "folder_pick_help": (
+        "管理员以 COVERAGE_APP_DATA_ROOT 指定数据根目录；这里列出其下含 streets、subdistricts、communities、facilities 四个图层的文件夹",
+        ("The administrator sets the data root with COVERAGE_APP_DATA_ROOT; listed are the folders under it holding "
+         "the streets, subdistricts, communities and facilities layers")),
+    "folder_none": ("数据根目录下没有可用的数据文件夹", "No data folders under the data root"),
+    "folders_demo_only": (
+        "此服务器未开放服务器文件夹（未设置 COVERAGE_APP_DATA_ROOT），仅提供内置演示数据；请改用“上传文件”载入自己的数据",
+        ("Server folders are not offered on this server (COVERAGE_APP_DATA_ROOT is not set): only the built-in "
+         "demo data; use \"Upload files\" for your own data")),
+    "basemap": ("底图（需联网）", "Basemap (needs internet)"),
+    "basemap_none": ("无底图（离线）", "None (offline)"),
+    "basemap_osm": ("OpenStreetMap", "OpenStreetMap"),
+    "basemap_tianditu": ("天地图（需密钥）", "Tianditu (needs a key)"),
+    "basemap_help": (
+        "默认无底图，地图完全离线；选择底图后浏览器从互联网加载瓦片。下载的报告保持离线，只注明底图名称，不写入密钥",
+        ("Off by default: the map works fully offline. With a basemap the browser loads tiles from the internet. "
+         "Downloaded reports stay offline: they name the basemap, never the key")),
+    "tianditu_key": ("天地图密钥（浏览器端）", "Tianditu key (browser)"),
+    "tianditu_key_help": (
+        "在 console.tianditu.gov.cn 申请的浏览器端密钥；只在本会话中使用，不写入任何下载文件",
+        "The browser key from console.tianditu.gov.cn; used in this session only, written into no download"),
+    "tianditu_key_missing": ("请输入天地图密钥；在此之前地图不显示底图",
+                             "Enter the Tianditu key; until then the map shows no basemap"),
+    "basemap_in_app": ("应用中的底图：{name}（本报告离线，不含底图）",
+                       "Basemap in the app: {name} (this report is offline, without it)"),
     "upload_folder_zip": ("或：整个数据文件夹（.zip）", "Or: a whole data folder (.zip)"),
     "layer_name_streets": ("路网（streets）", "Streets"),
     "layer_name_subdistricts": ("街道/乡镇边界（subdistricts）", "Subdistrict boundaries"),
