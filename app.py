@@ -48,6 +48,7 @@ from coverage.webapp.capacity import capacity_view
 from coverage.webapp.folders import folder_policy, list_data_folders, resolve_in_root
 from coverage.webapp.groups import GROUPS, age_upload, group_figures, group_result, group_row, gtr
 from coverage.webapp.mapui import app_map, view_key
+from coverage.webapp.ruleedit import edited_rule_sets, edits_key, threshold_fields
 from coverage.webapp.state import (
     COORDINATE_SYSTEMS,
     DECLARABLE_LAYERS,
@@ -384,6 +385,39 @@ def sidebar_data(lang: str, notices, progress) -> tuple[tuple, Any]:
 # Sidebar: parameters and display
 # --------------------------------------------------------------------------
 
+def rule_thresholds(lang: str) -> None:
+    """Number inputs for the chosen rule sets' thresholds, keyed by set, rule and parameter; each names its document."""
+    groups = [(rs, fields) for rs, fields in threshold_fields(ss["p_rule_sets"], lang) if fields]
+    if not groups:
+        return
+    with st.sidebar.expander(tr("rule_thresholds", lang)):
+        st.caption(tr("rule_thresholds_help", lang))
+        for rs, fields in groups:
+            st.markdown(f"**{md_escape(rs.name_zh if lang == 'zh' else rs.name_en)}**")
+            st.caption(md_escape(tr("rs_document", lang) + ": " + (rs.document or rs.id)))
+            for f in fields:
+                ss.setdefault(f.key, f.value)
+                st.number_input(f.label, min_value=f.low, max_value=f.high, step=f.step, format=f.format, key=f.key,
+                                help=f.help)
+        try:
+            changes = edits_key(edited_rule_sets(ss["p_rule_sets"], ss))
+        except CoverageInputError as exc:  # e.g. a range written high below low: said, the document's values kept
+            st.error(md_escape(_error_text(exc)), icon=":material/error:")
+            return
+        if changes:
+            st.caption(md_escape(tr("rt_edited", lang, changes="; ".join(f"{s}: {c}" for s, c in changes))))
+
+
+def active_rule_sets() -> tuple[tuple, tuple]:
+    """The chosen rule sets with the planner's thresholds, and their cache key (names + edits)."""
+    names = tuple(ss["p_rule_sets"])
+    try:
+        sets = edited_rule_sets(names, ss)
+    except CoverageInputError:  # shown by rule_thresholds; check the documents' values meanwhile
+        sets = edited_rule_sets(names, {})
+    return sets, (names, edits_key(sets))
+
+
 def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
     """Preset, thresholds, counted kinds, advanced settings and display choices."""
     st.sidebar.header(tr("parameters", lang))
@@ -404,6 +438,7 @@ def sidebar_parameters(study0, lang: str) -> tuple[CoverageParams, tuple]:
            lambda k: tr(f"ckind_{k}", lang, default=k) if k else k)
     choice(st.sidebar.multiselect, "p_rule_sets", tr("rule_sets", lang), preset_names(), lambda n: n,
            help=tr("rule_sets_help", lang))
+    rule_thresholds(lang)
     with st.sidebar.expander(tr("advanced", lang)):
         st.number_input(tr("max_snap_m", lang), min_value=10.0, max_value=2000.0, step=10.0, key="p_max_snap")
         st.slider(tr("target_share", lang), min_value=0.5, max_value=1.0, step=0.01, key="p_target")
@@ -476,7 +511,7 @@ def _run(study, key: tuple, label: str, source: tuple, params: CoverageParams, l
         t0 = time.perf_counter()
         demand = store.get(("demand", source))
         try:
-            result = run_plan(study, params, demand=demand, rule_sets=tuple(ss["p_rule_sets"]) or None, **plan,
+            result = run_plan(study, params, demand=demand, rule_sets=active_rule_sets()[0], **plan,
                               age_table=ss["age_table"][1] if ss.get("age_table") else None,
                               progress=lambda msg, frac: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
@@ -494,7 +529,7 @@ def compute_plan(lang: str, source: tuple, study0, params: CoverageParams, kinds
                  progress) -> Page:
     """The plan without and with the scenario (both cached), and the optimiser's proposals if any."""
     store = result_store()
-    base_key = (source, params_key(params), kinds, tuple(ss["p_rule_sets"]),
+    base_key = (source, params_key(params), kinds, active_rule_sets()[1],
                 ss["age_table"][0] if ss.get("age_table") else None)  # the age table's digest (sidebar_age_table)
     study = store.get_or_compute(("study", source, kinds), lambda: counted_study(study0, kinds))
     base = _compute(study, base_key, tr("computing", lang), source, params, lang, progress)

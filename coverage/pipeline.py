@@ -8,7 +8,7 @@ the content of ``summary.json``.
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -21,7 +21,7 @@ from coverage.capacity import CapacityResult, CapacityRule, Decay, access_by, ca
 from coverage.demand import build_demand
 from coverage.demand.base import Demand
 from coverage.errors import ValueInputError
-from coverage.groups import ELDERLY_GROUP_PROFILE, age_data, group_rows, older_residents
+from coverage.groups import ELDERLY_GROUP_PROFILE, AgeData, age_data, group_rows, older_residents
 from coverage.isochrones import DEFAULT_MINUTES, isochrones
 from coverage.network.graph import WalkNetwork
 from coverage.network.offset import check_offset
@@ -38,15 +38,23 @@ from coverage.params import (
 )
 from coverage.result import PlanResult, plan_figures
 from coverage.rules import check_rules
-from coverage.rulesets import RuleData, RuleSet, check_capacity_columns, check_rule_sets, load_rule_sets
-from coverage.rulesets.check import absent_kinds, rule_kinds
+from coverage.rulesets import (
+    DEFAULT_RULE_SET,
+    RuleData,
+    RuleSet,
+    check_capacity_columns,
+    check_rule_sets,
+    load_rule_sets,
+)
+from coverage.rulesets.check import absent_kinds, check_group_data, rule_kinds
 from coverage.scenario import Scenario, apply_scenario, describe_scenario
 from coverage.siting.capacitated import propose_capacitated
 from coverage.siting.propose import propose_sites
 from coverage.skipped import Skipped
 from coverage.study import StudyArea
 
-__all__ = ["PlanResult", "Progress", "add_capacity", "coverage", "group_coverage", "run_plan"]
+__all__ = ["GroupPass", "PlanResult", "Progress", "add_capacity", "coverage", "group_coverage", "group_pass",
+           "run_plan"]
 
 #: ``progress(message, fraction)``: fraction in [0, 1] of the whole job.
 Progress = Callable[[str, float], None]
@@ -158,6 +166,27 @@ def group_coverage(study: StudyArea, demand: Demand, cov: CoverageResult, params
     age_table : DataFrame, optional
         ``code`` or ``name`` and a 65+ count or share column, instead of the communities layer's.
     """
+    return group_pass(study, demand, cov, params, profile, dem, age_table).rows
+
+
+@dataclass
+class GroupPass:
+    """What :func:`group_pass` computed: the ``groups`` rows, the age data, and the 65+ walk per demand point.
+
+    ``elderly_walk`` (each point's walk verdict at the elderly profile, the plan's minutes and
+    counted facilities; None without age data) is reused by the rules naming
+    ``profile = "elderly"`` (:func:`rule_data`).
+    """
+
+    rows: list[dict]
+    age: AgeData | None
+    elderly_walk: np.ndarray | None
+
+
+def group_pass(study: StudyArea, demand: Demand, cov: CoverageResult, params: CoverageParams,
+               profile: str = DEFAULT_PROFILE, dem: str | Path | None = None,
+               age_table: pd.DataFrame | None = None) -> GroupPass:
+    """:func:`group_coverage`, keeping the age data and the elderly walk for the rules."""
     plan, elderly = get_profile(profile, params.speed_kmh), get_profile(ELDERLY_GROUP_PROFILE)
     age = age_data(study.communities, age_table)
     older, walk = None, None
@@ -170,26 +199,45 @@ def group_coverage(study: StudyArea, demand: Demand, cov: CoverageResult, params
             e_cov = measure_coverage(net, study.facilities, demand.points, replace(params, speed_kmh=elderly.speed_kmh),
                                      times=times)
             walk = e_cov.demand["covered_walk"].to_numpy(bool)
-    return group_rows(cov.demand, older, params.minutes, plan.name, plan.speed_kmh, walk, elderly.speed_kmh, age)
+    rows = group_rows(cov.demand, older, params.minutes, plan.name, plan.speed_kmh, walk, elderly.speed_kmh, age)
+    return GroupPass(rows, age, walk)
 
 
 def rule_data(study: StudyArea, params: CoverageParams, cov: CoverageResult, demand: Demand, net: WalkNetwork,
-              times: EdgeTimes | None) -> RuleData:
-    """What the rule sets check: the plan's coverage, and a cached re-measure for other kinds or distances."""
+              times: EdgeTimes | None, groups: GroupPass | None = None, profile: str = DEFAULT_PROFILE,
+              dem: str | Path | None = None) -> RuleData:
+    """What the rule sets check: the plan's coverage, and a cached re-measure for other kinds, distances, profiles.
+
+    A rule walking at another profile than the plan's (``profile = "elderly"``) walks that
+    profile's network and speed (same DEM); at the elderly profile, the plan's minutes and
+    counted facilities it reuses the walk of :func:`group_pass` instead of measuring again.
+    """
     cache: dict = {}
     kinds = rule_kinds(study.facilities)
+    plan = get_profile(profile, params.speed_kmh)
 
-    def measure(rule_kinds_: tuple, what: str, x: float) -> pd.DataFrame:
-        key = (rule_kinds_, what, x)
-        if key not in cache:
-            fac = study.facilities.copy()
-            fac["counted"] = np.isin(kinds, rule_kinds_) | (fac["counted"].to_numpy(bool) & ("counted" in rule_kinds_))
-            p = replace(params, **({"radius_m": x} if what == "radius" else {"minutes": x}))
-            cache[key] = measure_coverage(net, fac, demand.points, p, times=times).demand
+    def measure(rule_kinds_: tuple, what: str, x: float, rule_profile: str | None = None) -> pd.DataFrame:
+        prof = plan if rule_profile is None else get_profile(rule_profile)
+        own = prof.name == plan.name and prof.speed_kmh == plan.speed_kmh
+        key = (rule_kinds_, what, x, prof.name, prof.speed_kmh)
+        plan_walk = rule_kinds_ == ("counted",) and what == "walk" and x == params.minutes
+        if key in cache:
+            return cache[key]
+        if own and rule_kinds_ == ("counted",) and x == (params.radius_m if what == "radius" else params.minutes):
+            return cov.demand
+        if plan_walk and groups is not None and groups.elderly_walk is not None and prof.name == ELDERLY_GROUP_PROFILE:
+            cache[key] = cov.demand.assign(covered_walk=groups.elderly_walk)
+            return cache[key]
+        n, t = (net, times) if own else walking_setup(study.network, prof.name, prof.speed_kmh, dem)[:2]
+        fac = study.facilities.copy()
+        fac["counted"] = np.isin(kinds, rule_kinds_) | (fac["counted"].to_numpy(bool) & ("counted" in rule_kinds_))
+        p = replace(params, speed_kmh=prof.speed_kmh, **({"radius_m": x} if what == "radius" else {"minutes": x}))
+        cache[key] = measure_coverage(n, fac, demand.points, p, times=t).demand
         return cache[key]
 
     return RuleData(study.subdistricts, study.communities, study.facilities, params.radius_m, params.minutes,
-                    params.target_share, demand=cov.demand, measure=measure)
+                    params.target_share, demand=cov.demand, measure=measure,
+                    age=None if groups is None else groups.age)
 
 
 def _check_keys(what: str, given: dict | None, *funcs: Callable) -> None:
@@ -300,6 +348,7 @@ def run_plan(
         study = apply_scenario(study, scenario)  # refuses unknown removals before the slow work
     sets = load_rule_sets(rule_sets)  # bad rule files fail before the slow work
     check_capacity_columns(sets, study.facilities)
+    check_group_data(sets, age_data(study.communities, age_table))
     step("population model / 人口模型", 0.05)
     if demand is None:
         demand = build_demand(study, population_model, **(population_options or {}))
@@ -311,11 +360,13 @@ def run_plan(
     counted = study.facilities[study.facilities["counted"]]
     iso = isochrones(net, counted, isochrone_minutes, params,
                      progress=lambda d, t: step(f"isochrones / 等时圈 {d}/{t}", 0.35 + 0.3 * d / max(t, 1)))
-    groups = group_coverage(study, demand, cov, params, profile, dem, age_table)
+    gp = group_pass(study, demand, cov, params, profile, dem, age_table)
+    groups = gp.rows
     step("rules / 规则", 0.7)
+    default_set = next((s for s in sets if s.id == DEFAULT_RULE_SET), None)  # with the planner's edits, if any
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
-                        params.target_share)
-    checks = check_rule_sets(sets, rule_data(study, params, cov, demand, net, times))
+                        params.target_share, default_set)
+    checks = check_rule_sets(sets, rule_data(study, params, cov, demand, net, times, gp, profile, dem))
     comm = community_table(study, cov)
     result = PlanResult(study, params, demand, cov, iso, rules, comm, isochrone_minutes=tuple(isochrone_minutes),
                         counted_kinds=tuple(sorted(set(study.facilities.loc[study.facilities["counted"], "kind"]))),
@@ -323,7 +374,8 @@ def run_plan(
                         rule_checks=checks)
     if edited:
         result.scenario = {**describe_scenario(base_study, scenario, study),
-                           "baseline": _baseline_figures(base_study, params, demand, net, times, baseline)}
+                           "baseline": _baseline_figures(base_study, params, demand, net, times, baseline,
+                                                         default_set)}
     step("capacity / 服务能力", 0.72)
     add_capacity(result, **(capacity or {}))
     if siting is not None:
@@ -339,13 +391,14 @@ def run_plan(
 
 
 def _baseline_figures(study: StudyArea, params: CoverageParams, demand: Demand, net: WalkNetwork,
-                      times: EdgeTimes | None, baseline: PlanResult | None) -> dict:
+                      times: EdgeTimes | None, baseline: PlanResult | None, default_set: RuleSet | None = None
+                      ) -> dict:
     """Figures of the study without a scenario's edits: from its plan if given, else one coverage pass."""
     if baseline is not None:
         return plan_figures(baseline.coverage, baseline.rules)
     cov = measure_coverage(net, study.facilities, demand.points, params, times=times)
     rules = check_rules(study.subdistricts, study.communities, study.facilities, cov.by("subdistrict"),
-                        params.target_share)
+                        params.target_share, default_set)
     return plan_figures(cov, rules)
 
 

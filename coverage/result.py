@@ -22,13 +22,13 @@ from coverage.geo.crs import describe_crs
 from coverage.isochrones import DEFAULT_MINUTES
 from coverage.params import CoverageParams
 from coverage.plain import jsonable
-from coverage.rules import rule_names
+from coverage.rulesets import DEFAULT_RULE_SET
 from coverage.scenario import scenario_counts
 from coverage.skipped import Skipped
 from coverage.study import StudyArea
 from coverage.version import __version__
 
-__all__ = ["PlanResult", "build_summary", "plan_figures", "population_check"]
+__all__ = ["DEFAULT_ROW_FIELDS", "PlanResult", "build_summary", "plan_figures", "population_check", "rule_rows"]
 
 
 @dataclass
@@ -216,15 +216,6 @@ def _facility_rows(result: PlanResult) -> list[dict]:
     return rows
 
 
-def _rules_overview(result: PlanResult) -> dict:
-    """``summary.json`` → ``rules``: each rule's wording (from the thresholds) and how many subdistricts pass."""
-    out = {}
-    for key, (zh, en) in rule_names(result.params.radius_m, result.params.minutes).items():
-        col = result.rules[key]
-        out[key] = {"zh": zh, "en": en, "pass": int(col.sum()), "fail": int((~col).sum())}
-    return out
-
-
 def _rule_sets(result: PlanResult) -> list[dict]:
     """``summary.json`` → ``rule_sets``: each active set, its document, and its rules' names and pass counts."""
     p, rows = result.params, result.rule_checks
@@ -241,11 +232,52 @@ def _rule_sets(result: PlanResult) -> list[dict]:
     return out
 
 
-def _rule_rows(result: PlanResult) -> list[dict]:
-    """``summary.json`` → ``rule_checks``: ``{set, rule, unit, value, required, passes}`` per rule and unit."""
-    return [{"set": r["set"], "rule": r["rule"], "unit_type": r["unit_type"], "unit": r["unit"],
-             "subdistrict": r["subdistrict"], "value": _num(r["value"]), "required": _num(r["required"]),
-             "passes": bool(r["passes"])} for r in result.rule_checks.to_dict("records")]
+#: Per-subdistrict fields of :func:`coverage.rules.check_rules` that each default-set row keeps.
+DEFAULT_ROW_FIELDS = ("code", "communities", "centres", "stations", "stations_required", "population",
+                      "radius_share", "radius_euclidean_share", "walk_share", "centre_rule", "station_rule",
+                      "radius_rule", "walk_rule")
+
+
+def _legacy_value(key: str, v: object) -> object:
+    if key.endswith("_rule"):
+        return bool(v)
+    if key in ("communities", "centres", "stations", "stations_required"):
+        return int(v)
+    if key.endswith("_share"):
+        return _num(v)
+    return _num(v, 3) if key == "population" else v
+
+
+def _legacy_fields(result: PlanResult) -> dict[str, dict]:
+    """Subdistrict → the default set's per-subdistrict fields (counts, shares, verdicts), JSON-ready."""
+    return {r["name"]: {**{k: _legacy_value(k, r[k]) for k in DEFAULT_ROW_FIELDS}, "all_rules_pass": bool(r["passes"])}
+            for r in result.rules.to_dict("records")}
+
+
+def rule_rows(result: PlanResult) -> list[dict]:
+    """``summary.json`` → ``rules``: ``{set, rule, unit, value, required, passes}`` per rule and unit.
+
+    Each row also names its rule (``name_zh``, ``name_en``, from the thresholds), its type, unit
+    type and subdistrict, and the document of its set (``source``). Rows of the default set
+    (:data:`coverage.rulesets.DEFAULT_RULE_SET`) keep the per-subdistrict fields of
+    :func:`coverage.rules.check_rules` (:data:`DEFAULT_ROW_FIELDS`, ``all_rules_pass``).
+    """
+    p = result.params
+    names = {(rs.id, r.id): r.names(p.radius_m, p.minutes, p.target_share) for rs in result.rule_sets
+             for r in rs.rules}
+    source = {rs.id: rs.document for rs in result.rule_sets}
+    legacy = _legacy_fields(result)
+    rows = []
+    for r in result.rule_checks.to_dict("records"):
+        zh, en = names.get((r["set"], r["rule"]), (r["rule"], r["rule"]))
+        row = {"set": r["set"], "rule": r["rule"], "unit": r["unit"], "value": _num(r["value"]),
+               "required": _num(r["required"]), "passes": bool(r["passes"]), "type": r["type"],
+               "unit_type": r["unit_type"], "subdistrict": r["subdistrict"], "name_zh": zh, "name_en": en,
+               "source": source.get(r["set"], "")}
+        if r["set"] == DEFAULT_RULE_SET and r["unit_type"] == "subdistrict":
+            row.update(legacy.get(r["unit"], {}))
+        rows.append(row)
+    return rows
 
 
 def build_summary(result: PlanResult) -> dict:
@@ -265,10 +297,10 @@ def build_summary(result: PlanResult) -> dict:
         "population": totals["population"],
         "population_check": population_check(result),
         "population_model": {"model": result.demand.model, "note_zh": result.demand.note_zh,
-                             "note_en": result.demand.note_en, "demand_points": int(len(result.demand.points)),
+                             "note_en": result.demand.note_en, "demand_points": len(result.demand.points),
                              **result.demand.details},
         "coverage": {k: totals[k] for k in ("radius", "radius_euclidean", "walk")},
-        "rules": _rules_overview(result),
+        "rules": rule_rows(result) if result.rule_checks is not None else [],
         "subdistricts": _subdistrict_rows(result),
         "communities": _community_rows(result),
         "facilities": _facility_rows(result),
@@ -286,7 +318,6 @@ def build_summary(result: PlanResult) -> dict:
         summary["scenario"] = _scenario_record(result)
     if result.rule_checks is not None:
         summary["rule_sets"] = _rule_sets(result)
-        summary["rule_checks"] = _rule_rows(result)
     if result.walking is not None:
         summary["walking_profile"] = result.walking
     if result.groups is not None:

@@ -18,9 +18,9 @@ import geopandas as gpd
 import pandas as pd
 
 from coverage.params import DEFAULT_MINUTES, DEFAULT_RADIUS_M, DEFAULT_TARGET_SHARE
-from coverage.rulesets import DEFAULT_RULE_SET, RuleData, check_rule_sets, load_rule_set
+from coverage.rulesets import DEFAULT_RULE_SET, RuleData, RuleSet, check_rule_sets, load_rule_set
 
-__all__ = ["RULE_KEYS", "rule_names", "check_rules", "stations_required"]
+__all__ = ["RULE_KEYS", "check_rules", "rule_names", "stations_required"]
 
 #: The rules, in the order every table lists them.
 RULE_KEYS = ("centre_rule", "station_rule", "radius_rule", "walk_rule")
@@ -42,11 +42,12 @@ def rule_names(radius_m: float = DEFAULT_RADIUS_M, minutes: float = DEFAULT_MINU
 def stations_required(communities: int) -> int:
     """Stations a subdistrict needs: one per two communities (the default set's ``per``), rounded up."""
     per = next(r.params["per"] for r in _default_set().rules if r.id == "station_rule")
-    return int(math.ceil(communities / per))
+    return math.ceil(communities / per)
 
 
 def check_rules(subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                by_subdistrict: pd.DataFrame, target_share: float = 1.0) -> pd.DataFrame:
+                by_subdistrict: pd.DataFrame, target_share: float = 1.0, rule_set: RuleSet | None = None
+                ) -> pd.DataFrame:
     """Rule verdicts per subdistrict.
 
     Parameters
@@ -61,6 +62,8 @@ def check_rules(subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, f
         Coverage shares per subdistrict (from :func:`coverage.access.shares_by`).
     target_share : float
         Share of residents that must be covered (1.0 = everyone).
+    rule_set : RuleSet, optional
+        The default set with its thresholds edited (the app's inputs); default the preset's file.
 
     Returns
     -------
@@ -73,14 +76,14 @@ def check_rules(subdistricts: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, f
     # the distances are the plan's own (``distance = "radius" | "walk"``), read from by_subdistrict
     data = RuleData(subdistricts, communities, facilities, DEFAULT_RADIUS_M, DEFAULT_MINUTES, target_share,
                     by_subdistrict=by_subdistrict)
-    checks = check_rule_sets((_default_set(),), data)
+    checks = check_rule_sets((rule_set or _default_set(),), data)
     by = {k: g.set_index("unit") for k, g in checks.groupby("rule")}
     n_comm = communities.groupby("subdistrict").size()
     rows = []
     for name, code in zip(subdistricts["name"], subdistricts["code"]):
         cov = by_subdistrict.loc[name] if name in by_subdistrict.index else None
 
-        def share(col: str) -> float | None:
+        def share(col: str, cov: pd.Series | None = cov) -> float | None:
             if cov is None or pd.isna(cov[col]):
                 return None
             return float(cov[col])

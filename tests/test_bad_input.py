@@ -318,6 +318,12 @@ ERRORS = [
      ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'id'", "duplicate"]),
     ("rule_set_needs_capacity", lambda f: None, ("--rules-set", "wuhai-2022-childcare"),
      ["wuhai-2022-childcare.toml", "rule 'childcare_pilot_2022'", "field 'type'", "no", "capacity"]),
+    ("rule_set_unknown_group", lambda f: _rules_toml(f, 'type = "share_within_distance"\ndistance = "walk"\n'
+                                                        'group = "children"'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'group'", "'children'", "65plus"]),
+    ("rule_set_group_without_age", lambda f: _rules_toml(f, 'type = "share_within_distance"\ndistance = "walk"\n'
+                                                            'group = "65plus"'),
+     ("--rules-set", "{folder}/rules.toml"), ["rules.toml", "rule 'r1'", "field 'group'", "population_65plus"]),
     ("age_table_without_age_column", lambda f: _age_table(f, {"社区名称": ["甲一社区"], "老人": [150]}),
      ("--age-table", "{folder}/age.csv"), ["age.csv", "no 65+ column", "population_65plus", "columns found"]),
     ("age_table_unknown_community",

@@ -65,7 +65,7 @@ def test_thresholds_name_every_header(tmp_path):
     assert "300米覆盖率 / radius share" in header and "5分钟步行覆盖率 / walk share" in header
     assert "500" not in joined and "15分钟" not in joined
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    names = " ".join(v["zh"] + " " + v["en"] for v in summary["rules"].values())
+    names = " ".join(v["name_zh"] + " " + v["name_en"] for v in summary["rules"])
     assert "300米" in names and "300 m" in names and "5分钟" in names and "5-minute" in names
     assert "500" not in names and "15" not in names
     page = (out / "report.html").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ map's Leaflet is inlined by :mod:`coverage.outputs.offline`; every figure comes 
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from collections.abc import Iterable
 
 from coverage.i18n import both, t
 from coverage.outputs.capacity import capacity_section_html
@@ -167,7 +167,7 @@ def _rules_section(summary: dict) -> list[str]:
 
 def _rule_set_cells(summary: dict) -> list[tuple[str, dict]]:
     """(header, subdistrict → verdict) per rule of each active set beyond the default, with its document."""
-    verdicts = subdistrict_verdicts(summary.get("rule_checks", []), skip_set=DEFAULT_RULE_SET)
+    verdicts = subdistrict_verdicts(summary.get("rules", []), skip_set=DEFAULT_RULE_SET)
     return [(f'{_e(r["zh"])} / {_e(r["en"])}<br><span class="sub">{_e(rs["id"])}</span>', verdicts[(rs["id"], r["id"])])
             for rs in summary.get("rule_sets", []) for r in rs["rules"] if (rs["id"], r["id"]) in verdicts]
 

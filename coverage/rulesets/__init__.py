@@ -2,12 +2,24 @@
 
 from coverage.rulesets.check import (
     RuleData,
+    centre_need,
     check_capacity_columns,
     check_rule_sets,
     station_need,
     subdistrict_verdicts,
+    unenforced_counts,
 )
-from coverage.rulesets.schema import DEFAULT_RULE_SET, Rule, RuleSet, load_rule_set, load_rule_sets, preset_names
+from coverage.rulesets.schema import (
+    DEFAULT_RULE_SET,
+    Rule,
+    RuleSet,
+    load_rule_set,
+    load_rule_sets,
+    preset_names,
+    thresholds,
+    with_thresholds,
+)
 
-__all__ = ["DEFAULT_RULE_SET", "Rule", "RuleData", "RuleSet", "check_capacity_columns", "check_rule_sets",
-           "load_rule_set", "load_rule_sets", "preset_names", "station_need", "subdistrict_verdicts"]
+__all__ = ["DEFAULT_RULE_SET", "Rule", "RuleData", "RuleSet", "centre_need", "check_capacity_columns",
+           "check_rule_sets", "load_rule_set", "load_rule_sets", "preset_names", "station_need", "subdistrict_verdicts",
+           "thresholds", "unenforced_counts", "with_thresholds"]

@@ -12,11 +12,14 @@ import pandas as pd
 
 from coverage.capacity import CAPACITY_COLUMNS
 from coverage.errors import RuleSetError, ValueInputError
+from coverage.groups import AgeData, older_residents
+from coverage.read.agetable import AGE_COUNT_COLUMNS, AGE_SHARE_COLUMNS
 from coverage.read.cells import population_numbers
 from coverage.rulesets.schema import Rule, RuleSet
 from coverage.skipped import Skipped
 
-__all__ = ["ROW_COLUMNS", "RuleData", "check_capacity_columns", "check_rule_sets", "rule_kinds", "station_need"]
+__all__ = ["COUNT_TYPES", "ROW_COLUMNS", "RuleData", "centre_need", "check_capacity_columns", "check_group_data", "check_rule_sets",
+           "count_need", "rule_kinds", "station_need", "unenforced_counts"]
 
 ROW_COLUMNS = ["set", "rule", "type", "kinds", "unit_type", "unit", "subdistrict", "value", "required", "passes"]
 #: Kinds beyond :func:`coverage.read.cells.classify_kind`'s, recognised from the raw kind or the name.
@@ -46,8 +49,10 @@ class RuleData:
 
     ``demand`` holds demand points (``population``, ``subdistrict``, ``community``,
     ``covered_radius``, ``covered_walk``) of the plan's counted facilities; ``measure(kinds,
-    what, x)`` returns demand points covered by other kinds or distances; ``by_subdistrict``
-    (shares per subdistrict) serves when no demand points are given.
+    what, x, profile)`` returns demand points covered by other kinds, distances or walking
+    profiles (``profile`` None: the plan's); ``by_subdistrict`` (shares per subdistrict) serves
+    when no demand points are given; ``age`` (:class:`coverage.groups.AgeData`) weighs rules
+    naming ``group = "65plus"``.
     """
 
     subdistricts: pd.DataFrame
@@ -58,7 +63,8 @@ class RuleData:
     target_share: float
     demand: pd.DataFrame | None = None
     by_subdistrict: pd.DataFrame | None = None
-    measure: Callable[[tuple, str, float], pd.DataFrame] | None = None
+    measure: Callable[[tuple, str, float, str | None], pd.DataFrame] | None = None
+    age: AgeData | None = None
 
 
 def _key(sub: object, name: object) -> str:
@@ -105,19 +111,41 @@ def _population(data: RuleData, u: pd.DataFrame, unit: str) -> np.ndarray:
     return np.array([float(b.loc[k, "population"]) if b is not None and k in b.index else 0.0 for k in u["key"]])
 
 
+def _weights(data: RuleData, rule: Rule, d: pd.DataFrame) -> np.ndarray:
+    """Residents of each demand point the rule counts: all, or its group's (65+: unknown age counts 0)."""
+    if "group" not in rule.params:
+        return d["population"].to_numpy(float)
+    if data.age is None:
+        raise _no_age(rule)
+    older = older_residents(d, data.age)
+    return np.where(np.isfinite(older), older, 0.0)
+
+
+def _no_age(rule: Rule) -> RuleSetError:
+    return RuleSetError(f"weighs the group {rule.params['group']!r} and the communities have no age data; add a "
+                        f"{AGE_COUNT_COLUMNS[0]} (65+ head count) or {AGE_SHARE_COLUMNS[0]} column, or drop this "
+                        "rule", rule.path, rule.id, "group")
+
+
 def _shares(data: RuleData, rule: Rule, u: pd.DataFrame) -> np.ndarray:
     what, x = rule.distance(data.radius_m, data.minutes)
     plan_x = data.radius_m if what == "radius" else data.minutes
+    profile = rule.params.get("profile")
     d = data.demand
-    if not (rule.kinds == ("counted",) and x == plan_x):
-        d = data.measure(rule.kinds, what, x)
+    if profile is not None or not (rule.kinds == ("counted",) and x == plan_x):
+        if data.measure is None:
+            raise RuleSetError("needs a re-measure of coverage; check it through coverage.pipeline.run_plan",
+                               rule.path, rule.id, "type")
+        d = data.measure(rule.kinds, what, x, profile)
     if d is None:  # per-subdistrict shares only
+        if "group" in rule.params:
+            raise _no_age(rule)
         b = data.by_subdistrict
         col = f"{what}_share"
         return np.array([float(b.loc[k, col]) if k in b.index and pd.notna(b.loc[k, col]) else np.nan
                          for k in u["key"]])
     keys = _demand_keys(d, rule.unit)
-    pop = d["population"].to_numpy(float)
+    pop = _weights(data, rule, d)
     covered = pd.Series(pop * d[f"covered_{what}"].to_numpy(float)).groupby(keys).sum()
     total = pd.Series(pop).groupby(keys).sum()
     return np.array([covered.get(k, 0.0) / total[k] if total.get(k, 0.0) > 0 else np.nan for k in u["key"]])
@@ -190,6 +218,14 @@ def check_capacity_columns(sets: tuple[RuleSet, ...], facilities: pd.DataFrame) 
                         np.isin(kinds, rule.kinds))
 
 
+def check_group_data(sets: tuple[RuleSet, ...], age: AgeData | None) -> None:
+    """Refuse, before the slow work, a rule weighing an age group on data without age columns."""
+    for rs in sets:
+        for rule in rs.rules:
+            if "group" in rule.params and age is None:
+                raise _no_age(rule)
+
+
 def check_rule_sets(sets: tuple[RuleSet, ...], data: RuleData) -> pd.DataFrame:
     """One row per (set, rule, unit): :data:`ROW_COLUMNS`."""
     kinds = rule_kinds(data.facilities)
@@ -197,15 +233,42 @@ def check_rule_sets(sets: tuple[RuleSet, ...], data: RuleData) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROW_COLUMNS)
 
 
-def station_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
-    """New stations a subdistrict needs under every station count rule of the active sets (siting ``--rules``)."""
+#: Rule types whose ``required - value`` is a number of facilities the siting can add.
+COUNT_TYPES = ("count_per_unit", "count_per_subunits", "count_per_population", "every_unit_served")
+
+
+def count_need(rows: pd.DataFrame | None, subdistrict: str, kind: str, fallback: int) -> int:
+    """New facilities of ``kind`` a subdistrict needs under every count rule of the active sets (siting ``--rules``).
+
+    The largest shortfall ``required - value`` of the subdistrict-unit count rules counting
+    exactly ``kind`` (``count_per_unit``, ``count_per_subunits``, ``count_per_population``,
+    ``every_unit_served``), and at least ``fallback``.
+    """
     if rows is None or not len(rows):
-        return fallback
+        return max(fallback, 0)
     sel = rows[(rows["unit_type"] == "subdistrict") & (rows["subdistrict"] == subdistrict)
-               & rows["type"].isin(["count_per_unit", "count_per_subunits", "count_per_population"])
-               & (rows["kinds"] == "station")]
-    need = [int(r - v) for r, v in zip(sel["required"], sel["value"])]
+               & rows["type"].isin(COUNT_TYPES) & (rows["kinds"] == kind)]
+    need = [math.ceil(r - v - 1e-9) for r, v in zip(sel["required"], sel["value"])]
     return max([fallback, 0] + need)
+
+
+def station_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
+    """New stations a subdistrict needs under every station count rule of the active sets (:func:`count_need`)."""
+    return count_need(rows, subdistrict, "station", fallback)
+
+
+def centre_need(rows: pd.DataFrame | None, subdistrict: str, fallback: int) -> int:
+    """New centres a subdistrict needs under every centre count rule of the active sets (:func:`count_need`)."""
+    return count_need(rows, subdistrict, "centre", fallback)
+
+
+def unenforced_counts(rows: pd.DataFrame | None) -> list[str]:
+    """Failing community-unit count rules of stations or centres: the siting places by subdistrict, not community."""
+    if rows is None or not len(rows):
+        return []
+    sel = rows[(rows["unit_type"] == "community") & rows["type"].isin(COUNT_TYPES)
+               & rows["kinds"].isin(["station", "centre"]) & ~rows["passes"].astype(bool)]
+    return sorted({f"{s}:{r}" for s, r in zip(sel["set"], sel["rule"])})
 
 
 def subdistrict_verdicts(rows: list[dict], skip_set: str | None = None) -> dict[tuple[str, str], dict]:

@@ -5,31 +5,37 @@ A file has a top-level ``id``, ``name_zh``, ``name_en``, ``document`` (the polic
 the facility ``kinds`` it counts, the ``unit`` it applies to (``subdistrict`` or
 ``community``; optional ``units = [...]``, a list of pilot units by name), the parameters
 of its type and ``name_zh`` / ``name_en`` templates formatted from those parameters.
+A ``share_within_distance`` rule may weigh one group of residents (``group = "65plus"``,
+needs age data) and walk at a named profile (``profile = "elderly"``, its speed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import tomllib
-
 from coverage.errors import RuleSetError
-from coverage.params import radius_label, walk_label
+from coverage.params import PROFILES, radius_label, walk_label
 from coverage.study import KNOWN_KINDS
 
 __all__ = [
     "DEFAULT_RULE_SET",
+    "RULE_GROUPS",
     "RULE_KINDS",
     "RULE_TYPES",
+    "THRESHOLD_PARAMS",
     "Rule",
     "RuleSet",
     "load_rule_set",
     "load_rule_sets",
     "preset_names",
+    "thresholds",
+    "with_thresholds",
 ]
 
 #: The preset checked when no rule set is named (today's four rules).
@@ -40,12 +46,16 @@ RULE_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "count_per_subunits": (("per",), ()),
     "count_per_population": (("per_population",), ()),
     "capacity_per_1000": (("per_1000",), ("column",)),
-    "share_within_distance": ((), ("radius_m", "minutes", "distance", "share")),
+    "share_within_distance": ((), ("radius_m", "minutes", "distance", "share", "group", "profile")),
     "every_unit_served": ((), ()),
 }
 #: Kinds a rule may count beyond the health kinds; ``counted`` = the plan's counted facilities.
 RULE_KINDS = ("emergency_station", "childcare", "park", "counted")
 UNITS = ("subdistrict", "community")
+#: Resident groups a share rule may weigh by (``group = ...``): label (中文, English); age data needed.
+RULE_GROUPS = {"65plus": ("65岁及以上居民", "residents aged 65+")}
+#: Walking profiles in the name templates' ``{profile}`` field.
+_PROFILE_WORDS = {"adult": ("成人", "adult"), "elderly": ("老年人", "elderly"), "wheelchair": ("轮椅", "wheelchair")}
 _COMMON = ("id", "type", "kinds", "unit", "units", "name_zh", "name_en")
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
           10: "ten"}
@@ -91,6 +101,12 @@ class Rule:
             zh["per_population"] = "–".join(_g(x) for x in v) if isinstance(v, (list, tuple)) else _g(v)
         zh["share"] = f"{100 * float(p.get('share', target_share)):g}%"
         en = dict(zh)
+        if "group" in p:
+            zh["group"], en["group"] = RULE_GROUPS[p["group"]]
+        if "profile" in p:
+            speed = f"{PROFILES[p['profile']].speed_kmh:g} km/h"
+            words = _PROFILE_WORDS.get(p["profile"], (p["profile"], p["profile"]))
+            zh["profile"], en["profile"] = f"{words[0]}步速（{speed}）", f"{words[1]} speed ({speed})"
         if self.type == "share_within_distance":
             what, x = self.distance(radius_m, minutes)
             zh["radius"], en["radius"] = radius_label(x) if what == "radius" else ("", "")
@@ -119,8 +135,68 @@ class RuleSet:
 
     def describe(self) -> dict:
         """JSON-friendly metadata (for ``summary.json`` → ``rule_sets``)."""
-        return {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "document": self.document,
-                "document_url": self.document_url, "note": self.note, "file": Path(self.path).name}
+        out = {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "document": self.document,
+               "document_url": self.document_url, "note": self.note, "file": Path(self.path).name}
+        if self.extra.get("edited"):  # thresholds changed by the planner (the app), not the document's
+            out["edited"] = list(self.extra["edited"])
+        return out
+
+
+#: Numeric parameters a planner may edit (the app's threshold inputs); a range gives two, ``name@0`` and ``name@1``.
+THRESHOLD_PARAMS = ("min", "per", "per_population", "per_1000", "radius_m", "minutes", "share")
+
+
+def thresholds(rs: RuleSet) -> list[tuple[str, str, float]]:
+    """(rule id, parameter, value) of every editable threshold of a set, in file order.
+
+    >>> [t for t in thresholds(load_rule_set("national-chs")) if t[0] == "centre_per_population"]
+    [('centre_per_population', 'per_population@0', 30000.0), ('centre_per_population', 'per_population@1', 100000.0)]
+    """
+    out = []
+    for r in rs.rules:
+        for k in THRESHOLD_PARAMS:
+            v = r.params.get(k)
+            if isinstance(v, list):
+                out += [(r.id, f"{k}@{i}", float(x)) for i, x in enumerate(v)]
+            elif v is not None:
+                out.append((r.id, k, float(v)))
+    return out
+
+
+def _edited(rule: Rule, values: dict[tuple[str, str], float]) -> tuple[dict, list[str]]:
+    p = {k: list(v) if isinstance(v, list) else v for k, v in rule.params.items()}
+    notes = []
+    for (rid, name), value in values.items():
+        if rid != rule.id:
+            continue
+        key, _, idx = name.partition("@")
+        old = p[key][int(idx)] if idx else p.get(key)
+        if old is None or float(old) == float(value):
+            continue
+        value = int(value) if float(value).is_integer() and key in ("min", "per") else value
+        if idx:
+            p[key][int(idx)] = value
+        else:
+            p[key] = value
+        notes.append(f"{rule.id}.{name}: {_g(old)} → {_g(value)}")
+    return p, notes
+
+
+def with_thresholds(rs: RuleSet, values: dict[tuple[str, str], float]) -> RuleSet:
+    """A copy of a set with some thresholds replaced, keyed ``(rule id, parameter)`` as in :func:`thresholds`.
+
+    The new values are checked as if written in the file (a :class:`RuleSetError` names the
+    file, rule and field); ``extra["edited"]`` lists the changes, shown in ``summary.json``.
+    """
+    rules, notes = [], []
+    for r in rs.rules:
+        params, changed = _edited(r, values)
+        _check_params(r.id, r.type, params, rs.path)
+        rules.append(dataclasses.replace(r, params=params))
+        notes += changed
+    if not notes:
+        return rs
+    return dataclasses.replace(rs, rules=tuple(rules), extra={**rs.extra, "edited": notes})
 
 
 def _presets_dir():
@@ -164,6 +240,11 @@ def _check_params(rule_id: str, kind: str, p: dict, path: str) -> None:
                            path, rule_id, "distance")
     if kind == "share_within_distance" and sum(k in p for k in ("radius_m", "minutes", "distance")) != 1:
         raise RuleSetError("give exactly one of radius_m, minutes or distance", path, rule_id, "distance")
+    if "group" in p and (not isinstance(p["group"], str) or p["group"] not in RULE_GROUPS):
+        raise RuleSetError(f"unknown group {p['group']!r}; use one of {', '.join(RULE_GROUPS)}", path, rule_id, "group")
+    if "profile" in p and (not isinstance(p["profile"], str) or p["profile"] not in PROFILES):
+        raise RuleSetError(f"unknown walking profile {p['profile']!r}; use one of {', '.join(PROFILES)}",
+                           path, rule_id, "profile")
     if "column" in p and not isinstance(p["column"], str):
         raise RuleSetError("write a column name", path, rule_id, "column")
 

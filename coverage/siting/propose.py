@@ -21,10 +21,13 @@
    as covered. ``sites="auto"``: fewest new stations reaching the target share
    (:class:`coverage.siting.solvers.SetCovering`); ``sites=N``: at most ``N`` stations
    covering most people (:class:`coverage.siting.solvers.MaximalCovering`). With
-   ``rules=True`` each subdistrict gets at least ``stations_required -
-   stations`` new stations, and each subdistrict without a centre gets one,
-   placed at the candidate minimising the population-weighted walking distance
-   to the subdistrict's residents (:func:`best_centre`, exact).
+   ``rules=True`` each subdistrict gets the new stations and centres every count
+   rule of the active rule sets asks for (at least ``stations_required -
+   stations`` stations, and a centre where it has none; a population rule such
+   as ``national-chs`` may ask for several centres). The first centre goes to the
+   candidate minimising the population-weighted walking distance to the
+   subdistrict's residents (:func:`best_centre`, exact), further ones greedily
+   (:func:`next_centres`).
 4. **Explanation and re-check** — sites are ranked by the population each adds
    (:func:`coverage.siting.solvers.rank_by_marginal_gain`); coverage *after* building
    them is recomputed from scratch by :func:`coverage.access.measure_coverage`,
@@ -54,10 +57,10 @@ from coverage.network.snap import Snap
 from coverage.params import DEFAULT_TIME_LIMIT_S, CoverageParams
 from coverage.plain import _plain
 from coverage.result import PlanResult
+from coverage.rulesets import centre_need, station_need, unenforced_counts
 from coverage.siting.bigcover import progress_text, solve_set_covering
 from coverage.siting.candidates import CandidateSet, check_siting_args, siting_setup
-from coverage.siting.centres import best_centre
-from coverage.rulesets import station_need
+from coverage.siting.centres import best_centre, next_centres
 from coverage.siting.reach import reach_matrix
 from coverage.siting.solvers import MaximalCovering, SetCovering, SolveResult, rank_by_marginal_gain
 from coverage.study import StudyArea
@@ -232,8 +235,9 @@ def propose_sites(
     target_share : float, optional
         Share of residents to cover; default ``result.params.target_share``.
     rules : bool
-        Also give each subdistrict ``stations_required - stations`` new stations
-        (at least), and a centre where it has none.
+        Also give each subdistrict the new stations and centres the count rules of the
+        active rule sets require (:func:`coverage.rulesets.check.count_need`): at least
+        ``stations_required - stations`` stations, a centre where it has none.
     candidates : {"nodes", "layer", "both"}, optional
         Candidate sites: street nodes, the study's candidates layer, or both;
         default the layer if the study has one, else the nodes.
@@ -359,47 +363,67 @@ def _demand_state(result: PlanResult, site_for: str) -> tuple[np.ndarray, np.nda
     return w, covered, dsnap, dsnap.offset <= result.params.max_snap_m
 
 
+def _centre_sites(result: PlanResult, cands: CandidateSet, in_g: np.ndarray, g: int, k: int, dsnap: Snap,
+                  w: np.ndarray, on_net: np.ndarray) -> list[tuple[int, float, float]]:
+    """``k`` new centres among a subdistrict's candidates ``in_g``: (candidate, mean walk, unreachable population).
+
+    The first minimises the population-weighted walk of the subdistrict's residents (exact,
+    :func:`best_centre`); further ones (a population rule may ask for several) are added
+    greedily (:func:`next_centres`).
+    """
+    study, net = result.study, result.study.network
+    name = study.subdistricts["name"].iloc[g]
+    sel = on_net & (result.coverage.demand["subdistrict"].to_numpy(dtype=object) == name) & (w > 0)
+    pool = cands.subset(in_g)
+    if not sel.any():  # no residents: the sites nearest the middle of the subdistrict
+        p = shapely.point_on_surface(study.subdistricts.geometry.values[g])
+        order = np.argsort(np.hypot(cands.x[in_g] - p.x, cands.y[in_g] - p.y), kind="stable")[:k]
+        return [(int(in_g[j]), math.nan, 0.0) for j in order]
+    targets, weights = dsnap.subset(sel), w[sel]
+    j, mean, unreach = best_centre(net, targets, weights, pool)
+    out = [(int(in_g[j]), mean, unreach)]
+    out += [(int(in_g[x]), math.nan, math.nan) for x in next_centres(net, targets, weights, pool, [j], k - 1)]
+    return out
+
+
 def _rule_minimums(result: PlanResult, cands: CandidateSet, group: np.ndarray, dsnap: Snap, w: np.ndarray,
                    on_net: np.ndarray, notes: list[str]) -> tuple[list[int], dict[int, dict], dict[int, int]]:
-    """The per-subdistrict rules as siting constraints.
+    """The count rules of every active rule set, per subdistrict, as siting constraints.
+
+    Centres: the largest shortfall of the centre count rules (one where a subdistrict has
+    none; a population rule such as ``national-chs`` may ask for more), placed by
+    :func:`_centre_sites`. Stations: the largest shortfall of the station count rules, as a
+    minimum of new stations in the subdistrict.
 
     Returns
     -------
     centre_j : list of int
-        Candidate chosen as the centre of each subdistrict without one.
+        Candidates chosen as new centres.
     centre_info : dict
         Candidate → ``mean_distance_m``, ``unreachable_population`` of its centre choice.
     group_min : dict
         Subdistrict row → new stations it needs at least (capped by its candidate sites).
     """
-    study, net = result.study, result.study.network
-    subs = study.subdistricts
+    rows = getattr(result, "rule_checks", None)
     by_name = {r["name"]: r for r in result.rules.to_dict("records")}
-    dem_sub = result.coverage.demand["subdistrict"].to_numpy(dtype=object)
     centre_j: list[int] = []
     centre_info: dict[int, dict] = {}
     group_min: dict[int, int] = {}
-    for g, name in enumerate(subs["name"]):
+    for g, name in enumerate(result.study.subdistricts["name"]):
         r = by_name.get(name)
         if r is None:
             continue
         in_g = np.flatnonzero(group == g)
-        # every station count of the active rule sets (issue 20), at least the default set's
-        need = station_need(getattr(result, "rule_checks", None), name,
-                            max(0, int(r["stations_required"]) - int(r["stations"])))
-        if int(r["centres"]) == 0:
-            if in_g.size == 0:
-                notes.append(f"{name}: no candidate site inside, so no centre can be proposed there")
-            else:
-                sel = on_net & (dem_sub == name) & (w > 0)
-                if sel.any():
-                    j, mean, unreach = best_centre(net, dsnap.subset(sel), w[sel], cands.subset(in_g))
-                else:  # no residents: the site nearest the middle of the subdistrict
-                    p = shapely.point_on_surface(subs.geometry.values[g])
-                    j = int(np.argmin(np.hypot(cands.x[in_g] - p.x, cands.y[in_g] - p.y)))
-                    mean, unreach = math.nan, 0.0
-                centre_j.append(int(in_g[j]))
-                centre_info[int(in_g[j])] = {"mean_distance_m": mean, "unreachable_population": unreach}
+        need = station_need(rows, name, max(0, int(r["stations_required"]) - int(r["stations"])))
+        n_centres = centre_need(rows, name, 1 if int(r["centres"]) == 0 else 0)
+        if n_centres > in_g.size:
+            notes.append(f"{name} needs {n_centres} more centre(s) but only {in_g.size} candidate site(s) lie "
+                         f"inside; proposing {in_g.size}")
+            n_centres = int(in_g.size)
+        if n_centres:
+            for j, mean, unreach in _centre_sites(result, cands, in_g, g, n_centres, dsnap, w, on_net):
+                centre_j.append(j)
+                centre_info[j] = {"mean_distance_m": mean, "unreachable_population": unreach}
         # a centre site is not a station site: it leaves the station pool of its subdistrict
         avail = int(in_g.size) - sum(1 for j in centre_j if group[j] == g)
         if need > avail:
@@ -408,6 +432,8 @@ def _rule_minimums(result: PlanResult, cands: CandidateSet, group: np.ndarray, d
             need = avail
         if need > 0:
             group_min[g] = need
+    notes += [f"{k}: a community count rule; the siting places stations and centres per subdistrict, so it is "
+              "not enforced" for k in unenforced_counts(rows)]
     return centre_j, centre_info, group_min
 
 
