@@ -252,3 +252,21 @@ def test_rwls_finds_a_valid_cover_no_larger_than_its_start_and_the_brute_force_o
     assert np.asarray(sp.csr_matrix(pr.reach)[:, got].sum(axis=1)).ravel().min() >= 1  # every row covered
     assert got.size <= start.size
     assert got.size == opt  # small instances: the search reaches the optimum (brute force)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rwls_partial_finds_a_feasible_partial_cover_no_larger_than_the_brute_force_optimum_allows(seed: int) -> None:
+    """The partial-cover search: always feasible, never larger than its start, on most instances optimal."""
+    from coverage.siting.localsearch import rwls_partial
+
+    reach, weights, covered = _random_instance(500 + seed)
+    share = [0.6, 0.8, 0.9][seed % 3]
+    opt = _brute_force(reach, weights, covered, share)
+    pr = reduce_problem(reach, weights, covered)
+    required = share * weights.sum() - weights[covered].sum()
+    start = np.arange(pr.reach.shape[1])
+    got = rwls_partial(pr.reach, pr.weights, required, start, deadline=math.inf, max_steps=800)
+    hit = np.asarray(sp.csr_matrix(pr.reach)[:, got].sum(axis=1)).ravel() > 0
+    assert pr.weights[hit].sum() >= required - 1e-6              # feasible
+    assert opt <= got.size + pr.forced.size <= start.size        # never below the optimum, never above the start
+    assert got.size + pr.forced.size == opt                      # small instances: the search reaches the optimum

@@ -43,7 +43,7 @@ from scipy.sparse.csgraph import connected_components
 
 from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
-from coverage.siting.localsearch import rwls_cover
+from coverage.siting.localsearch import rwls_cover, rwls_partial
 from coverage.siting.solvers import (
     SetCovering,
     SolveResult,
@@ -565,13 +565,10 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
 
 def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
                   stop_at: int | Callable[[], int], on_better: Callable[[int], None]) -> np.ndarray:
-    """:func:`rwls_cover` from ``start``; a partial cover keeps the rows ``start`` covers (so its weight holds)."""
-    if required is not None:
-        bc = sp.csc_matrix(b)
-        hit = np.zeros(b.shape[0], dtype=bool)
-        hit[bc.indices[concat_ranges(bc.indptr[start], np.diff(bc.indptr)[start])]] = True
-        b = sp.csr_matrix(b)[np.flatnonzero(hit)]
-    return rwls_cover(b, start, deadline, on_better=on_better, stop_at=stop_at)
+    """:func:`rwls_cover` from ``start`` for a full cover, :func:`rwls_partial` for a partial one."""
+    if required is None:
+        return rwls_cover(b, start, deadline, on_better=on_better, stop_at=stop_at)
+    return rwls_partial(b, w, required, start, deadline, on_better=on_better, stop_at=stop_at)
 
 
 def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,

@@ -290,7 +290,7 @@ def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np
         s.add(last_added)
         chosen = np.append(chosen, last_added)
         s.age[last_added] = step
-        if s.cc[row] == 0:
+        if s.cc[row] == 0:  # only the drawn row: raising every uncovered row (RWLS's rule) did worse here
             s.reweigh(np.array([row]))
     if s.covered_value >= required - eps and chosen.size < best.size:
         best = np.sort(chosen)
