@@ -33,7 +33,17 @@ import scipy.sparse as sp
 
 from coverage.ranges import concat_ranges
 
-__all__ = ["rwls_cover", "rwls_partial"]
+__all__ = ["STALL_PER_COLUMN", "rwls_cover", "rwls_partial", "stall_moves"]
+
+
+#: Moves without a smaller cover, per column, after which the search stops: small models end in
+#: milliseconds, the 3k-node grid after ~7 s of no progress, 50k-column cities practically never.
+STALL_PER_COLUMN = 20
+
+
+def stall_moves(n_columns: int) -> int:
+    """Moves without improvement after which the local search gives up (at least 2,000)."""
+    return max(2_000, STALL_PER_COLUMN * int(n_columns))
 
 
 class _Search:
@@ -121,7 +131,7 @@ class _Search:
 
 def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int = 0,
                max_steps: int | None = None, on_better: Callable[[int], None] | None = None,
-               stop_at: int | Callable[[], int] = 0) -> np.ndarray:
+               stop_at: int | Callable[[], int] = 0, stall: int | None = None) -> np.ndarray:
     """Fewest columns of ``b`` covering every row, by row-weighting local search from a cover.
 
     Parameters
@@ -141,6 +151,8 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     stop_at : int or callable
         Stop once a cover this small is found (a proven lower bound, say); a callable is asked
         again after each better cover (a bound computed meanwhile in another thread).
+    stall : int, optional
+        Stop after this many moves without a smaller cover (default: :func:`stall_moves`).
 
     Returns
     -------
@@ -169,12 +181,14 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     chosen = best.copy()
     floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
     last_added, step = -1, 0
+    stall = stall_moves(b.shape[1]) if stall is None else stall
+    last_better = 0
     while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
-           and best.size > floor):
+           and best.size > floor and step - last_better < stall):
         step += 1
         if s.n_uncovered == 0:
             if chosen.size < best.size:
-                best = np.sort(chosen)
+                best, last_better = np.sort(chosen), step
                 if on_better is not None:
                     on_better(int(best.size))
                 floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
@@ -204,7 +218,7 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
 
 def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np.ndarray, deadline: float,
                  seed: int = 0, max_steps: int | None = None, on_better: Callable[[int], None] | None = None,
-                 stop_at: int | Callable[[], int] = 0) -> np.ndarray:
+                 stop_at: int | Callable[[], int] = 0, stall: int | None = None) -> np.ndarray:
     """Fewest columns of ``b`` covering rows worth ``required``, by weighted swaps from a partial cover.
 
     The partial-cover form of :func:`rwls_cover`: rows carry values (people), a cover is
@@ -224,7 +238,7 @@ def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np
         Value to cover.
     start : numpy.ndarray
         Columns of a feasible partial cover.
-    deadline, seed, max_steps, on_better, stop_at
+    deadline, seed, max_steps, on_better, stop_at, stall
         As :func:`rwls_cover`.
 
     Returns
@@ -257,12 +271,14 @@ def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np
     chosen = best.copy()
     floor = max(1, stop_at() if callable(stop_at) else stop_at)
     last_added, step = -1, 0
+    stall = stall_moves(b.shape[1]) if stall is None else stall
+    last_better = 0
     while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
-           and best.size > floor):
+           and best.size > floor and step - last_better < stall):
         step += 1
         if s.covered_value >= required - eps:
             if chosen.size < best.size:
-                best = np.sort(chosen)
+                best, last_better = np.sort(chosen), step
                 if on_better is not None:
                     on_better(int(best.size))
                 floor = max(1, stop_at() if callable(stop_at) else stop_at)
