@@ -292,7 +292,7 @@ def _upload_request(lang: str, current_study) -> tuple | None:
         given = {k: (f.name, f.getvalue()) for k, f in uploads.items() if f is not None}
         base = current_study.sources if current_study is not None else None
         folder = save_uploads(given, folder_zip=(folder_zip.name, folder_zip.getvalue()) if folder_zip else None,
-                              coordinate_systems={k: up_cs for k in DECLARABLE_LAYERS}, base_files=base,
+                              coordinate_systems=dict.fromkeys(DECLARABLE_LAYERS, up_cs), base_files=base,
                               base_meta=upload_base_meta(current_study.meta) if current_study is not None else None)
         return upload_source(folder)
     except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
@@ -329,7 +329,7 @@ def _folder_request(lang: str) -> tuple | None:
         try:
             if policy.mode == "root":  # checked again now: the folder may have become a symlink since listing
                 path = resolve_in_root(policy.root, path, exclude=(upload_root_dir(),))
-            return folder_source(path, {k: f_cs for k in DECLARABLE_LAYERS})
+            return folder_source(path, dict.fromkeys(DECLARABLE_LAYERS, f_cs))
         except Exception as exc:  # noqa: BLE001 (any failure is shown, the app stays alive)
             ss["load_error"] = _error_text(exc)
     return None

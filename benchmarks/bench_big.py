@@ -119,7 +119,7 @@ def generate(folder: Path, n_nodes: int, seed: int = 0, streets: str = "osm") ->
     comms = gpd.GeoDataFrame(comms, crs=utm)
 
     # residents beside streets: 2 population points for every 3 nodes
-    n_pop = int(round(n_nodes * 2 / 3))
+    n_pop = round(n_nodes * 2 / 3)
     e = rng.integers(0, len(edges), n_pop)
     t = rng.uniform(0, 1, n_pop)
     a, b = xy[edges[e, 0]], xy[edges[e, 1]]
@@ -139,7 +139,7 @@ def generate(folder: Path, n_nodes: int, seed: int = 0, streets: str = "osm") ->
     fac = gpd.GeoDataFrame({"name": [f"{k}{i + 1}" for i, k in enumerate(kinds)], "kind": kinds},
                            geometry=shapely.points(fxy), crs=utm).to_crs(4326)
 
-    n_cand = int(round(n_nodes * 20_000 / 150_000))
+    n_cand = round(n_nodes * 20_000 / 150_000)
     ce = rng.integers(0, len(edges), n_cand)
     cxy = xy[edges[ce, 0]] + (xy[edges[ce, 1]] - xy[edges[ce, 0]]) * rng.uniform(0, 1, n_cand)[:, None]
     cand = gpd.GeoDataFrame({"name": [f"候选点{i + 1}" for i in range(n_cand)]}, geometry=shapely.points(cxy), crs=utm)

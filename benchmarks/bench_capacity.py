@@ -61,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench_big import generate
 
-    from coverage.params import CoverageParams
     from coverage.capacity import CapacityRule, Decay, e2sfca, measure_capacity
-    from coverage.siting.capacitated import propose_capacitated
+    from coverage.params import CoverageParams
     from coverage.pipeline import run_plan
+    from coverage.siting.capacitated import propose_capacitated
     from coverage.siting.propose import propose_sites
     from coverage.study import load_study_area
 

@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from siting_instances import INSTANCES, load  # noqa: E402
+from siting_instances import INSTANCES, load
 
-from coverage.siting.bigcover import solve_set_covering  # noqa: E402
-from coverage.siting.solvers import SetCovering  # noqa: E402
+from coverage.siting.bigcover import solve_set_covering
+from coverage.siting.solvers import SetCovering
 
 #: Solver time limits of the issue's table (seconds).
 LIMITS = {"wuhai25k_layer95": 30.0, "wuhai150k_layer95": 90.0, "grid51k_nodes100": 60.0,

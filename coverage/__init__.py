@@ -49,9 +49,25 @@ _API: dict[str, str] = {
 }
 
 __all__ = [
-    "__version__", "CoverageParams", "CoverageResult", "CoverageInputError", "WalkNetwork", "walk_graph",
-    "PlanResult", "coverage", "run_plan", "Demand", "build_demand", "check_rules", "StudyArea", "build_study_area",
-    "load_study_area", "propose_sites", "to_report", "write_outputs", "isochrones",
+    "CoverageInputError",
+    "CoverageParams",
+    "CoverageResult",
+    "Demand",
+    "PlanResult",
+    "StudyArea",
+    "WalkNetwork",
+    "__version__",
+    "build_demand",
+    "build_study_area",
+    "check_rules",
+    "coverage",
+    "isochrones",
+    "load_study_area",
+    "propose_sites",
+    "run_plan",
+    "to_report",
+    "walk_graph",
+    "write_outputs",
 ]
 
 

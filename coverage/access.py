@@ -28,8 +28,17 @@ from coverage.network.snap import Snap, same_edge_walks, snap_points
 from coverage.params import CoverageParams
 from coverage.skipped import Skipped
 
-__all__ = ["source_matrix", "network_distance", "time_matrix", "walk_time", "euclidean_distance", "CoverageResult",
-           "shares_by", "snap_facilities", "measure_coverage"]
+__all__ = [
+    "CoverageResult",
+    "euclidean_distance",
+    "measure_coverage",
+    "network_distance",
+    "shares_by",
+    "snap_facilities",
+    "source_matrix",
+    "time_matrix",
+    "walk_time",
+]
 
 
 def source_matrix(network: WalkNetwork, sources: Snap) -> sparse.csr_matrix:
@@ -292,7 +301,7 @@ def snap_facilities(network: WalkNetwork, fac: gpd.GeoDataFrame, fac_xy: np.ndar
     fac["island"] = fixed.stranded & ~off
     if off.any():
         o = fac[off]
-        skipped.append(Skipped("facilities", "off_network", int(len(o)), action="dropped",
+        skipped.append(Skipped("facilities", "off_network", len(o), action="dropped",
                                items=[f"{n} ({x:.0f} m)" for n, x in zip(o["name"], o["snap_offset_m"])],
                                message=f"counted facility farther than {params.max_snap_m:.0f} m from any walkable "
                                        "street: not used for network coverage; check its location"))

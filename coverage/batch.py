@@ -162,7 +162,7 @@ def row_from_summary(region: str, summary: dict, seconds: float) -> dict:
 
 def error_row(region: str, message: str, seconds: float) -> dict:
     """A ``batch.csv`` row of a region that failed."""
-    return {**{c: None for c in BATCH_COLUMNS}, "region": region, "status": "error", "error": message,
+    return {**dict.fromkeys(BATCH_COLUMNS), "region": region, "status": "error", "error": message,
             "seconds": round(seconds, 2)}
 
 
@@ -417,7 +417,8 @@ def run_batch(dirs: Sequence[str | Path], out: str | Path, build: PlanBuilder, o
     """
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     if quiet:
-        say = lambda line: None
+        def say(line):
+            return None
     folders = region_folders(dirs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

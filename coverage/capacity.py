@@ -42,23 +42,28 @@ from coverage.highs import load_model
 from coverage.network.graph import WalkNetwork
 from coverage.network.islands import snap_facility_points
 from coverage.network.snap import Snap, same_edge_walks
-from coverage.params import (DEFAULT_ASSIGN, DEFAULT_FRAGMENT_M, DEFAULT_ISLAND_SNAP_M, DEFAULT_RESIDENTS_PER_DOCTOR,
-                             LUO_QI_WEIGHTS)
+from coverage.params import (
+    DEFAULT_ASSIGN,
+    DEFAULT_FRAGMENT_M,
+    DEFAULT_ISLAND_SNAP_M,
+    DEFAULT_RESIDENTS_PER_DOCTOR,
+    LUO_QI_WEIGHTS,
+)
 from coverage.read.cells import population_numbers
 from coverage.skipped import Skipped
 
 __all__ = [
     "RESIDENTS_PER_DOCTOR",
     "STAFF_COLUMNS",
+    "Assignment",
     "CapacityRule",
     "Decay",
     "FacilityReach",
-    "Assignment",
+    "capacitated_assignment",
+    "e2sfca",
     "facility_capacities",
     "facility_reach",
     "nearest_assignment",
-    "capacitated_assignment",
-    "e2sfca",
 ]
 
 #: Residents per doctor by default (:data:`coverage.params.DEFAULT_RESIDENTS_PER_DOCTOR`).
@@ -603,12 +608,12 @@ class CapacityResult:
         over = f[f["overloaded"] == True]  # noqa: E712  (object column with None)
         out: dict = {
             "assign": a.mode, "threshold_m": round(self.threshold_m, 3), **self.rule.to_dict(),
-            "facilities": int(len(f)), "facilities_with_capacity": int(known.sum()),
+            "facilities": len(f), "facilities_with_capacity": int(known.sum()),
             "facilities_capacity_unknown": int((~known).sum()),
             "capacity_sources": {str(k): int(v) for k, v in f["capacity_source"].value_counts().sort_index().items()},
             "total_capacity": round(float(cap[known].sum()), 3) if known.any() else None,
             "assigned_population": round(float(a.assigned.sum()), 3),
-            "overloaded_count": int(len(over)),
+            "overloaded_count": len(over),
             "overloaded": [{"name": n, "capacity": round(float(c), 3), "assigned_population": round(float(p), 3)}
                            for n, c, p in zip(over["name"], over["capacity"], over["assigned_population"])],
             "covered_within_capacity": self.covered(a),

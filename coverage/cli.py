@@ -38,7 +38,7 @@ def _floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def _sites(text: str) -> str | int:
@@ -47,7 +47,7 @@ def _sites(text: str) -> str | int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--sites takes 'auto' or a number of new stations, got {text!r}")
+        raise argparse.ArgumentTypeError(f"--sites takes 'auto' or a number of new stations, got {text!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError("--sites must be 0 or more")
     return n

@@ -47,12 +47,12 @@ from coverage.reference import load_reference_units
 
 __all__ = [
     "DEFAULT_SEED",
-    "default_data_dir",
     "DEMO_FILES",
     "DISTRICT_CODE",
     "DISTRICT_NAME",
     "DISTRICT_POPULATION",
     "build_reference_table",
+    "default_data_dir",
     "generate_demo",
     "main",
 ]
@@ -491,7 +491,7 @@ def _active_lines(xl: list[_Line], core: list[bool], j: int) -> list[float]:
         The x values of the lines kept in that interval.
     """
     # outside the core every third fill line is dropped: somewhat bigger blocks
-    return [l.v for l in xl if l.arterial or core[j] or l.fill % 3 != 0]
+    return [ln.v for ln in xl if ln.arterial or core[j] or ln.fill % 3 != 0]
 
 
 def _subdistrict_of(x: float, y: float) -> str:
@@ -516,8 +516,8 @@ def _band_verticals(namer: _Namer, segs: list[_Seg], xl: list[_Line], yl: list[_
     blocked : list of tuple
         Rectangles (yard, parks) that no street crosses.
     """
-    oneway_x = (min((l.v for l in xl if not l.arterial), key=lambda v: abs(v - 240)),
-                min((l.v for l in xl if not l.arterial), key=lambda v: abs(v - 560)))
+    oneway_x = (min((ln.v for ln in xl if not ln.arterial), key=lambda v: abs(v - 240)),
+                min((ln.v for ln in xl if not ln.arterial), key=lambda v: abs(v - 560)))
     for j in range(len(yl) - 1):
         y0, y1 = yl[j].v, yl[j + 1].v
         for x in _active_lines(xl, core, j):
@@ -551,7 +551,7 @@ def _band_horizontals(namer: _Namer, segs: list[_Seg], xl: list[_Line], yl: list
     blocked : list of tuple
         Rectangles (yard, parks) that no street crosses.
     """
-    pedestrian_y = min((l.v for l in yl if not l.arterial), key=lambda v: abs(v + 1000))
+    pedestrian_y = min((ln.v for ln in yl if not ln.arterial), key=lambda v: abs(v + 1000))
     for j, line in enumerate(yl):
         y = line.v
         pts = sorted(set((_active_lines(xl, core, j - 1) if j > 0 else [])
@@ -617,7 +617,7 @@ def _build_band(namer: _Namer, segs: list[_Seg], cells: list[_Cell]
     """The built-up band: grid streets, the railway corridor, parks and the rail yard."""
     xl = _grid_lines(list(X_ARTERIALS), _x_spacing)
     yl = _grid_lines(list(Y_ARTERIALS), _y_spacing)
-    xs_all, ys_all = [l.v for l in xl], [l.v for l in yl]
+    xs_all, ys_all = [ln.v for ln in xl], [ln.v for ln in yl]
     yard = _snap_rect(RAIL_YARD, xs_all, ys_all)
     core = [CORE_Y[0] <= a.v and b.v <= CORE_Y[1] for a, b in itertools.pairwise(yl)]
     parks: dict[str, tuple[float, float, float, float]] = {}
@@ -794,7 +794,7 @@ def _layout(seed: int) -> _Layout:
     cells: list[_Cell] = []
     extra: list[tuple[list[tuple[float, float]], dict[str, str], dict[str, Any]]] = []
     parks, yard, _xl, yl = _build_band(namer, segs, cells)
-    _outer_settlements(namer, segs, cells, [l.v for l in yl])
+    _outer_settlements(namer, segs, cells, [ln.v for ln in yl])
     _industrial_park(segs, cells)
     _outer_roads(extra, yard)
     return _Layout(seed, _district_polygon(), segs, extra, cells, parks, yard)

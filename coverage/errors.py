@@ -9,15 +9,15 @@ Streamlit app shows it in an error box; analysts can catch the family.
 from __future__ import annotations
 
 __all__ = [
+    "CRSError",
     "CoverageInputError",
+    "GeometryError",
     "LayerReadError",
     "MissingColumnError",
-    "CRSError",
-    "GeometryError",
-    "ValueInputError",
     "NetworkError",
-    "UnsafeInputError",
     "RuleSetError",
+    "UnsafeInputError",
+    "ValueInputError",
 ]
 
 

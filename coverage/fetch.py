@@ -30,7 +30,7 @@ import re
 import socket
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -507,7 +507,7 @@ def _meta(query: dict[str, Any], G: nx.MultiDiGraph, excluded: dict[str, int], s
         "sources": [f"© {OSM_SOURCE} 1.0 — https://www.openstreetmap.org/copyright"],
         "license": "ODbL-1.0",
         "query": {k: v for k, v in query.items() if v is not None},
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool": f"coverage.fetch (osmnx {ox.__version__})",
         "layers": {"facilities": {"coordinate_system": "wgs84"}},
         "missing": missing,

@@ -13,20 +13,19 @@ import sys
 import numpy as np
 from scipy import sparse
 
-__all__ = ["new_highs", "load_model"]
+__all__ = ["load_model", "new_highs"]
 
 #: fixed: HiGHS runs are reproducible
 SEED = 0x5EED_C0DE % 2**31
 
-_BANNER_DONE = False
+_BANNER = {"done": False}  # HiGHS prints its banner once per process, on the first instance
 
 
 def new_highs() -> object:
     """A ``highspy.Highs`` with its output off (the banner swallowed on first use)."""
     import highspy
 
-    global _BANNER_DONE
-    if not _BANNER_DONE:
+    if not _BANNER["done"]:
         sys.stdout.flush()
         try:
             saved = os.dup(1)
@@ -42,7 +41,7 @@ def new_highs() -> object:
                 os.close(saved)
         else:
             h = highspy.Highs()
-        _BANNER_DONE = True
+        _BANNER["done"] = True
     else:
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)

@@ -7,7 +7,7 @@ must read in both languages at once (report tables, CSV headers).
 
 from __future__ import annotations
 
-__all__ = ["STRINGS", "t", "lookup", "both", "LANGS"]
+__all__ = ["LANGS", "STRINGS", "both", "lookup", "t"]
 
 LANGS = ("zh", "en")
 

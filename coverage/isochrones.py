@@ -21,8 +21,9 @@ from __future__ import annotations
 import os
 import sys
 import types
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +39,7 @@ from coverage.network.islands import snap_facility_points
 from coverage.network.snap import Snap
 from coverage.params import DEFAULT_ISOCHRONE_MINUTES, CoverageParams
 
-__all__ = ["reached_intervals", "reached_lines", "isochrones", "DEFAULT_MINUTES"]
+__all__ = ["DEFAULT_MINUTES", "isochrones", "reached_intervals", "reached_lines"]
 
 DEFAULT_MINUTES = DEFAULT_ISOCHRONE_MINUTES
 

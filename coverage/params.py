@@ -19,11 +19,27 @@ import numpy as np
 from coverage.errors import ValueInputError
 
 __all__ = [
-    "CoverageParams", "DEFAULT_RADIUS_M", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH", "DEFAULT_MAX_SNAP_M",
-    "DEFAULT_FRAGMENT_M", "DEFAULT_ISLAND_SNAP_M", "DEFAULT_TARGET_SHARE", "DEFAULT_ISOCHRONE_MINUTES",
-    "check_isochrone_minutes", "DEFAULT_COUNTED_KINDS", "DEFAULT_TIME_LIMIT_S", "DEFAULT_POPULATION_MODEL",
-    "APP_TIME_LIMIT_S", "PRESETS", "radius_label", "walk_label", "DEFAULT_RESIDENTS_PER_DOCTOR", "DEFAULT_ASSIGN",
-    "DEFAULT_E2SFCA_DECAY", "LUO_QI_WEIGHTS"
+    "APP_TIME_LIMIT_S",
+    "DEFAULT_ASSIGN",
+    "DEFAULT_COUNTED_KINDS",
+    "DEFAULT_E2SFCA_DECAY",
+    "DEFAULT_FRAGMENT_M",
+    "DEFAULT_ISLAND_SNAP_M",
+    "DEFAULT_ISOCHRONE_MINUTES",
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_MINUTES",
+    "DEFAULT_POPULATION_MODEL",
+    "DEFAULT_RADIUS_M",
+    "DEFAULT_RESIDENTS_PER_DOCTOR",
+    "DEFAULT_SPEED_KMH",
+    "DEFAULT_TARGET_SHARE",
+    "DEFAULT_TIME_LIMIT_S",
+    "LUO_QI_WEIGHTS",
+    "PRESETS",
+    "CoverageParams",
+    "check_isochrone_minutes",
+    "radius_label",
+    "walk_label"
 ]
 
 #: Coverage radius (metres): residents within 500 m of a health facility.

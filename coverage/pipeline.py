@@ -8,9 +8,9 @@ the content of ``summary.json``.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -70,7 +70,7 @@ def community_table(study: StudyArea, cov: CoverageResult) -> pd.DataFrame:
         d = cov.demand[(cov.demand["community"] == name) & same_sub]
         pop = float(d["population"].sum())
 
-        def sh(col: str) -> float | None:
+        def sh(col: str, d: pd.DataFrame = d, pop: float = pop) -> float | None:  # this community's d and pop
             return float((d["population"] * d[col]).sum() / pop) if pop > 0 else None
         fin = np.isfinite(d["dist_network"])
         mean = float((d["population"][fin] * d["dist_network"][fin]).sum() / d["population"][fin].sum()) \
@@ -121,7 +121,7 @@ def offset_warnings(study: StudyArea) -> list[Skipped]:
                "shift_bearing_deg": round(diag.shift_bearing_deg, 1), "direction_zh": diag.direction[0],
                "direction_en": diag.direction[1],
                "median_before_m": round(diag.median_before_m, 1), "median_after_m": round(diag.median_after_m, 1)}
-    return [Skipped("facilities", "possible_coordinate_offset", int(len(study.facilities)), action="listed",
+    return [Skipped("facilities", "possible_coordinate_offset", len(study.facilities), action="listed",
                     message=en or diag.message, message_zh=zh, details=details)]
 
 

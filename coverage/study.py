@@ -13,9 +13,9 @@ already in memory (notebooks, the app). Linking done here:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -42,7 +42,7 @@ from coverage.read.layers import (
 )
 from coverage.skipped import Skipped
 
-__all__ = ["StudyArea", "load_study_area", "build_study_area", "DEFAULT_COUNTED_KINDS"]
+__all__ = ["DEFAULT_COUNTED_KINDS", "StudyArea", "build_study_area", "load_study_area"]
 
 #: Kinds :func:`coverage.read.cells.classify_kind` recognises; others are listed as unknown when not counted.
 #: Overlaps between communities and gaps in a subdistrict smaller than this (m²), or thinner than
@@ -105,7 +105,7 @@ class StudyArea:
         """True for generated demo data."""
         return bool(self.meta.get("synthetic", False))
 
-    def with_facilities(self, facilities: gpd.GeoDataFrame) -> "StudyArea":
+    def with_facilities(self, facilities: gpd.GeoDataFrame) -> StudyArea:
         """Return a copy with another facility layer (scenarios: add or remove a station)."""
         import copy
 
@@ -118,8 +118,8 @@ class StudyArea:
         """JSON-friendly summary of the layers."""
         return {
             "crs": describe_crs(self.crs),
-            "subdistricts": int(len(self.subdistricts)),
-            "communities": int(len(self.communities)),
+            "subdistricts": len(self.subdistricts),
+            "communities": len(self.communities),
             "facilities": {str(k): int(v) for k, v in self.facilities["kind"].value_counts().sort_index().items()},
             "network": self.network.summary(),
             "sources": dict(self.sources),
@@ -603,9 +603,9 @@ def load_study_area(
     >>> from coverage import load_study_area
     >>> study = load_study_area()          # the embedded demo  # doctest: +SKIP
     """
-    explicit = {k: v for k, v in dict(streets=streets, subdistricts=subdistricts, communities=communities,
-                                      facilities=facilities, population=population, buildings=buildings,
-                                      compounds=compounds, candidates=candidates, exclusions=exclusions).items()
+    explicit = {k: v for k, v in {"streets": streets, "subdistricts": subdistricts, "communities": communities,
+                                      "facilities": facilities, "population": population, "buildings": buildings,
+                                      "compounds": compounds, "candidates": candidates, "exclusions": exclusions}.items()
                 if v is not None}
     if folder is None and not explicit:
         folder = demo_data_dir()

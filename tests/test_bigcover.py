@@ -50,7 +50,7 @@ def _brute_force(reach: np.ndarray, weights: np.ndarray, covered: np.ndarray, sh
 
 def _lp_value(reach: np.ndarray, weights: np.ndarray, covered: np.ndarray, share: float) -> float:
     """LP relaxation of the (partial) set cover, solved by scipy's HiGHS."""
-    m, n = reach.shape
+    _m, n = reach.shape
     rows = np.flatnonzero(~covered & (weights > 0))
     need = share * weights.sum() - weights[covered].sum()
     a = reach[rows].astype(float)
@@ -176,7 +176,7 @@ def _two_districts_and_a_bridge(bridge_nodes: int) -> tuple[sp.csr_matrix, np.nd
         pts.append((500.0 + 100.0 * (k + 1), 200.0))
         chain.append(len(pts) - 1)
     chain.append(right[2])  # node (0, 2) of the right district
-    edges += list(zip(chain[:-1], chain[1:]))
+    edges += list(itertools.pairwise(chain))
     xy = np.array(pts)
     e = np.array(edges)
     length = np.hypot(*(xy[e[:, 0]] - xy[e[:, 1]]).T)

@@ -12,11 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from capcity import grid_network, line_network, points
+
 from coverage.access import network_distance
-from coverage.capacity import (RESIDENTS_PER_DOCTOR, CapacityRule, Decay, capacitated_assignment, e2sfca,
-                               facility_capacities, facility_reach, measure_capacity, nearest_assignment)
+from coverage.capacity import (
+    RESIDENTS_PER_DOCTOR,
+    CapacityRule,
+    Decay,
+    capacitated_assignment,
+    e2sfca,
+    facility_capacities,
+    facility_reach,
+    measure_capacity,
+    nearest_assignment,
+)
 from coverage.errors import ValueInputError
 from coverage.network.snap import snap_points
 
@@ -104,7 +113,7 @@ def test_reach_distances_agree_with_the_coverage_pass(seed):
     net, dem, fac, dsnap, fsnap = _random_case(seed)
     limit = 700.0
     r = facility_reach(net, fsnap, dsnap, limit)
-    d_near, j_near = network_distance(net, fsnap, dsnap)
+    d_near, _j_near = network_distance(net, fsnap, dsnap)
     best = np.full(len(dem), np.inf)
     np.minimum.at(best, r.demand, r.distance)
     within = d_near <= limit
@@ -182,7 +191,7 @@ def test_e2sfca_equals_pysal_access_on_a_generated_city(decay_name):
     w = dem["population"].to_numpy()
     cap = fac["capacity"].to_numpy(float)
     ours, _ = e2sfca(r, w, cap, decay)
-    peer, none = _peer(r, w, cap, decay)
+    peer, _none = _peer(r, w, cap, decay)
     idx = peer.index.to_numpy()
     assert len(idx) > 0.9 * len(dem)
     assert np.allclose(ours[idx], peer.to_numpy(), rtol=0, atol=1e-9)
@@ -222,10 +231,10 @@ def test_e2sfca_equals_pysal_access_on_helsinki():
 def test_plan_gains_capacity_outputs(tmp_path):
     """add_capacity on a plan: facilities.csv with the contract columns, access_e2sfca per community, the rule."""
     from capcity import line_study
-    from coverage.params import CoverageParams
+
     from coverage.outputs.files import write_outputs
-    from coverage.pipeline import add_capacity
-    from coverage.pipeline import run_plan
+    from coverage.params import CoverageParams
+    from coverage.pipeline import add_capacity, run_plan
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}, {"name": "B", "x": 600.0, "capacity": 3000}],
                        [(200.0, 2000), (800.0, 2000)], length=1000.0)
@@ -253,9 +262,9 @@ def test_plan_gains_capacity_outputs(tmp_path):
 
 def test_unknown_capacity_is_not_judged():
     from capcity import line_study
+
     from coverage.params import CoverageParams
-    from coverage.pipeline import add_capacity
-    from coverage.pipeline import run_plan
+    from coverage.pipeline import add_capacity, run_plan
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": None}], [(200.0, 2000)], length=1000.0)
     res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))

@@ -8,12 +8,12 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from capcity import line_network, line_study, points
 from scipy import sparse
 
-from capcity import line_network, line_study, points
-from coverage.siting.capacitated import capacitated_siting
 from coverage.errors import ValueInputError
 from coverage.network.snap import snap_points
+from coverage.siting.capacitated import capacitated_siting
 
 
 def _max_served(reach, w, C, open_sites, old_i, old_j, old_cap) -> float:
@@ -127,10 +127,10 @@ def test_bad_arguments():
 
 def test_proposal_takes_over_from_an_overloaded_station():
     """2,000 residents next to a station of capacity 1,000: one new station of 1,000 takes over 1,000."""
-    from coverage.params import CoverageParams
     from coverage.capacity import measure_capacity
-    from coverage.siting.capacitated import propose_capacitated
+    from coverage.params import CoverageParams
     from coverage.pipeline import run_plan
+    from coverage.siting.capacitated import propose_capacitated
 
     study = line_study([{"name": "A", "x": 400.0, "capacity": 1000}], [(200.0, 2000)])
     res = run_plan(study, CoverageParams(), isochrone_minutes=(5,))

@@ -26,7 +26,8 @@ def test_isochrone_cuts_partial_edges_at_the_limit(tmp_path):
     iso = isochrones(net, fac, minutes=[5], params=params, buffer_m=20, fill_holes_m2=0, method="vector")
     poly = iso.geometry.iloc[0]
     lim = 5 * 4000 / 60   # 333.33 m
-    at = lambda x, y: shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
+    def at(x, y):
+        return shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
     assert poly.contains(at(500 + lim - 5, 0)) and poly.contains(at(500 - lim + 5, 0))
     assert not poly.contains(at(500 + lim + 25, 0)) and not poly.contains(at(500 - lim - 25, 0))
     # the footway starts at x=400 (100 m walked): 233 m of it are reached, along a slanted line
@@ -62,7 +63,8 @@ def test_raster_outline_matches_the_exact_buffer(tmp_path, cell):
         assert abs(a.area - b.area) / a.area < 0.015
         assert a.symmetric_difference(b).area / a.length < 1.0   # mean offset along the outline, metres
     # reached node 200 m east along the same street (5-min = 333 m from x=730): inside; 400 m: outside
-    at = lambda x, y: shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
+    def at(x, y):
+        return shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y)
     five = traced.geometry.iloc[0]
     assert five.contains(at(1000, 800)) and not five.contains(at(1200, 860))
 

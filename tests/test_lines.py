@@ -59,7 +59,7 @@ def assert_well_formed(result: LinesGraph) -> None:
     assert (edges["length"] > 0).all()
     assert nodes.crs == edges.crs == CRS
     key = np.sort(edges[["u", "v"]].to_numpy(), axis=1)
-    for (a, b), grp in edges.groupby([key[:, 0], key[:, 1]]):
+    for (_a, _b), grp in edges.groupby([key[:, 0], key[:, 1]]):
         geoms = grp.geometry.normalize().values
         assert len(set(shapely.to_wkb(geoms))) == len(geoms), "duplicated edge"
 

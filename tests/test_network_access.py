@@ -197,7 +197,7 @@ def test_off_network_demand_is_counted_uncovered(tmp_path):
     assert list(res.demand["covered_walk"]) == [False, True]
     assert res.totals()["walk"]["population"] == 30
     assert res.totals()["population"] == 40   # nothing dropped from the denominator
-    sk = [s for s in res.skipped if s.layer == "population"][0]
+    sk = next(s for s in res.skipped if s.layer == "population")
     assert sk.population == 10 and sk.action == "kept"
 
 

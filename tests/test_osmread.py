@@ -20,7 +20,7 @@ import pytest
 osmium = pytest.importorskip("osmium")
 pyrosm = pytest.importorskip("pyrosm")
 
-from coverage.network import read_osm, read_osm_xml, walk_graph  # noqa: E402
+from coverage.network import read_osm, read_osm_xml, walk_graph
 from coverage.network.filter import filter_graph, osmnx_with_walk_tags
 
 

@@ -33,7 +33,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                               ".hypothesis", ".ruff_cache", ".benchmarks"))
     res = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
                           "--no-build-isolation", "--no-index", "--quiet", str(src)],
-                         capture_output=True, text=True, cwd=src.parent, timeout=600)
+                         capture_output=True, text=True, check=False, cwd=src.parent, timeout=600)
     if res.returncode != 0 and "no such option: --python" in res.stderr:
         pytest.skip("pip too old for --python")
     assert res.returncode == 0, res.stderr
@@ -50,7 +50,7 @@ def test_installed_package_runs_the_demo_outside_the_checkout(installed: Path, t
     work.mkdir()
     where = subprocess.run([str(installed), "-c", "import coverage, coverage.datasets as d; "
                             "print(coverage.__file__); print(d.demo_data_dir())"],
-                           capture_output=True, text=True, cwd=work, env=_clean_env(), timeout=120)
+                           capture_output=True, text=True, check=False, cwd=work, env=_clean_env(), timeout=120)
     assert where.returncode == 0, where.stderr
     module_file, demo_dir = where.stdout.split()
     assert not Path(module_file).is_relative_to(ROOT), "imported the checkout, not the installed package"
@@ -58,7 +58,7 @@ def test_installed_package_runs_the_demo_outside_the_checkout(installed: Path, t
 
     res = subprocess.run([str(installed), "-m", "coverage", "plan", "--out", "o", "--no-report",
                           "--isochrone-minutes", "15", "-q"],
-                         capture_output=True, text=True, cwd=work, env=_clean_env(), timeout=600)
+                         capture_output=True, text=True, check=False, cwd=work, env=_clean_env(), timeout=600)
     assert res.returncode == 0, res.stderr
     summary = json.loads((work / "o" / "summary.json").read_text(encoding="utf-8"))
     assert summary["dataset"]["synthetic"] is True
@@ -67,7 +67,7 @@ def test_installed_package_runs_the_demo_outside_the_checkout(installed: Path, t
 
 def test_console_script_is_installed(installed: Path, tmp_path: Path) -> None:
     script = installed.parent / "health-circle"
-    res = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=tmp_path,
+    res = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False, cwd=tmp_path,
                          env=_clean_env(), timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith(__import__("coverage.version").version.__version__)

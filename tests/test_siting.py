@@ -36,7 +36,7 @@ from coverage.siting.propose import propose_sites
 from coverage.siting.reach import _distances_from, reach_matrix
 from coverage.study import build_study_area
 
-O = np.array(ORIGIN)
+ORIGIN_XY = np.array(ORIGIN)
 
 
 # --------------------------------------------------------------------------
@@ -46,7 +46,7 @@ O = np.array(ORIGIN)
 
 def network(node_xy, edges, names=None):
     """A WalkNetwork from local node coordinates and (a, b) node pairs (straight edges)."""
-    xy = np.asarray(node_xy, dtype=float) + O
+    xy = np.asarray(node_xy, dtype=float) + ORIGIN_XY
     e = np.asarray(edges)
     geoms = [shapely.LineString([xy[a], xy[b]]) for a, b in e]
     gdf = gpd.GeoDataFrame({"u": e[:, 0], "v": e[:, 1],
@@ -82,7 +82,7 @@ def plan(study, **params):
 
 def local_xy(proposals):
     g = proposals.to_crs(UTM)
-    return np.column_stack([g.geometry.x - O[0], g.geometry.y - O[1]])
+    return np.column_stack([g.geometry.x - ORIGIN_XY[0], g.geometry.y - ORIGIN_XY[1]])
 
 
 # the line of villages: a street from x=0 to 3000 with a node every 100 m, a village every 100 m at
@@ -307,7 +307,7 @@ def jittered_grid(n=14, step=100.0, seed=3, drop=0.15):
     e += [(j * n + i, (j + 1) * n + i) for j in range(n - 1) for i in range(n)]
     e = np.array(e)
     e = e[rng.random(len(e)) > drop]  # removed links: detours and a few islands
-    xy_abs = xy + O
+    xy_abs = xy + ORIGIN_XY
     geoms = [shapely.LineString([xy_abs[a], (xy_abs[a] + xy_abs[b]) / 2 + rng.uniform(-6, 6, 2), xy_abs[b]])
              for a, b in e]
     gdf = gpd.GeoDataFrame({"u": e[:, 0], "v": e[:, 1]}, geometry=geoms, crs=UTM)
@@ -317,9 +317,9 @@ def jittered_grid(n=14, step=100.0, seed=3, drop=0.15):
 def test_reach_matrix_equals_brute_force_distances():
     net, rng = jittered_grid()
     assert net.summary()["components"] >= 1
-    homes = snap_points(net, rng.uniform(-60, 1360, (300, 2)) + O)
+    homes = snap_points(net, rng.uniform(-60, 1360, (300, 2)) + ORIGIN_XY)
     layer = gpd.GeoDataFrame({"name": [f"c{i}" for i in range(60)]},
-                             geometry=shapely.points(rng.uniform(0, 1300, (60, 2)) + O), crs=UTM)
+                             geometry=shapely.points(rng.uniform(0, 1300, (60, 2)) + ORIGIN_XY), crs=UTM)
     lc, _ = layer_candidates(net, layer, 300)
     cands = CandidateSet.concat([node_candidates(net), lc])
     for threshold in (250.0, 430.0):
@@ -339,9 +339,9 @@ def test_reach_matrix_equals_brute_force_distances():
 @pytest.mark.parametrize("seed, chunk", [(11, 8), (12, 1), (13, 64)])
 def test_best_centre_equals_brute_force(seed, chunk):
     net, rng = jittered_grid(seed=seed, drop=0.25)
-    homes = snap_points(net, rng.uniform(0, 1300, (200, 2)) + O)
+    homes = snap_points(net, rng.uniform(0, 1300, (200, 2)) + ORIGIN_XY)
     w = rng.integers(1, 100, len(homes)).astype(float)
-    layer = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(0, 1300, (30, 2)) + O), crs=UTM)
+    layer = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(0, 1300, (30, 2)) + ORIGIN_XY), crs=UTM)
     cands = CandidateSet.concat([node_candidates(net), layer_candidates(net, layer, 300)[0]])
     j, mean, unreach = best_centre(net, homes, w, cands, chunk=chunk)
     D = _distances_from(net, cands, homes)

@@ -412,7 +412,7 @@ def _lp_optimum(reach: sp.csr_matrix) -> float:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_lagrangian_bound_is_valid_and_close_to_the_lp(seed):
-    reach, w = sparse_geometric_instance(seed, n_dem=400, n_cand=600)
+    reach, _w = sparse_geometric_instance(seed, n_dem=400, n_cand=600)
     reach = reach[np.asarray(reach.sum(axis=1)).ravel() > 0]  # rows some candidate reaches
     best = milp_optimum(reach.toarray(), np.ones(reach.shape[0]), np.zeros(reach.shape[0], bool), None)
     lp = _lp_optimum(reach)

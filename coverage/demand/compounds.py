@@ -33,7 +33,7 @@ from coverage.errors import MissingColumnError, ValueInputError
 from coverage.geo.areas import first_containing
 from coverage.skipped import Skipped
 
-__all__ = ["HOUSEHOLD_SIZE", "NATIONAL_HOUSEHOLD_SIZE", "household_size_for", "demand_from_compounds"]
+__all__ = ["HOUSEHOLD_SIZE", "NATIONAL_HOUSEHOLD_SIZE", "demand_from_compounds", "household_size_for"]
 
 #: Average family-household size (persons per household) by district, 7th national
 #: census (第七次全国人口普查, 2020).

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["first_containing", "assign_areas"]
+__all__ = ["assign_areas", "first_containing"]
 
 
 def first_containing(points: np.ndarray, areas: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -524,7 +525,7 @@ def _gk_table() -> dict[tuple[int, int], int]:
         width = 3 if "3-degree" in crs.name else 6
         cm = _param(crs, "Longitude of natural origin")
         if cm is not None:
-            table[(width, int(round(cm)))] = code
+            table[(width, round(cm))] = code
     return table
 
 

@@ -16,8 +16,17 @@ import pyproj
 
 from coverage.errors import CRSError
 
-__all__ = ["utm_crs_for_lonlat", "gauss_kruger_crs_for_lonlat", "suggest_crs", "MAX_SCALE_ERROR", "scale_error",
-           "check_metric_crs", "choose_metric_crs", "to_metric", "describe_crs"]
+__all__ = [
+    "MAX_SCALE_ERROR",
+    "check_metric_crs",
+    "choose_metric_crs",
+    "describe_crs",
+    "gauss_kruger_crs_for_lonlat",
+    "scale_error",
+    "suggest_crs",
+    "to_metric",
+    "utm_crs_for_lonlat",
+]
 
 #: Largest scale error accepted for an analysis CRS given by the user (0.5 %: a 500 m radius
 #: is then off by at most 2.5 m). EPSG:3857 at 38° N stretches every length by 1.27.
@@ -39,7 +48,7 @@ def utm_crs_for_lonlat(lon: float, lat: float) -> pyproj.CRS:
     """
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise CRSError(f"({lon}, {lat}) is not a longitude/latitude in degrees")
-    zone = min(int(math.floor((lon + 180) / 6)) + 1, 60)
+    zone = min(math.floor((lon + 180) / 6) + 1, 60)
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 

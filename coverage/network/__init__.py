@@ -43,9 +43,26 @@ from coverage.read.layers import read_layer
 from coverage.read.osmareas import clip_polygon
 from coverage.read.safety import check_xml_safe
 
-__all__ = ["WALK_EXCLUDE", "OSM_WAY_TAGS", "WalkNetwork", "Snap", "SegmentTable", "edge_segments", "edge_names",
-           "segment_foot", "walk_mask", "walk_graph", "network_from_osmnx", "network_from_edges",
-           "network_from_lines", "read_osm", "read_osm_xml", "read_osm_pbf", "snap_points", "OSM_FORMATS"]
+__all__ = [
+    "OSM_FORMATS",
+    "OSM_WAY_TAGS",
+    "WALK_EXCLUDE",
+    "SegmentTable",
+    "Snap",
+    "WalkNetwork",
+    "edge_names",
+    "edge_segments",
+    "network_from_edges",
+    "network_from_lines",
+    "network_from_osmnx",
+    "read_osm",
+    "read_osm_pbf",
+    "read_osm_xml",
+    "segment_foot",
+    "snap_points",
+    "walk_graph",
+    "walk_mask",
+]
 
 
 def walk_graph(streets: str | Path | gpd.GeoDataFrame | nx.MultiDiGraph, crs: pyproj.CRS | None = None,

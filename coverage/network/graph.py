@@ -19,9 +19,9 @@ each way because :func:`osmnx.graph_from_xml` keeps every highway way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
 
 import geopandas as gpd
 import networkx as nx
@@ -38,7 +38,7 @@ from coverage.geo.crs import choose_metric_crs, describe_crs
 from coverage.network.filter import _as_text, filter_graph
 from coverage.ranges import concat_ranges, sample_pieces
 
-__all__ = ["SegmentTable", "segment_foot", "edge_segments", "WalkNetwork", "network_from_edges", "network_from_osmnx"]
+__all__ = ["SegmentTable", "WalkNetwork", "edge_segments", "network_from_edges", "network_from_osmnx", "segment_foot"]
 
 #: Lengths below this are stored as this, because csgraph treats explicit zero weights as no edge.
 _MIN_LENGTH = 1e-6
@@ -248,7 +248,7 @@ class WalkNetwork:
         return {
             "source": self.source,
             "nodes": int(self.n_nodes),
-            "edges": int(len(self.edges)),
+            "edges": len(self.edges),
             "length_km": round(float(self.edges["length"].sum()) / 1000, 3),
             "components": int(comp.max() + 1) if len(comp) else 0,
             "nodes_outside_largest_component": int((comp > 0).sum()),

@@ -25,8 +25,13 @@ import shapely
 from coverage.network.graph import WalkNetwork
 from coverage.network.snap import Snap, snap_points
 
-__all__ = ["component_street_m", "main_components", "IslandSnap", "snap_off_fragments",
-           "snap_facility_points"]
+__all__ = [
+    "IslandSnap",
+    "component_street_m",
+    "main_components",
+    "snap_facility_points",
+    "snap_off_fragments",
+]
 
 
 def component_street_m(network: WalkNetwork) -> np.ndarray:

@@ -48,7 +48,7 @@ from coverage.network.graph import WalkNetwork, network_from_edges
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
-__all__ = ["LinesGraph", "graph_from_lines", "NODE_TOLERANCE", "DEDUPE_TOLERANCE"]
+__all__ = ["DEDUPE_TOLERANCE", "NODE_TOLERANCE", "LinesGraph", "graph_from_lines"]
 
 #: Piece ends closer than this (metres) are the same node. Absorbs floating
 #: point noise between intersection points computed from different line pairs.
@@ -133,7 +133,7 @@ class LinesGraph:
     skipped_rows: dict[str, list] = field(default_factory=dict)
     renamed_columns: dict[str, str] = field(default_factory=dict)
 
-    def to_networkx(self) -> "nx.MultiGraph":
+    def to_networkx(self) -> nx.MultiGraph:
         """Return an undirected ``networkx.MultiGraph`` of the street graph.
 
         Returns
@@ -314,7 +314,7 @@ def _noded_pieces(
     if len(split_xy):
         tree = cKDTree(node_xy)
         _, hit = tree.query(split_xy)
-        repairs["crossings_split"] = int(len(np.unique(hit)))
+        repairs["crossings_split"] = len(np.unique(hit))
     return u, v, length, pieces, piece_part, node_xy
 
 
@@ -425,7 +425,7 @@ def _explode(
 
     has_z = shapely.has_z(geoms)
     if has_z.any():
-        repairs["z_dropped"] = int(len(np.unique(pos[has_z])))
+        repairs["z_dropped"] = len(np.unique(pos[has_z]))
     finite, geoms = _rebuild_2d(geoms)
     skip("invalid_coordinates", ~finite, pos)
     pos = pos[finite]
@@ -612,7 +612,7 @@ def _snap_ends_to_lines(
         hit, through = shapely.STRtree(geoms).query(t_pts, predicate="dwithin", distance=NODE_TOLERANCE)
         req_part += [part, through]
         req_xy += [target, target[hit]]
-        n_snapped = int(len(loc))
+        n_snapped = len(loc)
     return np.concatenate(req_part).astype(np.int64), np.concatenate(req_xy), n_snapped
 
 

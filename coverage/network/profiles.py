@@ -15,7 +15,7 @@ from coverage.network.filter import _as_text
 from coverage.network.graph import WalkNetwork
 from coverage.params import PROFILES, WalkProfile
 
-__all__ = ["get_profile", "profile_network", "prefer_factors"]
+__all__ = ["get_profile", "prefer_factors", "profile_network"]
 
 
 def get_profile(name: str | WalkProfile, speed_kmh: float | None = None) -> WalkProfile:

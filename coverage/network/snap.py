@@ -51,7 +51,7 @@ class Snap:
     def __len__(self) -> int:
         return len(self.edge)
 
-    def subset(self, mask: np.ndarray) -> "Snap":
+    def subset(self, mask: np.ndarray) -> Snap:
         """Return the snaps selected by a boolean mask or an index array."""
         return Snap(*(getattr(self, f)[mask] for f in ("edge", "u", "v", "along", "length", "offset", "x", "y")))
 

@@ -13,5 +13,12 @@ from coverage.outputs.report import render_report, to_report
 from coverage.outputs.summary import summary_json
 from coverage.outputs.tables import COMPLIANCE_COLUMNS, compliance_table
 
-__all__ = ["write_outputs", "write_proposals", "render_report", "to_report", "summary_json", "compliance_table",
-           "COMPLIANCE_COLUMNS"]
+__all__ = [
+           "COMPLIANCE_COLUMNS",
+           "compliance_table",
+           "render_report",
+           "summary_json",
+           "to_report",
+           "write_outputs",
+           "write_proposals",
+]

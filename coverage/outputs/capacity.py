@@ -8,11 +8,17 @@ notebooks show the same figures. Tables are bilingual (中文 / English).
 from __future__ import annotations
 
 import html
+import itertools
 
 import numpy as np
 
-__all__ = ["load_chart_svg", "before_after_rows", "capacity_section_html", "add_capacity_layers",
-           "e2sfca_colour"]
+__all__ = [
+    "add_capacity_layers",
+    "before_after_rows",
+    "capacity_section_html",
+    "e2sfca_colour",
+    "load_chart_svg",
+]
 
 _E = html.escape
 
@@ -163,10 +169,10 @@ def e2sfca_colour(value: float | None, scale: float = 1000.0) -> str:
         return "#bdbdbd"
     x = float(np.clip(value / scale, 0.0, 1.0))
     stops = [(0.0, (215, 48, 39)), (0.5, (254, 224, 139)), (1.0, (26, 152, 80))]
-    for (x0, c0), (x1, c1) in zip(stops, stops[1:]):
+    for (x0, c0), (x1, c1) in itertools.pairwise(stops):
         if x <= x1:
             f = (x - x0) / (x1 - x0)
-            return "#%02x%02x%02x" % tuple(int(round(a + (b - a) * f)) for a, b in zip(c0, c1))
+            return "#{:02x}{:02x}{:02x}".format(*tuple(round(a + (b - a) * f) for a, b in zip(c0, c1)))
     return "#1a9850"
 
 

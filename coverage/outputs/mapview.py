@@ -10,7 +10,7 @@ their isochrones; a scenario's added and removed facilities in a layer of their 
 from __future__ import annotations
 
 import html as html_lib
-from typing import Sequence
+from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
@@ -25,7 +25,7 @@ from coverage.outputs.streetimage import STREET_VECTOR_LIMIT, street_png
 from coverage.scenario import SCENARIO_COLUMN
 from coverage.siting.propose import SERVES_I18N, SitingResult
 
-__all__ = ["plan_map", "simplify_for_web", "KIND_COLOURS", "share_colour", "LAYER_KEYS"]
+__all__ = ["KIND_COLOURS", "LAYER_KEYS", "plan_map", "share_colour", "simplify_for_web"]
 
 # centres purple and stations blue: distinct from the red of uncovered people and low shares
 KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373", "clinic": "#969696",

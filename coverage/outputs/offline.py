@@ -86,9 +86,10 @@ import html as html_lib
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import folium
 from branca.colormap import ColorMap
@@ -104,22 +105,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "LEAFLET_VERSION",
     "BASEMAPS",
-    "OfflineAssetError",
+    "LEAFLET_VERSION",
     "LeafletAssets",
-    "leaflet_assets",
-    "basemap_is_gcj02",
-    "basemap_label",
-    "new_map",
-    "make_offline",
+    "OfflineAssetError",
     "add_legend",
     "add_title",
-    "to_standalone_html",
     "assert_offline",
-    "find_tile_urls",
-    "prepare_for_streamlit",
+    "basemap_is_gcj02",
+    "basemap_label",
     "escape_properties",
+    "find_tile_urls",
+    "leaflet_assets",
+    "make_offline",
+    "new_map",
+    "prepare_for_streamlit",
+    "to_standalone_html",
 ]
 
 #: The Leaflet release the inlined assets must be (django-js-lib-leaflet 1.9.4.x).
@@ -965,8 +966,8 @@ def prepare_for_streamlit(m: folium.Map) -> folium.Map:
 
 
 def escape_properties(
-    frame: "pd.DataFrame", columns: Sequence[str] | None = None
-) -> "pd.DataFrame":
+    frame: pd.DataFrame, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """HTML-escape text attributes before they reach a GeoJson tooltip or popup.
 
     folium's ``GeoJsonTooltip``/``GeoJsonPopup`` insert values with

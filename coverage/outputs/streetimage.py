@@ -18,7 +18,7 @@ import pyproj
 from coverage.network.graph import WalkNetwork
 from coverage.ranges import sample_pieces
 
-__all__ = ["street_png", "STREET_VECTOR_LIMIT"]
+__all__ = ["STREET_VECTOR_LIMIT", "street_png"]
 
 #: Up to this many edge vertices the streets are drawn as vectors.
 STREET_VECTOR_LIMIT = 60_000

@@ -9,8 +9,15 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLUMN_ALIASES", "KIND_PATTERNS", "KNOWN_KINDS", "code_text", "population_numbers", "normalise_columns",
-           "classify_kind"]
+__all__ = [
+    "COLUMN_ALIASES",
+    "KIND_PATTERNS",
+    "KNOWN_KINDS",
+    "classify_kind",
+    "code_text",
+    "normalise_columns",
+    "population_numbers",
+]
 
 #: Accepted column names (lower-cased) for each normalised column.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {

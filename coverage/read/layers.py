@@ -35,7 +35,7 @@ from coverage.read.safety import check_xml_safe, safe_extract_zip
 from coverage.read.sniff import _check_content, _sniff_quietly
 from coverage.skipped import Skipped
 
-__all__ = ["VECTOR_EXTENSIONS", "TABLE_EXTENSIONS", "LAYER_STEMS", "read_table_points", "read_layer", "validate_geometries", "find_layer_files", "read_meta"]
+__all__ = ["LAYER_STEMS", "TABLE_EXTENSIONS", "VECTOR_EXTENSIONS", "find_layer_files", "read_layer", "read_meta", "read_table_points", "validate_geometries"]
 
 VECTOR_EXTENSIONS = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml")
 

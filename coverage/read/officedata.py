@@ -33,7 +33,7 @@ from coverage.errors import LayerReadError, MissingColumnError, ValueInputError
 from coverage.read.cells import COLUMN_ALIASES, code_text, normalise_columns, population_numbers
 from coverage.reference import load_reference_units
 
-__all__ = ["name_key", "JoinReport", "join_population_table", "ReferenceReport", "check_against_reference"]
+__all__ = ["JoinReport", "ReferenceReport", "check_against_reference", "join_population_table", "name_key"]
 
 #: Extra column names of office population tables (lower-cased), on top of :data:`coverage.read.cells.COLUMN_ALIASES`.
 TABLE_ALIASES: dict[str, tuple[str, ...]] = {

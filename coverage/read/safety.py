@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from coverage.errors import LayerReadError, UnsafeInputError
 from coverage.read.sniff import sniff_content
 
-__all__ = ["check_xml_safe", "safe_extract_zip", "check_size", "MAX_UPLOAD_BYTES"]
+__all__ = ["MAX_UPLOAD_BYTES", "check_size", "check_xml_safe", "safe_extract_zip"]
 
 #: Largest upload the app accepts (bytes).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -122,7 +122,7 @@ def components(b: sp.csr_matrix) -> tuple[int, np.ndarray, np.ndarray]:
         Number of components, the component of each row and of each column (a
         column covering no row is a component of its own).
     """
-    m, n = b.shape
+    m, _n = b.shape
     g = sp.bmat([[None, b], [b.T, None]], format="csr")
     k, lab = connected_components(g, directed=False)
     return int(k), lab[:m], lab[m:]
@@ -462,7 +462,7 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
         if todo.size == 0:
             # a sweep is over: larger windows once few of them still improve
             if sweep_improved < GROW_BELOW * max(tried, 1):
-                k = min(int(math.ceil(k * 1.5)), MAX_WINDOW)
+                k = min(math.ceil(k * 1.5), MAX_WINDOW)
             visited[:] = False
             tried = sweep_improved = 0
             continue

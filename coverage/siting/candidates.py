@@ -18,8 +18,16 @@ from coverage.params import CoverageParams
 from coverage.result import PlanResult
 from coverage.study import StudyArea
 
-__all__ = ["CandidateSet", "SitingSetup", "check_siting_args", "candidate_sites", "exclude_candidates", "layer_candidates", "node_candidates",
-           "siting_setup"]
+__all__ = [
+    "CandidateSet",
+    "SitingSetup",
+    "candidate_sites",
+    "check_siting_args",
+    "exclude_candidates",
+    "layer_candidates",
+    "node_candidates",
+    "siting_setup",
+]
 
 
 #: A candidate's own fields; where it meets the network is its :class:`Snap`.

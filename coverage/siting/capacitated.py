@@ -38,6 +38,7 @@ from coverage.errors import ValueInputError
 from coverage.highs import load_model
 from coverage.params import DEFAULT_TIME_LIMIT_S
 from coverage.result import PlanResult
+from coverage.siting.bigcover import solve_set_covering
 from coverage.siting.candidates import SitingSetup, check_siting_args, siting_setup
 from coverage.siting.propose import (
     PROPOSAL_COLUMNS,
@@ -49,7 +50,6 @@ from coverage.siting.propose import (
     _with_centre_columns,
 )
 from coverage.siting.reach import reach_matrix
-from coverage.siting.bigcover import solve_set_covering
 from coverage.siting.solvers import SetCovering, _merge_identical_rows
 
 __all__ = ["CapSitingResult", "CapacitatedSitingResult", "capacitated_siting", "propose_capacitated"]
@@ -121,7 +121,7 @@ class Minimums:
     groups: np.ndarray | None = None
     need: dict = field(default_factory=dict)
 
-    def on(self, used: np.ndarray) -> "Minimums":
+    def on(self, used: np.ndarray) -> Minimums:
         """The same minimums on the kept columns ``used`` (original column of each)."""
         pos = np.full(int(used.max()) + 1 if used.size else 0, -1)
         pos[used] = np.arange(used.size)
@@ -729,7 +729,7 @@ def _capacitated_info(result: PlanResult, capacity: CapacityResult, after_cap: C
         "minutes": float(params.minutes), "target_share": su.target, "rules": bool(rules),
         "candidate_source": su.source, "station_capacity": float(station_capacity),
         "status": sol.status, "gap": sol.gap, "bound": sol.bound, "objective": sol.objective,
-        "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": int(len(su.cands)),
+        "solve_seconds": round(float(sol.solve_seconds), 3), "candidates": len(su.cands),
         "candidates_excluded": su.n_excluded, "candidates_off_network": len(su.off_network), "model_size": sol.size,
         "target_population": round(sol.target, 3) if sites == "auto" else None,
         "achievable_population": round(sol.achievable, 3),

@@ -1026,7 +1026,7 @@ class SetCovering(_CoveringModel):
                 f"out of reach of every candidate; all reachable demand is covered instead"
             )
         trivial = required <= 0 and not need
-        if trivial or b.shape[0] == 0 and not need:
+        if trivial or (b.shape[0] == 0 and not need):
             chosen: list[int] = []
             status, bound = "optimal", 0.0
         else:
