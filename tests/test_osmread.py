@@ -20,29 +20,10 @@ import pytest
 osmium = pytest.importorskip("osmium")
 pyrosm = pytest.importorskip("pyrosm")
 
+from toycity import pbf_to_xml
+
 from coverage.network import read_osm, read_osm_xml, walk_graph
 from coverage.network.filter import filter_graph, osmnx_with_walk_tags
-
-
-def to_xml(src: str, dst: Path) -> Path:
-    """Write ``src`` as OSM XML, each way split into its runs of nodes present in the file."""
-    writer = osmium.SimpleWriter(str(dst))
-    for obj in osmium.FileProcessor(src).with_locations():
-        if obj.is_node():
-            writer.add_node(obj)
-        elif obj.is_way():
-            runs, cur = [], []
-            for n in obj.nodes:
-                if n.location.valid():
-                    cur.append(n.ref)
-                elif cur:
-                    runs.append(cur)
-                    cur = []
-            runs.append(cur)
-            for k, run in enumerate(r for r in runs if len(r) >= 2):
-                writer.add_way(obj.replace(id=obj.id if k == 0 else 10**12 + obj.id * 100 + k, nodes=run))
-    writer.close()
-    return dst
 
 
 def fingerprint(net) -> tuple[set, collections.Counter, float]:
@@ -58,7 +39,7 @@ def fingerprint(net) -> tuple[set, collections.Counter, float]:
 @pytest.fixture(scope="module", params=["test_pbf", "helsinki_pbf"])
 def extract(request, tmp_path_factory) -> tuple[str, Path]:
     pbf = pyrosm.get_data(request.param)
-    return pbf, to_xml(pbf, tmp_path_factory.mktemp("osm") / f"{request.param}.osm")
+    return pbf, pbf_to_xml(pbf, tmp_path_factory.mktemp("osm") / f"{request.param}.osm")
 
 
 def test_pbf_and_xml_give_the_osmnx_network(extract) -> None:

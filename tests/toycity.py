@@ -119,3 +119,30 @@ def make_toy(folder: Path, communities: list[dict] = COMMUNITIES, facilities: li
 def ids_at(x: int, y: int) -> int:
     """OSM node id of the grid node at (x, y) in :func:`street_grid`."""
     return (x // 200) * 6 + (y // 200) + 1
+
+
+def pbf_to_xml(src: str | Path, dst: Path) -> Path:
+    """Write an ``.osm.pbf`` extract as OSM XML (osmium), each way split into its runs of nodes in the file.
+
+    Extracts cut at a bounding box keep ways whose nodes lie partly outside; the XML path
+    cannot read a way with missing nodes, so each run of present nodes becomes a way.
+    """
+    import osmium
+
+    writer = osmium.SimpleWriter(str(dst))
+    for obj in osmium.FileProcessor(str(src)).with_locations():
+        if obj.is_node():
+            writer.add_node(obj)
+        elif obj.is_way():
+            runs, cur = [], []
+            for n in obj.nodes:
+                if n.location.valid():
+                    cur.append(n.ref)
+                elif cur:
+                    runs.append(cur)
+                    cur = []
+            runs.append(cur)
+            for k, run in enumerate(r for r in runs if len(r) >= 2):
+                writer.add_way(obj.replace(id=obj.id if k == 0 else 10**12 + obj.id * 100 + k, nodes=run))
+    writer.close()
+    return dst
