@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 import geopandas as gpd
 import numpy as np
@@ -103,11 +102,6 @@ def _num(x: object, nd: int = 6) -> float | None:
     if not np.isfinite(f):
         return None
     return round(f, nd)
-
-
-def _file_name(path: object) -> object:
-    """The file name of a path (``None`` and non-paths kept)."""
-    return PurePath(str(path)).name if isinstance(path, (str, PurePath)) and str(path) else path
 
 
 def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +286,7 @@ def build_summary(result: PlanResult) -> dict:
             "title": meta.get("title"), "title_en": meta.get("title_en"), "synthetic": study.synthetic,
             "notice": meta.get("notice"), "notice_zh": meta.get("notice_zh"), "sources": meta.get("sources", []),
             # file names only: a download must not reveal the server's folders
-            "files": {k: _file_name(v) for k, v in study.sources.items()},
+            "files": study.source_names(),
         },
         "population": totals["population"],
         "population_check": population_check(result),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import geopandas as gpd
 import numpy as np
@@ -114,15 +114,20 @@ class StudyArea:
                                             counted_kinds=None)[0]
         return other
 
+    def source_names(self) -> dict:
+        """Each layer's source as a file name: what outputs and the app show (never a server path)."""
+        return {k: PurePath(str(v)).name if isinstance(v, (str, PurePath)) and str(v) else v
+                for k, v in self.sources.items()}
+
     def describe(self) -> dict:
-        """JSON-friendly summary of the layers."""
+        """JSON-friendly summary of the layers (sources by file name)."""
         return {
             "crs": describe_crs(self.crs),
             "subdistricts": len(self.subdistricts),
             "communities": len(self.communities),
             "facilities": {str(k): int(v) for k, v in self.facilities["kind"].value_counts().sort_index().items()},
             "network": self.network.summary(),
-            "sources": dict(self.sources),
+            "sources": self.source_names(),
         }
 
 

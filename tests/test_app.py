@@ -633,3 +633,15 @@ def test_data_notes_name_the_population_source(monkeypatch):
     at = new_app(monkeypatch)
     notes = " ".join(m.value for m in at.markdown)
     assert "(buildings.geojson)" in notes          # the demo's population model draws on its buildings layer
+
+
+def test_data_notes_name_files_not_server_paths(monkeypatch):
+    """Issue 18: the data notes list each layer's file by name; the server's folders never show."""
+    from coverage.datasets import demo_data_dir
+
+    at = new_app(monkeypatch)
+    shown = [j.value for j in at.json]
+    sources = next(json.loads(v)["sources"] if isinstance(v, str) else v["sources"] for v in shown
+                   if "sources" in (json.loads(v) if isinstance(v, str) else v))
+    assert sources and all("/" not in str(f) and "\\" not in str(f) for f in sources.values())
+    assert str(demo_data_dir()) not in json.dumps(shown, ensure_ascii=False)
