@@ -113,6 +113,8 @@ def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch)
     # Web Mercator north here), each band covering (nearly) the full image height
     opaque = img[:, :, 3] > 0
     assert 0.01 < opaque.mean() < 0.2
+    # two colours: the street colour at its alpha, and transparent
+    assert (img[opaque] == (110, 110, 110, 170)).all() and (img[~opaque][:, 3] == 0).all()
     dense = opaque.sum(axis=0) > 15
     starts = np.flatnonzero(dense & ~np.r_[False, dense[:-1]])
     ends = np.flatnonzero(dense & ~np.r_[dense[1:], False])
