@@ -57,8 +57,8 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, tolerance_m: float = 2.0, crs=None) 
 
 
 def _web_json(gdf: gpd.GeoDataFrame) -> str:
-    """GeoJSON text without per-feature bounding boxes (folium's default adds one to every feature)."""
-    return gdf.to_json(show_bbox=False, drop_id=False, ensure_ascii=False, to_wgs84=True)
+    """GeoJSON text without per-feature bounding boxes (folium's default adds one to every feature) or spaces."""
+    return gdf.to_json(show_bbox=False, drop_id=False, ensure_ascii=False, to_wgs84=True, separators=(",", ":"))
 
 
 def _fmt_share(x: float | None) -> str:
@@ -217,7 +217,7 @@ def _add_subdistricts(m: folium.Map, result, lang: str) -> None:
 
 #: The map's isochrone outlines (all times together) keep at most this many vertices: a whole city's
 #: thousands of isochrones would otherwise make a page of tens of MB. ``isochrones.geojson`` keeps them all.
-ISOCHRONE_WEB_VERTICES = 150_000
+ISOCHRONE_WEB_VERTICES = 100_000
 #: Simplification tolerances tried in turn (metres) until the outlines fit :data:`ISOCHRONE_WEB_VERTICES`.
 ISOCHRONE_WEB_TOLERANCES_M = (5.0, 10.0, 20.0, 40.0, 80.0)
 
