@@ -377,13 +377,13 @@ def run_cli_plan(folder: Path, out: Path) -> dict:
 def chromium_load(report: Path, timeout_s: float = 120.0) -> dict:
     """Seconds for headless Chromium to open ``report`` until its load event, and until the map is drawn.
 
-    "Drawn": Leaflet's SVG paths and the street image are in the map, and two animation frames have
-    passed (the page has painted). Browser start-up is not counted.
+    "Drawn": Leaflet's SVG paths are in the map, every image in it (the street image) is decoded, and
+    two animation frames have passed (the page has painted). Browser start-up is not counted.
     """
     from playwright.sync_api import sync_playwright
 
     drawn = ("() => document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
-             " && document.querySelector('.leaflet-image-layer') !== null")
+             " && [...document.querySelectorAll('.leaflet-pane img')].every(i => i.complete && i.naturalWidth > 0)")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
