@@ -154,7 +154,7 @@ def test_isochrone_outlines_on_the_map_fit_a_vertex_budget(tmp_path, monkeypatch
     monkeypatch.setattr(mapview, "ISOCHRONE_WEB_VERTICES", budget)
     html = to_standalone_html(mapview.plan_map(result))
     html = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
-    assert t("layer_isochrone", "zh", m=15) + " " + t("simplified_m", "zh", m=tol) in html
+    assert t("layer_isochrone", "zh", m=15) + t("simplified_m", "zh", m=tol) in html
 
 
 def test_uncovered_people_are_binned_to_a_bounded_number_of_points():

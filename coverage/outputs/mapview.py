@@ -257,7 +257,7 @@ def _add_isochrones(m: folium.Map, result, lang: str) -> None:
     layers, tolerance = isochrone_web_layers(result.isochrones)
     first = result.params.minutes if result.params.minutes in layers else next(iter(layers))
     # coarser than the default only for big cities: then the layer name says so
-    note = "" if tolerance <= ISOCHRONE_WEB_TOLERANCES_M[0] else " " + t("simplified_m", lang, m=tolerance)
+    note = "" if tolerance <= ISOCHRONE_WEB_TOLERANCES_M[0] else t("simplified_m", lang, m=tolerance)
     for minutes, g in layers.items():
         colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
         fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes) + note, show=bool(minutes == first))
