@@ -57,8 +57,8 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, tolerance_m: float = 2.0, crs=None) 
 
 
 def _web_json(gdf: gpd.GeoDataFrame) -> str:
-    """GeoJSON text without per-feature bounding boxes (folium's default adds one to every feature) or spaces."""
-    return gdf.to_json(show_bbox=False, drop_id=False, ensure_ascii=False, to_wgs84=True, separators=(",", ":"))
+    """GeoJSON text without per-feature bounding boxes (folium's default adds one to every feature)."""
+    return gdf.to_json(show_bbox=False, drop_id=False, ensure_ascii=False, to_wgs84=True)
 
 
 def _fmt_share(x: float | None) -> str:
