@@ -49,6 +49,7 @@ from coverage.params import (
     DEFAULT_RESIDENTS_PER_DOCTOR,
     LUO_QI_WEIGHTS,
 )
+from coverage.ranges import concat_ranges
 from coverage.read.cells import population_numbers
 from coverage.skipped import Skipped
 
@@ -261,14 +262,22 @@ def facility_reach(network: WalkNetwork, sources: Snap, targets: Snap, limit: fl
         tu, tv = targets.u[ti], targets.v[ti]
         a_u = targets.offset[ti] + targets.along[ti]
         a_v = targets.offset[ti] + targets.length[ti] - targets.along[ti]
+        # the demand points on each node's edges: a facility reaches a point only through a node it
+        # reaches, so only those points are looked at (not all of them for every facility: quadratic)
+        by_node = np.argsort(np.r_[tu, tv], kind="stable")
+        node_start = np.searchsorted(np.r_[tu, tv][by_node], np.arange(n + 1))
         for s in range(0, k, per):
             idx = np.arange(s, min(k, s + per))
             D = csgraph.dijkstra(A, directed=True, indices=n + idx, limit=limit)
-            d = np.minimum(D[:, tu] + a_u, D[:, tv] + a_v)
-            b, t = np.nonzero(d <= limit)
-            rows_out.append(ti[t])
-            cols_out.append(idx[b])
-            d_out.append(d[b, t])
+            b, node = np.nonzero(D[:, :n] <= limit)
+            count = node_start[node + 1] - node_start[node]
+            t = by_node[concat_ranges(node_start[node], count)] % ti.size
+            b = np.repeat(b, count)
+            d = np.minimum(D[b, tu[t]] + a_u[t], D[b, tv[t]] + a_v[t])
+            keep = d <= limit
+            rows_out.append(ti[t[keep]])
+            cols_out.append(idx[b[keep]])
+            d_out.append(d[keep])
         si, sti, direct = same_edge_walks(sources.edge, sources.along, sources.offset, targets.edge,
                                           targets.along, targets.offset)
         ok = act[sti] & (direct <= limit)

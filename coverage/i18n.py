@@ -22,6 +22,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer_subdistricts": ("街道/乡镇（达标情况）", "Subdistricts (rule verdict)"),
     "layer_communities": ("社区（覆盖率）", "Communities (coverage)"),
     "layer_isochrone": ("{m:g}分钟步行等时圈", "{m:g}-minute walk isochrone"),
+    "simplified_m": ("（轮廓简化 {m:g} 米）", " (outline simplified to {m:g} m)"),
     "layer_facilities": ("医疗卫生设施", "Health facilities"),
     "layer_uncovered": ("未覆盖人口", "Uncovered population"),
     "layer_proposals": ("建议新增服务站", "Proposed stations"),

@@ -274,3 +274,16 @@ def test_unknown_capacity_is_not_judged():
     assert cap.table()["assigned_population"].tolist() == [2000.0]
     assert cap.skipped[0].reason == "capacity_unknown"
     assert np.isnan(res.communities["access_e2sfca"].iloc[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reach_is_the_same_in_batches_of_one_facility_and_with_points_left_out(seed):
+    net, dem, _fac, dsnap, fsnap = _random_case(seed)
+    whole = facility_reach(net, fsnap, dsnap, 600.0)
+    ones = facility_reach(net, fsnap, dsnap, 600.0, max_block=1)
+    for a, b in ((whole.demand, ones.demand), (whole.facility, ones.facility), (whole.distance, ones.distance)):
+        assert np.array_equal(a, b)
+    active = np.arange(len(dem)) % 3 != 0
+    part = facility_reach(net, fsnap, dsnap, 600.0, active)
+    keep = active[whole.demand]
+    assert np.array_equal(part.demand, whole.demand[keep]) and np.array_equal(part.distance, whole.distance[keep])

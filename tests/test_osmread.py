@@ -133,3 +133,11 @@ def test_graphml_of_the_same_data_gives_the_osm_network(extract, tmp_path) -> No
     graphml = tmp_path / "streets.graphml"
     ox.save_graphml(ox.simplify_graph(G), graphml)
     assert fingerprint(walk_graph(graphml)) == fingerprint(walk_graph(xml))
+
+
+def test_per_line_counts_a_marker_on_each_line():
+    from coverage.network.osmread import _per_line
+
+    assert _per_line(b"", b"=").tolist() == []
+    assert _per_line(b"a=b,c=d\n\nx=y\n=", b"=").tolist() == [2, 0, 1, 1]
+    assert _per_line(b"no marker\nhere", b",").tolist() == [0, 0]

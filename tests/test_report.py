@@ -113,6 +113,8 @@ def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch)
     # Web Mercator north here), each band covering (nearly) the full image height
     opaque = img[:, :, 3] > 0
     assert 0.01 < opaque.mean() < 0.2
+    # two colours: the street colour at its alpha, and transparent
+    assert (img[opaque] == (110, 110, 110, 170)).all() and (img[~opaque][:, 3] == 0).all()
     dense = opaque.sum(axis=0) > 15
     starts = np.flatnonzero(dense & ~np.r_[False, dense[:-1]])
     ends = np.flatnonzero(dense & ~np.r_[dense[1:], False])
@@ -122,6 +124,37 @@ def test_large_networks_draw_streets_as_one_offline_image(tmp_path, monkeypatch)
     monkeypatch.setattr(mapview, "STREET_VECTOR_LIMIT", 10)
     html = to_standalone_html(mapview.plan_map(run_plan(study)))
     assert "data:image/png;base64" in html and assert_offline(html) == []
+
+
+def test_isochrone_outlines_on_the_map_fit_a_vertex_budget(tmp_path, monkeypatch):
+    """A city's isochrones are simplified more coarsely only when they exceed the budget, and say so."""
+    import shapely
+
+    from coverage.outputs import mapview
+    from coverage.outputs.offline import to_standalone_html
+    from coverage.pipeline import run_plan
+    from coverage.study import load_study_area
+
+    study = load_study_area(make_toy(tmp_path / "toy"))
+    result = run_plan(study)
+
+    def vertices(layers) -> int:
+        return sum(int(shapely.get_num_coordinates(g.geometry.values).sum()) for g in layers.values())
+
+    fine, tol = mapview.isochrone_web_layers(result.isochrones)
+    assert tol == mapview.ISOCHRONE_WEB_TOLERANCES_M[0]  # a district fits the default budget at 5 m
+    budget = vertices(fine) // 3
+    coarse, tol = mapview.isochrone_web_layers(result.isochrones, max_vertices=budget)
+    assert tol > mapview.ISOCHRONE_WEB_TOLERANCES_M[0] and vertices(coarse) <= budget
+    assert list(coarse) == list(fine) == sorted(result.isochrones["minutes"].unique(), reverse=True)
+    for minutes in fine:  # each coarse outline stays within its tolerance of the fine one (+ 5 m, + rounding)
+        a = coarse[minutes].to_crs(study.crs).geometry.iloc[0]
+        b = fine[minutes].to_crs(study.crs).geometry.iloc[0]
+        assert shapely.hausdorff_distance(a, b) <= tol + 5.0 + 0.5
+    monkeypatch.setattr(mapview, "ISOCHRONE_WEB_VERTICES", budget)
+    html = to_standalone_html(mapview.plan_map(result))
+    html = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+    assert t("layer_isochrone", "zh", m=15) + t("simplified_m", "zh", m=tol) in html
 
 
 def test_uncovered_people_are_binned_to_a_bounded_number_of_points():

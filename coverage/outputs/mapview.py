@@ -25,7 +25,7 @@ from coverage.outputs.streetimage import STREET_VECTOR_LIMIT, street_png
 from coverage.scenario import SCENARIO_COLUMN
 from coverage.siting.propose import SERVES_I18N, SitingResult
 
-__all__ = ["KIND_COLOURS", "LAYER_KEYS", "plan_map", "share_colour", "simplify_for_web"]
+__all__ = ["KIND_COLOURS", "LAYER_KEYS", "isochrone_web_layers", "plan_map", "share_colour", "simplify_for_web"]
 
 # centres purple and stations blue: distinct from the red of uncovered people and low shares
 KIND_COLOURS = {"centre": "#54278f", "station": "#0570b0", "hospital": "#737373", "clinic": "#969696",
@@ -186,6 +186,8 @@ def _add_communities(m: folium.Map, result, lang: str, share: str) -> None:
     for col in ("radius_share", "walk_share", "radius_euclidean_share"):
         c[col + "_txt"] = [_fmt_share(v) for v in c[col]]
     c["population_txt"] = [f"{v:,.0f}" if pd.notna(v) else "—" for v in c["population"]]
+    # only what the style and the tooltip use: 3,400 communities' raw shares would add a megabyte
+    c = c[["name", "subdistrict", "colour", "population_txt", "radius_share_txt", "walk_share_txt", "geometry"]]
     c = escape_properties(simplify_for_web(c, 2.0), ["name", "subdistrict"])
     fg = folium.FeatureGroup(name=t("layer_communities", lang), show=True)
     folium.GeoJson(
@@ -222,18 +224,52 @@ def _add_subdistricts(m: folium.Map, result, lang: str) -> None:
     fg.add_to(m)
 
 
+#: The map's isochrone outlines (all times together) keep at most this many vertices: a whole city's
+#: thousands of isochrones would otherwise make a page of tens of MB. ``isochrones.geojson`` keeps them all.
+ISOCHRONE_WEB_VERTICES = 100_000
+#: Simplification tolerances tried in turn (metres) until the outlines fit :data:`ISOCHRONE_WEB_VERTICES`.
+ISOCHRONE_WEB_TOLERANCES_M = (5.0, 10.0, 20.0, 40.0, 80.0)
+
+
+def isochrone_web_layers(isochrones: gpd.GeoDataFrame, max_vertices: int | None = None
+                         ) -> tuple[dict[float, gpd.GeoDataFrame], float]:
+    """One dissolved outline per isochrone time, simplified for a web page.
+
+    The tolerance is the first of :data:`ISOCHRONE_WEB_TOLERANCES_M` at which all outlines together
+    have at most ``max_vertices`` vertices (default :data:`ISOCHRONE_WEB_VERTICES`; the last tolerance
+    when none does).
+
+    Returns
+    -------
+    layers : dict
+        ``{minutes: GeoDataFrame}`` in WGS84, longest time first.
+    tolerance_m : float
+        The simplification tolerance used.
+    """
+    max_vertices = ISOCHRONE_WEB_VERTICES if max_vertices is None else max_vertices
+    unions = {}
+    for minutes in sorted(isochrones["minutes"].unique(), reverse=True):
+        iso = isochrones[isochrones["minutes"] == minutes]
+        unions[minutes] = gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[shapely.union_all(iso.geometry.values)],
+                                           crs=iso.crs)
+    for tolerance in ISOCHRONE_WEB_TOLERANCES_M:
+        layers = {k: simplify_for_web(g, tolerance) for k, g in unions.items()}
+        if sum(int(shapely.get_num_coordinates(g.geometry.values).sum()) for g in layers.values()) <= max_vertices:
+            break
+    return layers, tolerance
+
+
 def _add_isochrones(m: folium.Map, result, lang: str) -> None:
     """One dissolved layer per isochrone time; the plan's own walking time is shown at first."""
     if not len(result.isochrones):
         return
-    drawn = sorted(result.isochrones["minutes"].unique(), reverse=True)
-    first = result.params.minutes if result.params.minutes in drawn else drawn[0]
-    for minutes in drawn:
-        iso = result.isochrones[result.isochrones["minutes"] == minutes]
-        union = shapely.union_all(iso.geometry.values)
-        g = simplify_for_web(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[union], crs=iso.crs), 5.0)
+    layers, tolerance = isochrone_web_layers(result.isochrones)
+    first = result.params.minutes if result.params.minutes in layers else next(iter(layers))
+    # coarser than the default only for big cities: then the layer name says so
+    note = "" if tolerance <= ISOCHRONE_WEB_TOLERANCES_M[0] else t("simplified_m", lang, m=tolerance)
+    for minutes, g in layers.items():
         colour = ISO_COLOURS.get(int(minutes), "#41ab5d")
-        fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes), show=bool(minutes == first))
+        fg = folium.FeatureGroup(name=t("layer_isochrone", lang, m=minutes) + note, show=bool(minutes == first))
         folium.GeoJson(_web_json(g), style_function=lambda f, c=colour: {"fillColor": c, "color": c, "weight": 2,
                                                               "fillOpacity": 0.2}, interactive=False).add_to(fg)
         fg.add_to(m)

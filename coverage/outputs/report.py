@@ -289,6 +289,9 @@ def _method_section(summary: dict) -> list[str]:
                 f'The walk filter follows OSM walking rules (no motorways, foot=no, access=private). Isochrones are '
                 f'buffers of the reached street edges, cut at the limit — not convex hulls. '
                 f'{_e(summary["population_model"]["note_en"])}</p>'
+                f'<p class="sub">地图上的等时圈轮廓为显示而简化（5 米；大城市按图层名所示更粗），'
+                f'isochrones.geojson 中为未简化的轮廓。 Isochrone outlines on the map are simplified for display '
+                f'(5 m; coarser in big cities, as the layer name says); isochrones.geojson holds them unsimplified.</p>'
                 f'<p class="sub">Network: {net["nodes"]:,} nodes, {net["edges"]:,} edges, {net["length_km"]:,.1f} km, '
                 f'{net["components"]} component(s). Excluded ways: {excluded}.</p>')
     return tail

@@ -64,7 +64,9 @@ def street_png(network: WalkNetwork, max_px: int = 4096, rgba: tuple[int, int, i
     img = Image.fromarray(mask, mode="L").convert("P")
     img.putpalette([0, 0, 0, *rgba[:3]] + [0, 0, 0] * 254)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True, transparency=bytes([0, rgba[3]] + [0] * 254))  # alpha per palette entry
+    # two colours in a 1-bit PNG at zlib level 6: at 4096 px on a million-node city this takes 0.1 s and
+    # gives a smaller file than optimize=True on 8 bits (which took 19 s); alpha per palette entry
+    img.save(buf, format="PNG", bits=1, compress_level=6, transparency=bytes([0, rgba[3]]))
     to_ll = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
     # pixel edges, not centres: the image spans [x0, x0 + w px] × [y1 - h px, y1]
     west, north = to_ll.transform(x0, y1)
