@@ -346,6 +346,9 @@ def pct(text: str) -> float:
 
 
 def test_demo_loads_and_parameters_update_figures(monkeypatch):
+    import streamlit as st
+
+    st.cache_resource.clear()  # counts computations from a cold start, whatever ran before in this process
     at = new_app(monkeypatch, light=False)                               # the full map, once
     assert not at.error, [e.value for e in at.error]
     before = metrics(at)
