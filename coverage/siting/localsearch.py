@@ -177,43 +177,15 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
         s.add(int(j))
     if s.n_uncovered:
         raise ValueError("rwls_cover: the start does not cover every row")
-    best = np.flatnonzero(s.sel)
-    chosen = best.copy()
-    floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
-    last_added, step = -1, 0
-    stall = stall_moves(b.shape[1]) if stall is None else stall
-    last_better = 0
-    while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
-           and best.size > floor and step - last_better < stall):
-        step += 1
-        if s.n_uncovered == 0:
-            if chosen.size < best.size:
-                best, last_better = np.sort(chosen), step
-                if on_better is not None:
-                    on_better(int(best.size))
-                floor = max(1, stop_at() if callable(stop_at) else stop_at)  # rows to cover need a column
-            out = s.best_of(chosen)
-            s.remove(out)
-            chosen = chosen[chosen != out]
-            last_added = -1
-            continue
-        if chosen.size:  # (empty only after a one-site cover gave up its site)
-            out = s.best_of(chosen[chosen != last_added]) if chosen.size > 1 else int(chosen[0])
-            s.remove(out)
-            chosen = chosen[chosen != out]
-            s.age[out] = step
+
+    def draw(rng: np.random.Generator) -> tuple[int, np.ndarray]:
         unc = np.flatnonzero(s.cc == 0)  # the rows uncovered now (one scan per step; moves keep the count)
-        row = int(unc[rng.integers(unc.size)])
-        cols = s.ri[s.rp[row]:s.rp[row + 1]]
-        pick = cols[s.free[cols]]
-        last_added = s.best_of(pick if pick.size else cols)
-        s.add(last_added)
-        chosen = np.append(chosen, last_added)
-        s.age[last_added] = step
+        return int(unc[rng.integers(unc.size)]), unc
+
+    def bump(row: int, unc: np.ndarray) -> None:  # RWLS: every row still uncovered
         s.reweigh(unc[s.cc[unc] == 0])
-    if s.n_uncovered == 0 and s.sel.sum() < best.size:
-        best = np.flatnonzero(s.sel)
-    return np.sort(best)
+
+    return _moves(s, lambda: s.n_uncovered == 0, draw, bump, rng, deadline, max_steps, on_better, stop_at, stall)
 
 
 def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np.ndarray, deadline: float,
@@ -267,47 +239,75 @@ def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np
     eps = 1e-9 * max(1.0, float(value.sum()))
     if s.covered_value < required - eps:
         raise ValueError("rwls_partial: the start does not cover the required value")
+    odds = value.copy()  # rows are drawn by their people; a row no column reaches is never drawn again
+
+    def draw(rng: np.random.Generator) -> tuple[int | None, np.ndarray]:
+        while True:
+            unc = np.flatnonzero((s.cc == 0) & (odds > 0))
+            if not unc.size:
+                return None, unc
+            p = odds[unc]
+            row = int(unc[np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right").clip(0, unc.size - 1)])
+            if s.rp[row + 1] > s.rp[row]:
+                return row, unc
+            odds[row] = 0.0
+
+    def bump(row: int, unc: np.ndarray) -> None:  # only the drawn row: raising every uncovered row did worse here
+        if s.cc[row] == 0:
+            s.reweigh(np.array([row]))
+
+    return _moves(s, lambda: s.covered_value >= required - eps, draw, bump, rng, deadline, max_steps, on_better,
+                  stop_at, stall)
+
+
+def _moves(s: _Search, feasible: Callable[[], bool], draw: Callable, bump: Callable[[int, np.ndarray], None],
+           rng: np.random.Generator, deadline: float, max_steps: int | None,
+           on_better: Callable[[int], None] | None, stop_at: int | Callable[[], int], stall: int | None
+           ) -> np.ndarray:
+    """The move loop of :func:`rwls_cover` and :func:`rwls_partial`, from the feasible cover in ``s``.
+
+    While feasible: record a smaller cover, then drop the least useful site. Otherwise swap:
+    the site losing least weight (not the one just added) leaves, and the best site reaching
+    the row ``draw(rng)`` names comes in (configuration checking first); ``bump`` then raises
+    row weights. ``draw`` returns ``(row, uncovered rows)``, or ``(None, …)`` when no row can
+    be drawn. Returns the sorted columns of the smallest feasible cover found.
+    """
+    def floor_now() -> int:  # rows to cover need a column
+        return max(1, stop_at() if callable(stop_at) else stop_at)
+
     best = np.flatnonzero(s.sel)
     chosen = best.copy()
-    floor = max(1, stop_at() if callable(stop_at) else stop_at)
-    last_added, step = -1, 0
-    stall = stall_moves(b.shape[1]) if stall is None else stall
-    last_better = 0
+    floor, stall = floor_now(), stall_moves(s.sel.size) if stall is None else stall
+    last_added, step, last_better = -1, 0, 0
     while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
            and best.size > floor and step - last_better < stall):
         step += 1
-        if s.covered_value >= required - eps:
+        if feasible():
             if chosen.size < best.size:
                 best, last_better = np.sort(chosen), step
                 if on_better is not None:
                     on_better(int(best.size))
-                floor = max(1, stop_at() if callable(stop_at) else stop_at)
+                floor = floor_now()
             out = s.best_of(chosen)
             s.remove(out)
             chosen = chosen[chosen != out]
             last_added = -1
             continue
-        if chosen.size:
+        if chosen.size:  # (empty only after a one-site cover gave up its site)
             out = s.best_of(chosen[chosen != last_added]) if chosen.size > 1 else int(chosen[0])
             s.remove(out)
             chosen = chosen[chosen != out]
             s.age[out] = step
-        unc = np.flatnonzero((s.cc == 0) & (value > 0))
-        if not unc.size:
+        row, unc = draw(rng)
+        if row is None:
             break
-        p = value[unc]
-        row = int(unc[np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right").clip(0, unc.size - 1)])
         cols = s.ri[s.rp[row]:s.rp[row + 1]]
-        if not cols.size:  # a row nobody reaches: weight it down to nothing, it can never be covered
-            value[row] = 0.0
-            continue
         pick = cols[s.free[cols]]
         last_added = s.best_of(pick if pick.size else cols)
         s.add(last_added)
         chosen = np.append(chosen, last_added)
         s.age[last_added] = step
-        if s.cc[row] == 0:  # only the drawn row: raising every uncovered row (RWLS's rule) did worse here
-            s.reweigh(np.array([row]))
-    if s.covered_value >= required - eps and chosen.size < best.size:
+        bump(row, unc)
+    if feasible() and chosen.size < best.size:
         best = np.sort(chosen)
     return best
