@@ -466,9 +466,10 @@ def capacitated_siting(
         target = max(0.0, target - 1e-6)
     deadline = t0 + time_limit
     big = sites == "auto" and a.shape[1] > CAP_MIP_COLUMNS
-    h, a2 = _final_model(a, row_up, upper, K, sites, target, max(0.1, deadline - time.perf_counter()), mins)
+    a2, model = _final_model(a, row_up, upper, K, sites, target, mins)
     y, flow_new, served, obj, bound, status = None, None, math.nan, math.nan, math.nan, "skipped"
     if not big:  # district scale: the exact MIP
+        h = load_model(a2, **model, time_limit=max(0.1, deadline - time.perf_counter()))
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.run()
         y, flow_new, served, obj, bound, status = _answer(h, info, K)
@@ -522,10 +523,12 @@ def _most_servable(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, 
 
 
 def _final_model(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, K: int, sites: str | int,
-                 target: float, time_limit: float, mins: Minimums | None = None) -> tuple[Any, sparse.csr_matrix]:
-    """The MIP, loaded: fewest sites serving ``target`` (``auto``), or most served by ``sites`` sites.
+                 target: float, mins: Minimums | None = None) -> tuple[sparse.csr_matrix, dict]:
+    """The MIP: fewest sites serving ``target`` (``auto``), or most served by ``sites`` sites.
 
-    The rules' minimums (``mins``) open their forced sites and add a row per group.
+    The rules' minimums (``mins``) open their forced sites and add a row per group. Returns the
+    matrix and the rest of :func:`coverage.highs.load_model`'s arguments, so that a model too big
+    to solve is sized without being loaded.
     """
     mins = mins or Minimums()
     n_col = a.shape[1]
@@ -536,17 +539,13 @@ def _final_model(a: sparse.csr_matrix, row_up: np.ndarray, upper: np.ndarray, K:
     g_rows, g_need = mins.rows(K, n_col)
     if sites == "auto":
         a2 = sparse.vstack([a, sparse.csr_matrix(serve[None, :]), g_rows], format="csr")
-        h = load_model(a2, maximize=False, cost=is_site, lower=lo, upper=upper,
-                       row_lower=np.r_[np.full(a.shape[0], -np.inf), target, g_need],
-                       row_upper=np.r_[row_up, np.inf, np.full(g_need.size, np.inf)],
-                       integer=is_site, time_limit=time_limit)
-    else:
-        a2 = sparse.vstack([a, sparse.csr_matrix(is_site[None, :]), g_rows], format="csr")
-        h = load_model(a2, maximize=True, cost=serve, lower=lo, upper=upper,
-                       row_lower=np.r_[np.full(a.shape[0] + 1, -np.inf), g_need],
-                       row_upper=np.r_[row_up, float(sites) + mins.forced.size, np.full(g_need.size, np.inf)],
-                       integer=is_site, time_limit=time_limit)
-    return h, a2
+        return a2, {"maximize": False, "cost": is_site, "lower": lo, "upper": upper, "integer": is_site,
+                    "row_lower": np.r_[np.full(a.shape[0], -np.inf), target, g_need],
+                    "row_upper": np.r_[row_up, np.inf, np.full(g_need.size, np.inf)]}
+    a2 = sparse.vstack([a, sparse.csr_matrix(is_site[None, :]), g_rows], format="csr")
+    return a2, {"maximize": True, "cost": serve, "lower": lo, "upper": upper, "integer": is_site,
+                "row_lower": np.r_[np.full(a.shape[0] + 1, -np.inf), g_need],
+                "row_upper": np.r_[row_up, float(sites) + mins.forced.size, np.full(g_need.size, np.inf)]}
 
 
 def _answer(h: Any, info: dict, K: int
