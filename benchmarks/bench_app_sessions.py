@@ -47,12 +47,12 @@ def start_server(log: Path, env: dict[str, str] | None = None, timeout: float = 
     """``streamlit run app.py`` on a free local port; returns the process and its URL once healthy."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k != "COVERAGE_APP_DATA"} | (env or {})
-    out = open(log, "wb")  # noqa: SIM115 (kept open for the server's lifetime)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=environ)
+    with open(log, "wb") as out:  # the child writes through its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
     while True:
