@@ -122,7 +122,7 @@ def components(b: sp.csr_matrix) -> tuple[int, np.ndarray, np.ndarray]:
         Number of components, the component of each row and of each column (a
         column covering no row is a component of its own).
     """
-    m, _n = b.shape
+    m = b.shape[0]
     g = sp.bmat([[None, b], [b.T, None]], format="csr")
     k, lab = connected_components(g, directed=False)
     return int(k), lab[:m], lab[m:]
@@ -535,8 +535,9 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         def stop() -> int:  # stop once the incumbent meets the bound, as soon as there is one
             return int(max(base, math.ceil(got["lp"][0] - 1e-6))) if "lp" in got else int(base)
 
-        found = _local_search(bb if full else b, wb if full else w, required, best,
-                              t0 + RWLS_SHARE * (deadline - t0), stop, lambda k: report(k, base))
+        # a full cover's search on the rows that contain no other row; a partial cover keeps every row
+        found = _local_search(bb, wb, required, best, t0 + RWLS_SHARE * (deadline - t0), stop,
+                              lambda k: report(k, base))
         if found.size < best.size:
             best, method, ub = found, "rwls", int(found.size)
     worker.join()
