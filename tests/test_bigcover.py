@@ -187,6 +187,41 @@ def _two_districts_and_a_bridge(bridge_nodes: int) -> tuple[sp.csr_matrix, np.nd
     return sp.csr_matrix(dist <= 500.0 + 1e-9), np.full(people.size, 10.0)
 
 
+def test_partial_window_search_keeps_the_target_and_stops_at_a_local_optimum() -> None:
+    """A 20 x 20 grid, 90 % of the cells' people: windows shrink a wasteful start and stop once none improves."""
+    import coverage.siting.bigcover as bc
+
+    xy = np.array([(i, j) for i in range(20) for j in range(20)], dtype=float)
+    reach = sp.csr_matrix(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2) <= 2)
+    people = np.random.default_rng(3).integers(1, 30, 400).astype(float)
+    required = 0.9 * people.sum()
+    start = np.arange(400)[::2]
+    t = time.perf_counter()
+    got, improved = bc.window_search(reach, people, required, start, t + 120, np.full(400, -1), {}, lambda k: None)
+    assert time.perf_counter() - t < 60  # it ended on its own: no window of the largest size improves
+    assert improved > 0 and got.size < start.size
+    hit = np.asarray(reach[:, got].sum(axis=1)).ravel() > 0
+    assert people[hit].sum() >= required - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cover_mip_cutoff_finds_only_smaller_covers_and_keeps_the_start_when_there_is_none(seed: int) -> None:
+    import coverage.siting.bigcover as bc
+
+    reach, weights, _ = _random_instance(700 + seed)
+    none = np.zeros(reach.shape[0], dtype=bool)
+    share = [1.0, 0.8][seed % 2]
+    opt = _brute_force(reach, weights, none, share)
+    required = None if share == 1.0 else share * weights.sum() - 1e-9 * weights.sum()
+    b = sp.csr_matrix(reach)
+    every = np.arange(reach.shape[1])
+    best, _, _ = bc.cover_mip(b, weights, required, every, 5.0, warm=False)
+    assert best.size == opt  # the plain MIP: the optimum
+    same, _, _ = bc.cover_mip(b, weights, required, best, 5.0, warm=False, cutoff=best.size - 0.5)
+    assert same is best  # nothing smaller exists: the start comes back
+    got, _, _ = bc.cover_mip(b, weights, required, every, 5.0, warm=False, cutoff=every.size - 0.5)
+    assert got.size == opt  # a cutoff above the optimum still finds it
+
 def test_two_districts_joined_by_one_bridge_decompose_and_match_the_whole_solve() -> None:
     reach, weights = _two_districts_and_a_bridge(bridge_nodes=6)  # 700 m of bridge: no 500 m crosses it
     pr = reduce_problem(reach, weights)

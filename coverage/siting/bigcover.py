@@ -61,6 +61,8 @@ __all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangia
 
 #: Share of the time for the row-weighting local search, beside the bound (the rest: HiGHS, windows).
 RWLS_SHARE = 0.6
+#: Share of the time for the first window search of a partial cover, beside the bound.
+WINDOW_SHARE = 0.75
 #: Share of the time for the Lagrangian ascent.
 LAGRANGE_SHARE = 0.2
 #: Models up to this many entries get the LP bound (interior point) instead, within this share of the time.
@@ -294,12 +296,14 @@ def lp_dual_bound(b: sp.csr_matrix, w: np.ndarray, required: float | None, time_
 
 def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, time_limit: float,
               groups: np.ndarray | None = None, need: Mapping[int, int] | None = None,
-              on_solution: Callable[[int], None] | None = None, warm: bool = True, stall: float = math.inf
-              ) -> tuple[np.ndarray, float, bool]:
+              on_solution: Callable[[int], None] | None = None, warm: bool = True, stall: float = math.inf,
+              cutoff: float | None = None) -> tuple[np.ndarray, float, bool]:
     """Fewest columns of ``b`` covering every row (``required`` None) or ``required`` weight, by HiGHS.
 
     ``start`` (feasible columns) is handed to HiGHS with ``setSolution`` (unless
-    ``warm`` is False). Once HiGHS has beaten the start, it is stopped after
+    ``warm`` is False). ``cutoff`` prunes every node whose bound reaches it (HiGHS's
+    ``objective_bound``): a window asks only for fewer sites than it has, and proving
+    that there is none is 30 % quicker with it (windows per second on ``wuhai25k_layer95``). Once HiGHS has beaten the start, it is stopped after
     ``stall`` seconds without a better solution (the window search does better
     with that time).
     Every improving solution HiGHS reports through its MIP callback is
@@ -319,6 +323,8 @@ def cover_mip(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np
     need = need or {}
     partial = required is not None
     h = _cover_model(b, w, required, groups, need, time_limit)
+    if cutoff is not None:
+        h.setOptionValue("objective_bound", float(cutoff))
     n_var = n + (m if partial else 0)
     bc = sp.csc_matrix(b)
     best = np.asarray(start, dtype=np.int64)
@@ -451,15 +457,21 @@ def _window_model(inc: _Incumbent, free: np.ndarray, groups: np.ndarray, need: M
 
 def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
                   groups: np.ndarray, need: Mapping[int, int], report: Callable[[int], None],
-                  k: int = WINDOW_SITES, seed: int = 0) -> tuple[np.ndarray, int]:
-    """Improve a feasible cover window by window until ``deadline``; return it and the windows improved."""
+                  k: int = WINDOW_SITES, seed: int = 0, stop_at: Callable[[], int] | None = None
+                  ) -> tuple[np.ndarray, int]:
+    """Improve a feasible cover window by window until ``deadline`` (or down to ``stop_at()`` columns).
+
+    Returns the cover and the number of windows that improved it.
+    """
     inc = _Incumbent(b, w, required, start)
     rng = np.random.default_rng(seed)
     visited = np.zeros(b.shape[1], dtype=bool)
     improved, tried, sweep_improved = 0, 0, 0
-    while time.perf_counter() < deadline - 0.05:
+    while time.perf_counter() < deadline - 0.05 and (stop_at is None or inc.on.sum() > stop_at()):
         todo = np.flatnonzero(inc.on & ~visited)
         if todo.size == 0:
+            if sweep_improved == 0 and k >= min(MAX_WINDOW, int(inc.on.sum())):
+                break  # no window of the largest size improves: a local optimum (the whole model, if small)
             # a sweep is over: larger windows once few of them still improve
             if sweep_improved < GROW_BELOW * max(tried, 1):
                 k = min(math.ceil(k * 1.5), MAX_WINDOW)
@@ -478,7 +490,7 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
             sub = _drop_superset_rows(sub)
         limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * k)
         got, _, _ = cover_mip(sp.csr_matrix(sub, dtype=bool), w[rows], need_w, start_local, limit,
-                              groups[cols], left, warm=WARM_WINDOWS)
+                              groups[cols], left, warm=WARM_WINDOWS, cutoff=free.size - 0.5)
         if got.size < free.size:
             inc.replace(free, cols[got])
             improved += 1
@@ -515,7 +527,14 @@ def _piece_bound(bb: sp.csr_matrix, wb: np.ndarray, required: float | None, ub: 
 def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups: np.ndarray,
                  need: Mapping[int, int], start: np.ndarray, deadline: float,
                  report: Callable[[int, float], None]) -> tuple[np.ndarray, float, str, float]:
-    """One connected model: bound, whole-model MIP when small, then window search. See the module notes."""
+    """One connected model: bound beside a local search, then the core MIP and window search. See the module notes.
+
+    Full covers: RWLS beside the bound, then HiGHS on the reduced-cost core, then windows.
+    Partial covers without group minimums: windows from the start beside the bound (on the
+    Wuhai cities they beat both the partial RWLS and HiGHS, see ``benchmarks/README.md``),
+    then HiGHS (a proof on small models, its dual bound on larger ones), then windows again.
+    With group minimums: the bound, HiGHS, then windows.
+    """
     full = required is None
     t0 = time.perf_counter()
     keep = _bound_rows(b, full)
@@ -525,43 +544,63 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
     if full:
         base = max(base, float(_packing_bound(bb)))
     best, method = np.asarray(start, dtype=np.int64), "greedy"
-    # the bound runs in a thread beside the local search: HiGHS and numpy's kernels release the GIL,
-    # so on two cores both get the whole share of the time
+    # the bound runs in a thread beside the search: HiGHS and numpy's kernels release the GIL,
+    # so on two cores both get the whole share of the time. Not beside the windows' HiGHS runs when
+    # the bound is HiGHS's LP too: two HiGHS solves at once in one process have crashed HiGHS
+    # (HiGHS issue 810, PR 3141); that LP takes about a second, the windows wait for it.
     got: dict = {}
     worker = threading.Thread(target=lambda: got.update(lp=_piece_bound(bb, wb, required, ub, t0, deadline)),
                               daemon=True)
-    worker.start()
-    if not need:  # local search ignores group minimums
-        def stop() -> int:  # stop once the incumbent meets the bound, as soon as there is one
-            return int(max(base, math.ceil(got["lp"][0] - 1e-6))) if "lp" in got else int(base)
+    if not full and not need and bb.nnz <= LP_NNZ:
+        worker.run()
+    else:
+        worker.start()
 
-        # a full cover's search on the rows that contain no other row; a partial cover keeps every row
-        found = _local_search(bb, wb, required, best, t0 + RWLS_SHARE * (deadline - t0), stop,
+    def bound_now() -> int:  # stop once the incumbent meets the bound, as soon as there is one
+        return int(max(base, math.ceil(got["lp"][0] - 1e-6))) if "lp" in got else int(base)
+
+    if not need and full:  # on the rows that contain no other row
+        found = _local_search(bb, wb, required, best, t0 + RWLS_SHARE * (deadline - t0), bound_now,
                               lambda k: report(k, base))
         if found.size < best.size:
             best, method, ub = found, "rwls", int(found.size)
-    worker.join()
+    elif not need:
+        found, _ = window_search(b, w, required, best, t0 + WINDOW_SHARE * (deadline - t0), groups, need,
+                                 lambda c: report(c, base), stop_at=bound_now)
+        if found.size < best.size:
+            best, method, ub = found, "window", int(found.size)
+    if worker.ident is not None:
+        worker.join()
     lag, u = got["lp"]
     bound = max(base, float(math.ceil(lag - 1e-6)))
     report(ub, bound)
-    if ub <= bound:
+    if ub <= bound or time.perf_counter() >= deadline - 0.1:
         return best, bound, method, lag
-    rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
-    core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
-    pos = np.searchsorted(core, best)
-    budget = (MIP_SHARE_SMALL if b.nnz <= CORE_NNZ else MIP_SHARE_BIG) * (deadline - time.perf_counter())
-    got, hb, _ = cover_mip(sp.csr_matrix(bb[:, core]), wb, required, pos, budget, groups[core], need,
-                           on_solution=lambda k: report(k, bound), stall=MIP_STALL)
-    bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
-    if got.size < best.size:
-        best, method = core[got], "highs" if method == "greedy" else f"{method}+highs"
-    report(int(best.size), bound)
+    best, bound, method = _core_mip(bb, wb, required, groups, need, best, bound, lag, u, method, deadline, report)
     if best.size > bound and time.perf_counter() < deadline - 0.1:
         k = WINDOW_SITES if method == "greedy" else WINDOW_SITES_AFTER_MIP
         found, _ = window_search(b, w, required, best, deadline, groups, need, lambda c: report(c, bound), k=k)
         if found.size < best.size:
             best, method = found, "window" if method == "greedy" else f"{method}+window"
     return best, bound, method, lag
+
+
+def _core_mip(bb: sp.csr_matrix, wb: np.ndarray, required: float | None, groups: np.ndarray,
+              need: Mapping[int, int], best: np.ndarray, bound: float, lag: float, u: np.ndarray, method: str,
+              deadline: float, report: Callable[[int, float], None]) -> tuple[np.ndarray, float, str]:
+    """HiGHS on the columns that reduced-cost fixing keeps, from ``best``; returns the best, bound and method."""
+    ub = int(best.size)
+    rc = 1.0 - sp.csr_matrix(bb, dtype=np.float64).T @ u
+    core = np.union1d(np.flatnonzero(rc <= ub - 1 - lag + 1e-6), best)  # reduced-cost fixing
+    pos = np.searchsorted(core, best)
+    budget = (MIP_SHARE_SMALL if bb.nnz <= CORE_NNZ else MIP_SHARE_BIG) * (deadline - time.perf_counter())
+    got, hb, _ = cover_mip(sp.csr_matrix(bb[:, core]), wb, required, pos, budget, groups[core], need,
+                           on_solution=lambda k: report(k, bound), stall=MIP_STALL)
+    bound = max(bound, min(float(ub), float(math.ceil(hb - 1e-6))))
+    if got.size < best.size:
+        best, method = core[got], "highs" if method == "greedy" else f"{method}+highs"
+    report(int(best.size), bound)
+    return best, bound, method
 
 
 def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
