@@ -561,12 +561,12 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
 
     if not need and full:  # on the rows that contain no other row
         found = _local_search(bb, wb, required, best, t0 + RWLS_SHARE * (deadline - t0), bound_now,
-                              lambda k: report(k, base))
+                              lambda k: report(k, bound_now()))
         if found.size < best.size:
             best, method, ub = found, "rwls", int(found.size)
     elif not need:
         found, _ = window_search(b, w, required, best, t0 + WINDOW_SHARE * (deadline - t0), groups, need,
-                                 lambda c: report(c, base), stop_at=bound_now)
+                                 lambda c: report(c, bound_now()), stop_at=bound_now)
         if found.size < best.size:
             best, method, ub = found, "window", int(found.size)
     if worker.ident is not None:
