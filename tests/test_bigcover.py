@@ -289,19 +289,19 @@ def test_rwls_finds_a_valid_cover_no_larger_than_its_start_and_the_brute_force_o
     assert got.size == opt  # small instances: the search reaches the optimum (brute force)
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_rwls_partial_finds_a_feasible_partial_cover_no_larger_than_the_brute_force_optimum_allows(seed: int) -> None:
-    """The partial-cover search: always feasible, never larger than its start, on most instances optimal."""
-    from coverage.siting.localsearch import rwls_partial
+def test_local_search_state_starts_with_each_columns_weight_and_tracks_moves() -> None:
+    """Scores against brute force: gain (outside the cover) or loss (inside) of each column, in row weights."""
+    from coverage.siting.localsearch import _Search
 
-    reach, weights, covered = _random_instance(500 + seed)
-    share = [0.6, 0.8, 0.9][seed % 3]
-    opt = _brute_force(reach, weights, covered, share)
-    pr = reduce_problem(reach, weights, covered)
-    required = share * weights.sum() - weights[covered].sum()
-    start = np.arange(pr.reach.shape[1])
-    got = rwls_partial(pr.reach, pr.weights, required, start, deadline=math.inf, max_steps=800)
-    hit = np.asarray(sp.csr_matrix(pr.reach)[:, got].sum(axis=1)).ravel() > 0
-    assert pr.weights[hit].sum() >= required - 1e-6              # feasible
-    assert opt <= got.size + pr.forced.size <= start.size        # never below the optimum, never above the start
-    assert got.size + pr.forced.size == opt                      # small instances: the search reaches the optimum
+    rng = np.random.default_rng(9)
+    a = rng.random((40, 12)) < 0.2  # more rows than columns: a per-row count would not even fit
+    w = rng.integers(1, 9, 40).astype(float)
+    s = _Search(sp.csr_matrix(a), w)
+    assert np.allclose(s.score, a.T.astype(float) @ w)
+    chosen = [1, 4, 7]
+    for j in chosen:
+        s.add(j)
+    cnt = a[:, chosen].sum(axis=1)
+    for j in range(12):
+        expected = -(w[(cnt == 1) & a[:, j]].sum()) if j in chosen else w[(cnt == 0) & a[:, j]].sum()
+        assert s.score[j] == pytest.approx(expected)

@@ -43,7 +43,7 @@ from scipy.sparse.csgraph import connected_components
 
 from coverage.highs import new_highs
 from coverage.ranges import concat_ranges
-from coverage.siting.localsearch import rwls_cover, rwls_partial
+from coverage.siting.localsearch import rwls_cover
 from coverage.siting.solvers import (
     SetCovering,
     SolveResult,
@@ -556,8 +556,8 @@ def _solve_piece(b: sp.csr_matrix, w: np.ndarray, required: float | None, groups
         return int(max(base, math.ceil(got["lp"][0] - 1e-6))) if "lp" in got else int(base)
 
     if not need and full:  # on the rows that contain no other row
-        found = _local_search(bb, wb, required, best, t0 + RWLS_SHARE * (deadline - t0), bound_now,
-                              lambda k: report(k, bound_now()))
+        found = rwls_cover(bb, best, t0 + RWLS_SHARE * (deadline - t0), on_better=lambda k: report(k, bound_now()),
+                           stop_at=bound_now)
         if found.size < best.size:
             best, method, ub = found, "rwls", int(found.size)
     elif not need:
@@ -597,14 +597,6 @@ def _core_mip(bb: sp.csr_matrix, wb: np.ndarray, required: float | None, groups:
         best, method = core[got], "highs" if method == "greedy" else f"{method}+highs"
     report(int(best.size), bound)
     return best, bound, method
-
-
-def _local_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
-                  stop_at: int | Callable[[], int], on_better: Callable[[int], None]) -> np.ndarray:
-    """:func:`rwls_cover` from ``start`` for a full cover, :func:`rwls_partial` for a partial one."""
-    if required is None:
-        return rwls_cover(b, start, deadline, on_better=on_better, stop_at=stop_at)
-    return rwls_partial(b, w, required, start, deadline, on_better=on_better, stop_at=stop_at)
 
 
 def solve_big_cover(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from coverage.ranges import concat_ranges
 
-__all__ = ["STALL_PER_COLUMN", "rwls_cover", "rwls_partial", "stall_moves"]
+__all__ = ["STALL_PER_COLUMN", "rwls_cover", "stall_moves"]
 
 
 #: Moves without a smaller cover, per column, after which the search stops: small models end in
@@ -65,8 +65,8 @@ class _Search:
         # a row's single cover is found without scanning the row (the moves touch only rows' counts)
         self.owner = np.zeros(m, dtype=np.int64)
         self.sel = np.zeros(n, dtype=bool)
-        self.score = np.bincount(self.ci, weights=self.w[self.ci], minlength=n) if self.ci.size \
-            else np.zeros(n)  # nothing chosen: every row's weight is a gain
+        # nothing chosen: each column's score is the weight of all its rows
+        self.score = np.bincount(self.ri, weights=np.repeat(self.w, self.rlen), minlength=n).astype(np.float64)
         self.age = np.zeros(n, dtype=np.int64)
         self.free = np.ones(n, dtype=bool)  # configuration checking: may be added again
         self.n_uncovered = m
@@ -188,83 +188,11 @@ def rwls_cover(b: sp.csr_matrix, start: np.ndarray, deadline: float, seed: int =
     return _moves(s, lambda: s.n_uncovered == 0, draw, bump, rng, deadline, max_steps, on_better, stop_at, stall)
 
 
-def rwls_partial(b: sp.csr_matrix, value: np.ndarray, required: float, start: np.ndarray, deadline: float,
-                 seed: int = 0, max_steps: int | None = None, on_better: Callable[[int], None] | None = None,
-                 stop_at: int | Callable[[], int] = 0, stall: int | None = None) -> np.ndarray:
-    """Fewest columns of ``b`` covering rows worth ``required``, by weighted swaps from a partial cover.
-
-    The partial-cover form of :func:`rwls_cover`: rows carry values (people), a cover is
-    feasible once the rows it covers are worth ``required``, and row weights start at the
-    values. While feasible the least useful site is dropped; while not, the site losing least
-    weight leaves and the best site reaching an uncovered row (drawn in proportion to its
-    value) comes in, and that row's weight grows by its value, so that people left out
-    step after step draw the sites towards them.
-
-    Parameters
-    ----------
-    b : scipy.sparse.csr_matrix
-        Boolean rows × columns.
-    value : numpy.ndarray
-        Value (people) of each row, >= 0.
-    required : float
-        Value to cover.
-    start : numpy.ndarray
-        Columns of a feasible partial cover.
-    deadline, seed, max_steps, on_better, stop_at, stall
-        As :func:`rwls_cover`.
-
-    Returns
-    -------
-    numpy.ndarray
-        Sorted columns of the smallest feasible cover found (``start`` itself if none smaller).
-
-    Examples
-    --------
-    Five rows worth 1, 1, 5, 1, 1 on a path, columns reaching two neighbouring rows each;
-    covering 6 needs one column (either one reaching the middle row):
-
-    >>> import numpy as np, scipy.sparse as sp, time
-    >>> b = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]]))
-    >>> len(rwls_partial(b, np.array([1., 1., 5., 1., 1.]), 6.0, np.arange(4), time.perf_counter() + 1,
-    ...                  max_steps=200))
-    1
-    """
-    value = np.asarray(value, dtype=np.float64)
-    if b.shape[0] == 0 or required <= 0:
-        return np.zeros(0, dtype=np.int64)
-    s = _Search(b, value)
-    rng = np.random.default_rng(seed)
-    for j in np.asarray(start, dtype=np.int64):
-        s.add(int(j))
-    eps = 1e-9 * max(1.0, float(value.sum()))
-    if s.covered_value < required - eps:
-        raise ValueError("rwls_partial: the start does not cover the required value")
-    odds = value.copy()  # rows are drawn by their people; a row no column reaches is never drawn again
-
-    def draw(rng: np.random.Generator) -> tuple[int | None, np.ndarray]:
-        while True:
-            unc = np.flatnonzero((s.cc == 0) & (odds > 0))
-            if not unc.size:
-                return None, unc
-            p = odds[unc]
-            row = int(unc[np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right").clip(0, unc.size - 1)])
-            if s.rp[row + 1] > s.rp[row]:
-                return row, unc
-            odds[row] = 0.0
-
-    def bump(row: int, unc: np.ndarray) -> None:  # only the drawn row: raising every uncovered row did worse here
-        if s.cc[row] == 0:
-            s.reweigh(np.array([row]))
-
-    return _moves(s, lambda: s.covered_value >= required - eps, draw, bump, rng, deadline, max_steps, on_better,
-                  stop_at, stall)
-
-
 def _moves(s: _Search, feasible: Callable[[], bool], draw: Callable, bump: Callable[[int, np.ndarray], None],
            rng: np.random.Generator, deadline: float, max_steps: int | None,
            on_better: Callable[[int], None] | None, stop_at: int | Callable[[], int], stall: int | None
            ) -> np.ndarray:
-    """The move loop of :func:`rwls_cover` and :func:`rwls_partial`, from the feasible cover in ``s``.
+    """The move loop of :func:`rwls_cover`, from the feasible cover in ``s``.
 
     While feasible: record a smaller cover, then drop the least useful site. Otherwise swap:
     the site losing least weight (not the one just added) leaves, and the best site reaching
