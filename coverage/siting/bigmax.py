@@ -56,8 +56,8 @@ __all__ = ["MaxOutcome", "core_mip", "lagrangian_max_bound", "lp_max_bound", "pe
 BOUND_SHARE = 0.4
 #: Share of the time for the swap search; the rest goes to HiGHS on the core.
 SWAP_SHARE = 0.5
-#: Largest core handed to HiGHS (columns), beyond the ones the bound already rules out; up to ``CORE_ALL``
-#: open columns all go in (then HiGHS's dual bound is the whole model's and it gets all the time left).
+#: First core handed to HiGHS (columns), beyond the ones the bound already rules out (doubled each round);
+#: up to ``CORE_ALL`` open columns all go in (HiGHS's dual bound is then the whole model's; all the time left).
 CORE_MAX, CORE_ALL = 1500, 4000
 #: Seconds without a better HiGHS solution after which the core MIP stops.
 MIP_STALL = 8.0
@@ -507,37 +507,38 @@ def _core(ub_in: np.ndarray, best: np.ndarray, value: float, keep: int) -> tuple
 def _highs_phases(b: sp.csr_matrix, w: np.ndarray, p: int, groups: np.ndarray, need: Mapping[int, int],
                   u: np.ndarray, best: np.ndarray, deadline: float, report: Callable[..., None], swap: bool
                   ) -> tuple[np.ndarray, list[str]]:
-    """HiGHS on a small core for solutions (stopped when it stalls), the swap search again from what it
-    found, then HiGHS on every open column for the rest of the time when they are few (its dual bound is
-    then the whole model's). Returns the incumbent and the engines that improved it."""
+    """Rounds of HiGHS on a core (stopped when it stalls) and the swap search again from what it found.
+
+    With few open columns the last round gives HiGHS all of them for the rest of the time (its
+    dual bound is then the whole model's); otherwise each round's core is twice the last one's.
+    Returns the incumbent and the engines that improved it.
+    """
     ub_in = _forced_in_values(b, w, u, p)
     val0, methods = _weight_of(b, w, best), []
     eps = 1e-9 * max(1.0, float(w.sum()))
-    for phase in ("core", "swap", "open"):
+    keep = CORE_MAX
+    while deadline - time.perf_counter() > 1.0:
+        core, outside, n_open = _core(ub_in, best, val0, CORE_ALL if keep >= CORE_ALL else keep)
+        last = not math.isfinite(outside)  # every open column is in: nothing left to enlarge
         left = deadline - time.perf_counter()
-        if left < 0.3:
-            break
-        if phase == "swap":
-            if swap:
-                found, val = swap_search(b, w, best, deadline - 0.5 * left, groups, need,
-                                         on_better=lambda v: report(val=v))
-                if val > val0 + eps:
-                    best, val0 = found, val
-                    methods.append("swap")
-            continue
-        core, outside, n_open = _core(ub_in, best, val0, CORE_MAX if phase == "core" else CORE_ALL)
-        if phase == "open" and math.isfinite(outside):
-            continue  # too many open columns for HiGHS to bound them all
-        if phase == "core" and n_open <= CORE_MAX:
-            continue  # the open phase takes them all
         # HiGHS overruns its limit by up to a few seconds on these models: ask for less
-        limit = (0.5 * left if phase == "core" else 0.9 * left) - 0.2
+        limit = (0.9 * left if last else 0.5 * left) - 0.2
         cols, val, hb = core_mip(b, w, p, groups, need, best, core, limit, on_solution=lambda v: report(val=v),
-                                 stall=MIP_STALL if phase == "core" else math.inf)
+                                 stall=math.inf if last else MIP_STALL)
         if val > val0 + eps:
             best, val0 = cols, val
             methods.append("highs")
         report(val=val, bound=max(hb, outside))
+        if last or n_open == 0:
+            break
+        left = deadline - time.perf_counter()
+        if swap and left > 1.0:
+            found, val = swap_search(b, w, best, deadline - 0.5 * left, groups, need,
+                                     on_better=lambda v: report(val=v))
+            if val > val0 + eps:
+                best, val0 = found, val
+                methods.append("swap")
+        keep *= 2
     return best, methods
 
 
