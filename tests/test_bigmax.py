@@ -17,6 +17,7 @@ from coverage.siting.bigmax import (
     people_progress_text,
     solve_maximal_covering,
     swap_search,
+    window_search,
 )
 from coverage.siting.solvers import MaximalCovering
 
@@ -147,6 +148,22 @@ def test_swap_search_improves_on_a_bad_start_and_keeps_group_minimums() -> None:
     assert val_free >= val and val_free == pytest.approx(float(w[reach[:, free].any(axis=1)].sum()))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_window_search_never_loses_and_keeps_group_minimums(seed: int) -> None:
+    reach, w = _district(10 + seed)
+    b = sp.csr_matrix(reach)
+    groups = np.array([0, 0, 0, 1, 1, 1, -1, -1, -1, -1])
+    need = {0: 1, 1: 1}
+    start = np.array([0, 3, 6, 7])  # a feasible, probably poor choice
+    opt = _brute_force(reach, w, np.zeros(30, bool), 4, groups=groups, need=need)
+    seen: list[float] = []
+    got, _ = window_search(b, w, start, time.perf_counter() + 5, groups, need, seen.append, k=2, seed=seed)
+    val = float(w[reach[:, got].any(axis=1)].sum())
+    assert got.size == 4 and all(np.sum(groups[got] == g) >= k for g, k in need.items())
+    assert float(w[reach[:, start].any(axis=1)].sum()) <= val <= opt + 1e-9
+    assert seen == sorted(seen) and (not seen or seen[-1] == pytest.approx(val))
+
+
 def test_every_candidate_fits_and_progress_reports() -> None:
     reach, w, covered = _random_instance(7)
     seen: list[tuple[float, float]] = []
@@ -178,4 +195,4 @@ def test_cli_sites_n_on_the_demo_reports_the_engine(tmp_path) -> None:
     assert s["mode"] == "maximal_covering"
     assert {"method", "bound", "gap", "objective", "seconds"} <= set(s)
     assert s["bound"] >= s["objective"] - 1e-6 and s["gap"] >= 0
-    assert s["method"] in {"greedy", "swap", "highs", "swap+highs"}
+    assert set(s["method"].split("+")) <= {"greedy", "swap", "window", "highs"}

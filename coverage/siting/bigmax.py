@@ -18,6 +18,11 @@ columns = candidate sites): at most ``p`` new sites, most people covered.
   checking); people left out step after step gain weight, as in
   :mod:`coverage.siting.localsearch`'s RWLS. Gains are kept per column and
   updated around the rows a move touches.
+* **Window search.** A large-neighbourhood search: a window of neighbouring
+  chosen sites is freed and HiGHS re-places as many among every column sharing
+  a row with them, for the people the other sites leave uncovered; better
+  windows replace the incumbent, sweep after sweep (as the set-cover side's).
+  It runs beside the bound, HiGHS releasing the GIL.
 * **Core MIP.** A column whose Lagrangian value when forced in is below the
   incumbent is in no better solution: HiGHS solves the model on the other
   columns (the best ones by that value if many), warm started with the
@@ -38,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coverage.highs import new_highs
-from coverage.siting.bigcover import LP_NNZ, EngineResult, _solution
+from coverage.siting.bigcover import LP_NNZ, EngineResult, _Incumbent, _solution
 from coverage.siting.localsearch import _Search
 from coverage.siting.solvers import (
     MaximalCovering,
@@ -53,12 +58,16 @@ __all__ = ["MaxOutcome", "core_mip", "lagrangian_max_bound", "lp_max_bound", "pe
            "solve_big_max", "solve_maximal_covering", "swap_search"]
 
 #: Share of the time for the bound (a thread beside the swap search).
-BOUND_SHARE = 0.4
+BOUND_SHARE = 0.3
 #: Share of the time for the swap search; the rest goes to HiGHS on the core.
 SWAP_SHARE = 0.5
 #: First core handed to HiGHS (columns), beyond the ones the bound already rules out (doubled each round);
 #: up to ``CORE_ALL`` open columns all go in (HiGHS's dual bound is then the whole model's; all the time left).
 CORE_MAX, CORE_ALL = 1500, 4000
+#: Share of the time after the swap search for the window search (the rest: HiGHS on the core).
+WINDOW_SHARE = 0.75
+#: Sites freed per window of the window search (grows when windows stop improving).
+WINDOW_SITES = 8
 #: Seconds without a better HiGHS solution after which the core MIP stops.
 MIP_STALL = 8.0
 
@@ -267,14 +276,19 @@ class _Groups:
 
 
 def _swap_moves(s: _Search, w: np.ndarray, chosen: np.ndarray, pos: np.ndarray, grp: _Groups,
-                tabu_add: np.ndarray, tabu_drop: np.ndarray, step: int) -> tuple[float, int, int]:
-    """The best swap ``(delta, out, in)`` of the cover state ``s``, tabu columns excluded.
+                tabu_add: np.ndarray, tabu_drop: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best swap for each chosen column of the cover state ``s``, tabu columns excluded.
 
     Exact for every pair: dropping ``j`` loses the people only it covers
     (``-score[j]``); adding ``k`` gains the people no site covers (``score[k]``)
     plus those of ``j``'s lone rows that ``k`` reaches, summed over the lone rows'
     entries in one sparse matrix. A ``k`` sharing no lone row with ``j`` gains
     ``score[k]`` alone, so the best such pair uses the best outside column.
+
+    Returns
+    -------
+    delta, out, in
+        One swap per chosen column that has one, best first.
     """
     n = s.sel.size
     lone = np.flatnonzero(s.cc == 1)
@@ -285,20 +299,32 @@ def _swap_moves(s: _Search, w: np.ndarray, chosen: np.ndarray, pos: np.ndarray, 
     pairs = sp.csr_matrix((w[of[ok]], (pos[own[ok]], cols[ok])), shape=(chosen.size, n))
     pairs.sum_duplicates()
     loss = -s.score[chosen]
-    best = (-math.inf, -1, -1)
+    best_d, best_k = np.full(chosen.size, -np.inf), np.full(chosen.size, -1, dtype=np.int64)
     if pairs.nnz:
         r = np.repeat(np.arange(chosen.size), np.diff(pairs.indptr))
         delta = pairs.data + s.score[pairs.indices] - loss[r]
-        i = int(np.argmax(delta))
-        best = (float(delta[i]), int(chosen[r[i]]), int(pairs.indices[i]))
+        order = np.lexsort((-delta, r))
+        first = order[np.unique(r[order], return_index=True)[1]]  # each chosen column's best pair
+        best_d[r[first]], best_k[r[first]] = delta[first], pairs.indices[first]
     outside = np.where(s.sel | (tabu_add > step), -np.inf, s.score)
     k = int(np.argmax(outside))
-    free = (tabu_drop[chosen] <= step) & (grp.droppable_mask(chosen) | grp.same(chosen, np.full(chosen.size, k)))
-    if np.isfinite(outside[k]) and free.any():
-        j = int(chosen[free][np.argmin(loss[free])])
-        if outside[k] - loss[pos[j]] > best[0]:
-            best = (float(outside[k] - loss[pos[j]]), j, k)
-    return best
+    if np.isfinite(outside[k]):
+        free = (tabu_drop[chosen] <= step) & (grp.droppable_mask(chosen) | grp.same(chosen, np.full(chosen.size, k)))
+        alt = np.where(free, outside[k] - loss, -np.inf)
+        better = alt > best_d
+        best_d[better], best_k[better] = alt[better], k
+    has = np.flatnonzero(best_k >= 0)
+    has = has[np.argsort(-best_d[has], kind="stable")]
+    return best_d[has], chosen[has], best_k[has]
+
+
+def _swap(s: _Search, grp: _Groups, chosen: np.ndarray, pos: np.ndarray, j: int, k: int) -> None:
+    """Swap chosen column ``j`` for ``k`` in the cover state, group counts and positions."""
+    s.remove(j)
+    s.add(k)
+    grp.move(k, j)
+    chosen[pos[j]] = k
+    pos[k], pos[j] = pos[j], -1
 
 
 def swap_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: float, groups: np.ndarray,
@@ -332,7 +358,8 @@ def swap_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: fl
     stop_at : callable, optional
         Stop once the weight reaches ``stop_at()`` (a proven bound, computed meanwhile).
     stall : int, optional
-        Steps without a better choice after which to stop (default ``max(200, 2 * start.size)``).
+        Steps without a better choice after which to stop (default 200: past the first local optimum
+        the window search does more with the time).
     tabu : bool
         Go on past local optima (False: stop at the first, plain best improvement).
 
@@ -370,20 +397,27 @@ def swap_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: fl
     tabu_add, tabu_drop = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(seed)
     eps = 1e-9 * max(1.0, float(w.sum()))
-    stall = max(200, 2 * chosen.size) if stall is None else stall
+    stall = 200 if stall is None else stall
     step = last_better = 0
     while (time.perf_counter() < deadline and (max_steps is None or step < max_steps)
            and step - last_better < stall):
         step += 1
-        delta, j, k = _swap_moves(s, w, chosen, pos, grp, tabu_add, tabu_drop, step)
-        if j < 0 or (delta <= eps and not tabu):
+        deltas, outs, ins = _swap_moves(s, w, chosen, pos, grp, tabu_add, tabu_drop, step)
+        if deltas.size == 0 or (deltas[0] <= eps and not tabu):
             break
-        s.remove(j)
-        s.add(k)
-        grp.move(k, j)
-        chosen[pos[j]] = k
-        pos[k], pos[j] = pos[j], -1
-        if delta <= eps:  # a losing or neutral swap: bar walking back for a few steps
+        if deltas[0] > eps:
+            # every improving swap whose rows no earlier swap of this step touched: their gains add up
+            touched = np.zeros(s.cc.size, dtype=bool)
+            for _, j, k in zip(deltas[deltas > eps].tolist(), outs.tolist(), ins.tolist()):
+                rows = np.concatenate([s._rows(j), s._rows(k)])
+                if touched[rows].any() or s.sel[k] or not (grp.droppable_mask(np.array([j]))[0]
+                                                           or grp.same(np.array([j]), np.array([k]))[0]):
+                    continue
+                touched[rows] = True
+                _swap(s, grp, chosen, pos, j, k)
+        else:  # a losing or neutral swap: bar walking back for a few steps
+            j, k = int(outs[0]), int(ins[0])
+            _swap(s, grp, chosen, pos, j, k)
             tabu_add[j] = step + 3 + int(rng.integers(8))
             tabu_drop[k] = step + 3 + int(rng.integers(8))
         if s.covered_value > best_val + eps:
@@ -423,8 +457,10 @@ def core_mip(b: sp.csr_matrix, w: np.ndarray, p: int, groups: np.ndarray, need: 
     """
     import highspy
 
-    rows = np.flatnonzero(np.diff(sp.csc_matrix(b[:, core]).tocsr().indptr) > 0)
-    sub = sp.csr_matrix(b[rows][:, core])
+    w = np.asarray(w, dtype=np.float64)
+    bcore = sp.csr_matrix(b[:, core])
+    rows = np.flatnonzero((np.diff(bcore.indptr) > 0) & (w > 0))  # rows that count
+    sub = bcore[rows]
     ws = np.asarray(w, dtype=np.float64)[rows]
     m, n = sub.shape
     gs = np.asarray(groups)[core]
@@ -465,6 +501,58 @@ def core_mip(b: sp.csr_matrix, w: np.ndarray, p: int, groups: np.ndarray, need: 
     bound = float(h.getInfo().mip_dual_bound)
     bound = bound if np.isfinite(bound) and abs(bound) < 1e30 else math.inf
     return np.sort(core[best]), float(best_val), bound
+
+
+def window_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: float, groups: np.ndarray,
+                  need: Mapping[int, int], report: Callable[[float], None], k: int = WINDOW_SITES,
+                  seed: int = 0, stop_at: Callable[[], float] | None = None) -> tuple[np.ndarray, int]:
+    """Improve a choice window by window until ``deadline``; return it and the windows improved.
+
+    A window frees ``k`` neighbouring chosen sites (breadth first through shared
+    rows); HiGHS re-places ``k`` sites among every column sharing a row with them,
+    for the people the other sites leave uncovered, warm started with the freed
+    sites (so a window never loses). Windows of one sweep stay apart; a sweep in
+    which few windows improved makes the next ones 1.5 times larger. Stops at ``deadline``, once
+    the weight reaches ``stop_at()`` (a bound), or after a sweep of the largest windows found nothing.
+    """
+    inc = _Incumbent(b, w, None, start)
+    bc = inc.bc
+    rng = np.random.default_rng(seed)
+    visited = np.zeros(b.shape[1], dtype=bool)
+    improved = tried = sweep_improved = 0
+    while time.perf_counter() < deadline - 0.1:
+        todo = np.flatnonzero(inc.on & ~visited)
+        if todo.size == 0:
+            if sweep_improved == 0 and k >= min(40, int(inc.on.sum())):
+                break  # a sweep of the largest windows (or of the whole choice at once) found nothing
+            if sweep_improved < 0.15 * max(tried, 1):
+                k = min(math.ceil(k * 1.5), 40)
+            visited[:] = False
+            tried = sweep_improved = 0
+            continue
+        free = inc.window(int(rng.choice(todo)), k, visited)
+        visited[free] = True
+        tried += 1
+        rows_f = inc._rows(free)
+        cols = np.union1d(inc._cols(np.unique(rows_f)), free)
+        # people the other sites cover count for nothing here
+        only = np.bincount(rows_f, minlength=inc.cnt.size)
+        w_eff = np.where(inc.cnt - only > 0, 0.0, w)
+        rest = np.setdiff1d(inc.chosen, free)
+        left = {g: q - int(np.sum(groups[rest] == g)) for g, q in need.items()}
+        left = {g: q for g, q in left.items() if q > 0}
+        before = _weight_of(bc, w_eff, free)
+        limit = min(deadline - time.perf_counter(), 0.3 + 0.05 * k)
+        got, val, _ = core_mip(bc, w_eff, int(free.size), groups, left, np.sort(free), cols, limit)
+        if val > before + 1e-9 * max(1.0, before):
+            inc.replace(free, got)
+            improved += 1
+            sweep_improved += 1
+            value = float(w[inc.cnt > 0].sum())
+            report(value)
+            if stop_at is not None and value >= stop_at() - 1e-9 * max(1.0, value):
+                break
+    return inc.chosen, improved
 
 
 def _forced_in_values(b: sp.csr_matrix, w: np.ndarray, u: np.ndarray, p: int) -> np.ndarray:
@@ -516,7 +604,7 @@ def _highs_phases(b: sp.csr_matrix, w: np.ndarray, p: int, groups: np.ndarray, n
     ub_in = _forced_in_values(b, w, u, p)
     val0, methods = _weight_of(b, w, best), []
     eps = 1e-9 * max(1.0, float(w.sum()))
-    keep = CORE_MAX
+    keep = CORE_ALL if _core(ub_in, best, val0, 0)[2] <= CORE_ALL else CORE_MAX
     while deadline - time.perf_counter() > 1.0:
         core, outside, n_open = _core(ub_in, best, val0, CORE_ALL if keep >= CORE_ALL else keep)
         last = not math.isfinite(outside)  # every open column is in: nothing left to enlarge
@@ -545,7 +633,7 @@ def _highs_phases(b: sp.csr_matrix, w: np.ndarray, p: int, groups: np.ndarray, n
 def solve_big_max(b: sp.csr_matrix, w: np.ndarray, p: int, start: np.ndarray, deadline: float,
                   groups: np.ndarray | None = None, need: Mapping[int, int] | None = None,
                   progress: Progress | None = None, bound0: float = math.inf, swap: bool = True,
-                  mip: bool = True, lp: bool = True) -> MaxOutcome:
+                  window: bool = True, mip: bool = True, lp: bool = True) -> MaxOutcome:
     """Most weight of ``b``'s rows covered by at most ``p`` columns (group minimums kept).
 
     Parameters
@@ -566,8 +654,9 @@ def solve_big_max(b: sp.csr_matrix, w: np.ndarray, p: int, start: np.ndarray, de
         ``progress(best_weight, upper_bound)`` whenever either improves.
     bound0 : float
         An upper bound known already (the cheap one of ``MaximalCovering``).
-    swap, mip, lp
-        Run the swap search / the core MIP / the LP bound on small models (for measuring each).
+    swap, window, mip, lp
+        Run the swap search / the window search / the core MIP / the LP bound on small models
+        (switches for measuring each).
 
     Returns
     -------
@@ -609,12 +698,20 @@ def solve_big_max(b: sp.csr_matrix, w: np.ndarray, p: int, start: np.ndarray, de
         if val > _weight_of(b, w, best) + eps:
             best, method = found, "swap"
             report(val=val)
+    steps = [] if method == "greedy" else [method]
+    if window and st["val"] < st["bound"] - eps:  # beside the bound still running: HiGHS releases the GIL
+        cut = time.perf_counter() + (WINDOW_SHARE if mip else 1.0) * (deadline - time.perf_counter())
+        found, n_better = window_search(b, w, best, cut, groups, need, lambda v: report(val=v),
+                                        stop_at=lambda: st["bound"])
+        if n_better:
+            best = found
+            steps.append("window")
     worker.join()
     lag, u = got["lag"]
     if mip and st["val"] < st["bound"] - eps:
         best, more = _highs_phases(b, w, p, groups, need, u, best, deadline, report, swap)
-        steps = ([] if method == "greedy" else [method]) + more
-        method = "+".join(dict.fromkeys(steps)) if steps else "greedy"
+        steps += more
+    method = "+".join(dict.fromkeys(steps)) if steps else "greedy"
     return MaxOutcome([int(j) for j in best], _weight_of(b, w, best), st["bound"], method, lag, history)
 
 
