@@ -51,9 +51,10 @@ LP_NNZ = 400_000
 MCLP = {"wuhai25k_layer_p400": ("wuhai25k_layer95", 400, 30.0),
         "wuhai150k_layer_p3000": ("wuhai150k_layer95", 3000, 90.0)}
 #: Engine runs per instance: label and the ingredients switched off.
-MCLP_RUNS = [("engine: bound only", {"swap": False, "mip": False}),
-             ("engine: bound + swap", {"mip": False}),
-             ("engine: bound + core MIP", {"swap": False}),
+MCLP_RUNS = [("engine: bound only", {"swap": False, "window": False, "mip": False}),
+             ("engine: bound + swap", {"window": False, "mip": False}),
+             ("engine: bound + swap + window", {"mip": False}),
+             ("engine: bound + swap + core MIP", {"window": False}),
              ("engine, Lagrangian bound only", {"lp": False}),
              ("engine", {})]
 

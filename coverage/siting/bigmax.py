@@ -58,7 +58,7 @@ __all__ = ["MaxOutcome", "core_mip", "lagrangian_max_bound", "lp_max_bound", "pe
            "solve_big_max", "solve_maximal_covering", "swap_search"]
 
 #: Share of the time for the bound (a thread beside the swap search).
-BOUND_SHARE = 0.3
+BOUND_SHARE = 0.12
 #: Share of the time for the swap search; the rest goes to HiGHS on the core.
 SWAP_SHARE = 0.5
 #: First core handed to HiGHS (columns), beyond the ones the bound already rules out (doubled each round);
@@ -780,8 +780,12 @@ def solve_maximal_covering(model: MaximalCovering, time_limit: float = 60.0, pro
             if progress is not None:
                 progress(val + fw, max(min(bd, cheap), val) + fw)
 
-        out = solve_big_max(b, w, p_new, np.asarray(greedy_sel, dtype=np.int64), t0 + time_limit, groups, need,
-                            report, bound0=cheap, **ingredients)
+        start = np.asarray(greedy_sel, dtype=np.int64)
+        if start.size < p_new:  # sites the pruning freed (they added nothing): give the searches every slot
+            colw = np.asarray(sp.csc_matrix(b).T @ w).ravel()
+            colw[start] = -np.inf
+            start = np.concatenate([start, np.argsort(-colw, kind="stable")[:p_new - start.size]])
+        out = solve_big_max(b, w, p_new, start, t0 + time_limit, groups, need, report, bound0=cheap, **ingredients)
         chosen = _prune(b, w, groups, need, out.chosen, None)
         if _weight_of(b, w, chosen) < greedy_val:  # cannot happen (the engine starts from it); kept as a guard
             chosen, out.method = greedy_sel, "greedy"
