@@ -1,4 +1,4 @@
-"""Large-scale maximal covering: Lagrangian upper bound, fixed-size swap search and HiGHS on a core.
+"""Large-scale maximal covering: Lagrangian upper bound, swap and window searches, HiGHS on a core.
 
 The maximal-covering side of the engine of issue 17 (the set-covering side is
 :mod:`coverage.siting.bigcover`). It works on the reduced matrix of
@@ -11,13 +11,12 @@ columns = candidate sites): at most ``p`` new sites, most people covered.
   ``p`` column scores ``sum_i a_ij u_i`` (the group minimums kept: each short
   group's best columns first). Every ``u`` gives a proven upper bound;
   subgradient descent lowers it. On small models the LP duals of HiGHS's interior
-  point are used as ``u`` instead, so the bound is the LP value, still proven.
-* **Swap search.** With the number of sites fixed: add the site gaining most
-  weighted people, drop the site losing least (never one that a group minimum
-  needs), a dropped site barred until its neighbourhood changes (configuration
-  checking); people left out step after step gain weight, as in
-  :mod:`coverage.siting.localsearch`'s RWLS. Gains are kept per column and
-  updated around the rows a move touches.
+  point are tried as ``u`` too (the smaller value is kept), still proven.
+* **Swap search.** With the number of sites fixed, every pair (one chosen site
+  out, one other in) is scored exactly from per-row cover counts and the rows
+  only one chosen site covers; all improving swaps whose rows are apart are made
+  in one step (their gains add up), then tabu moves past the local optimum.
+  Group minimums are kept (a site a minimum needs leaves only for one of its group).
 * **Window search.** A large-neighbourhood search: a window of neighbouring
   chosen sites is freed and HiGHS re-places as many among every column sharing
   a row with them, for the people the other sites leave uncovered; better
@@ -55,11 +54,11 @@ from coverage.siting.solvers import (
 )
 
 __all__ = ["MaxOutcome", "core_mip", "lagrangian_max_bound", "lp_max_bound", "people_progress_text",
-           "solve_big_max", "solve_maximal_covering", "swap_search"]
+           "solve_big_max", "solve_maximal_covering", "swap_search", "window_search"]
 
 #: Share of the time for the bound (a thread beside the swap search).
 BOUND_SHARE = 0.12
-#: Share of the time for the swap search; the rest goes to HiGHS on the core.
+#: Latest end of the swap search, as a share of the time (it mostly stops sooner, at its stall count).
 SWAP_SHARE = 0.5
 #: First core handed to HiGHS (columns), beyond the ones the bound already rules out (doubled each round);
 #: up to ``CORE_ALL`` open columns all go in (HiGHS's dual bound is then the whole model's; all the time left).
