@@ -59,6 +59,7 @@ from coverage.plain import _plain
 from coverage.result import PlanResult
 from coverage.rulesets import centre_need, station_need, unenforced_counts
 from coverage.siting.bigcover import progress_text, solve_set_covering
+from coverage.siting.bigmax import people_progress_text, solve_maximal_covering
 from coverage.siting.candidates import CandidateSet, check_siting_args, siting_setup
 from coverage.siting.centres import best_centre, next_centres
 from coverage.siting.reach import reach_matrix
@@ -248,10 +249,12 @@ def propose_sites(
     solver : {"highs", "greedy"}
         ``"highs"``: set covering (``sites="auto"``) runs the large-scale engine of
         :mod:`coverage.siting.bigcover` (Lagrangian bound, decomposition, HiGHS,
-        window search); maximal covering runs HiGHS. ``"greedy"``: greedy only.
+        window search); maximal covering (``sites=N``) the one of :mod:`coverage.siting.bigmax`
+        (Lagrangian or LP-dual bound, swap search, HiGHS on a core). ``"greedy"``: greedy only.
     progress : callable, optional
-        ``progress(message, fraction)``; during a set-covering solve the message is
-        the best count so far and how far it can still be from optimal.
+        ``progress(message, fraction)``; during the solve the message is the best count
+        (set covering) or people covered (maximal covering) so far and how far it can
+        still be from optimal.
     max_isochrones : int
         Isochrones (one per site, at the radius or walk distance) are drawn for
         the best-ranked this many sites; polygon building dominates the run
@@ -316,7 +319,8 @@ def propose_sites(
         _check_budget(int(sites), group_min, study)
     model = _covering_model(sites, reach_ext, w, covered, target, forced if C else None, groups, group_min)
     mode = "set_covering" if sites == "auto" else "maximal_covering"
-    sol, method = _solve(model, sites, solver, time_limit, _progress_lines(step, t3, time_limit))
+    text = progress_text if sites == "auto" else people_progress_text
+    sol, method = _solve(model, sites, solver, time_limit, _progress_lines(step, t3, time_limit, text=text))
     if sol.message:
         notes.append(sol.message)
     order, gain = rank_by_marginal_gain(sol.selected, reach_ext, w, covered)
@@ -503,25 +507,33 @@ def _site_isochrones(net: WalkNetwork, proposals: gpd.GeoDataFrame, threshold: f
 
 def _solve(model: SetCovering | MaximalCovering, sites: Literal["auto"] | int, solver: str, time_limit: float,
            progress: Callable[[int, float], None]) -> tuple[SolveResult, str]:
-    """Solve; a set cover with ``solver="highs"`` goes to the large-scale engine. Returns the result and its method."""
+    """Solve; with ``solver="highs"`` both models go to the large-scale engines. Returns the result and its method."""
     if sites == "auto" and solver == "highs":
         engine = solve_set_covering(model, time_limit, progress=progress)
+        return engine.result, engine.method
+    if solver == "highs":
+        engine = solve_maximal_covering(model, time_limit, progress=progress)
         return engine.result, engine.method
     sol = model.solve(time_limit=time_limit, solver=solver)
     return sol, "greedy" if sol.status == "greedy" or solver == "greedy" else "highs"
 
 
-def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float,
-                    every: float = 1.0) -> Callable[[int, float], None]:
-    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven."""
+def _progress_lines(step: Callable[[str, float], None], t0: float, time_limit: float, every: float = 1.0,
+                    text: Callable[[float, float], str] = progress_text) -> Callable[[float, float], None]:
+    """The engine's ``(best, bound)`` reports as progress lines, at most one per ``every`` seconds unless proven.
+
+    ``text`` words them: stations (set covering) or people (maximal covering).
+    """
     last = {"t": -math.inf, "seen": None}
 
-    def report(best: int, bound: float) -> None:
+    def report(best: float, bound: float) -> None:
         now = time.perf_counter()
-        if (best, bound) == last["seen"] or (now - last["t"] < every and bound < best):
+        # a lower bound on stations meets the count from below, an upper bound on people from above
+        proven = bound >= best if text is progress_text else bound <= best + 1e-9 * max(1.0, abs(best))
+        if (best, bound) == last["seen"] or (now - last["t"] < every and not proven):
             return
         last.update(t=now, seen=(best, bound))
-        step(progress_text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
+        step(text(best, bound), 0.4 + 0.2 * min(1.0, (now - t0) / time_limit))
 
     return report
 
