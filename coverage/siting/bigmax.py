@@ -383,9 +383,6 @@ def swap_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: fl
     chosen = np.asarray(start, dtype=np.int64).copy()
     n = b.shape[1]
     s = _Search(b, w)
-    # _Search's opening scores count the rows' column indices wrongly (bincount over the row ids, length
-    # max(m, n)): start from each column's people, as its docstring means
-    s.score = np.bincount(s.ri, weights=np.repeat(s.w, s.rlen), minlength=n).astype(np.float64)
     for j in chosen:
         s.add(int(j))
     best, best_val = np.sort(chosen), s.covered_value
