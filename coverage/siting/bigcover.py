@@ -80,6 +80,8 @@ GROW_BELOW = 0.15
 MAX_WINDOW = 40
 LIMIT_A, LIMIT_B = 0.3, 0.05
 WARM_WINDOWS = False
+#: Threads solving windows at once (the machines this runs on have two cores or more).
+WINDOW_WORKERS = 2
 
 Progress = Callable[[int, float], None]  # (best count so far, proven lower bound)
 
@@ -455,48 +457,129 @@ def _window_model(inc: _Incumbent, free: np.ndarray, groups: np.ndarray, need: M
     return rows, cols, need_w, left
 
 
+@dataclass
+class _Job:
+    """One window: the freed sites and the sub-model that re-covers what only they cover."""
+
+    free: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    sub: sp.csr_matrix
+    need_w: float | None
+    left: dict[int, int]
+    start: np.ndarray
+    k: int
+
+
+class _Windows:
+    """The window search's shared state: workers take windows and hand back answers under one lock.
+
+    Windows taken at the same time never free the same site. An answer is checked
+    against the incumbent as it is when it comes back (another window may have
+    changed the rows around it meanwhile) and undone if it breaks the cover, the
+    required weight or a group minimum.
+    """
+
+    def __init__(self, b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray,
+                 groups: np.ndarray, need: Mapping[int, int], k: int, seed: int) -> None:
+        self.b, self.w, self.required, self.groups, self.need, self.k = b, w, required, groups, need, k
+        self.inc = _Incumbent(b, w, required, start)
+        self.rng = np.random.default_rng(seed)
+        self.visited = np.zeros(b.shape[1], dtype=bool)
+        self.busy = np.zeros(b.shape[1], dtype=bool)  # sites of the windows being solved
+        self.improved = self.tried = self.sweep_improved = 0
+        self.done = False
+        self.lock = threading.Lock()
+
+    def take(self) -> _Job | None:
+        """The next window (None once a sweep of the largest windows improved nothing)."""
+        inc = self.inc
+        while not self.done:
+            todo = np.flatnonzero(inc.on & ~self.visited & ~self.busy)
+            if todo.size == 0 and not np.any(inc.on & ~self.busy):
+                break  # every site is in another worker's window: that worker carries on alone
+            if todo.size == 0:
+                if self.sweep_improved == 0 and self.k >= min(MAX_WINDOW, int(inc.on.sum())):
+                    self.done = True  # no window of the largest size improves: a local optimum
+                    break
+                # a sweep is over: larger windows once few of them still improve
+                if self.sweep_improved < GROW_BELOW * max(self.tried, 1):
+                    self.k = min(math.ceil(self.k * 1.5), MAX_WINDOW)
+                self.visited[:] = False
+                self.tried = self.sweep_improved = 0
+                continue
+            free = inc.window(int(self.rng.choice(todo)), self.k, self.visited | self.busy)
+            self.visited[free] = True
+            self.tried += 1
+            rows, cols, need_w, left = _window_model(inc, free, self.groups, self.need)
+            if rows.size == 0 or cols.size == 0:
+                continue
+            sub = sp.csr_matrix(self.b[rows][:, cols])
+            if need_w is None:
+                sub = _drop_superset_rows(sub)
+            self.busy[free] = True
+            return _Job(free, rows, cols, sp.csr_matrix(sub, dtype=bool), need_w, left,
+                        np.flatnonzero(inc.on[cols]), self.k)
+        return None
+
+    def give(self, job: _Job, got: np.ndarray) -> bool:
+        """Apply a window's answer if it has fewer sites and the whole cover stays feasible."""
+        self.busy[job.free] = False
+        if got.size >= job.free.size:
+            return False
+        inc, new = self.inc, job.cols[got]
+        new = new[~inc.on[new] | np.isin(new, job.free)]  # a site another window has just opened is there already
+        inc.replace(job.free, new)
+        if not self._feasible(job.free):
+            inc.replace(new, job.free)
+            return False
+        self.improved += 1
+        self.sweep_improved += 1
+        return True
+
+    def _feasible(self, free: np.ndarray) -> bool:
+        inc = self.inc
+        if inc.required is None:
+            ok = bool(np.all(inc.cnt[inc._rows(free)] > 0))
+        else:
+            ok = float(self.w[inc.cnt > 0].sum()) >= inc.required - 1e-9 * max(inc.required, 1.0)
+        return ok and _group_ok(self.groups, self.need, inc.chosen)
+
+
 def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
                   groups: np.ndarray, need: Mapping[int, int], report: Callable[[int], None],
-                  k: int = WINDOW_SITES, seed: int = 0, stop_at: Callable[[], int] | None = None
-                  ) -> tuple[np.ndarray, int]:
+                  k: int = WINDOW_SITES, seed: int = 0, stop_at: Callable[[], int] | None = None,
+                  workers: int = WINDOW_WORKERS) -> tuple[np.ndarray, int]:
     """Improve a feasible cover window by window until ``deadline`` (or down to ``stop_at()`` columns).
 
-    Returns the cover and the number of windows that improved it.
+    ``workers`` threads solve windows at once (HiGHS releases the GIL). Returns the
+    cover and the number of windows that improved it.
     """
-    inc = _Incumbent(b, w, required, start)
-    rng = np.random.default_rng(seed)
-    visited = np.zeros(b.shape[1], dtype=bool)
-    improved, tried, sweep_improved = 0, 0, 0
-    while time.perf_counter() < deadline - 0.05 and (stop_at is None or inc.on.sum() > stop_at()):
-        todo = np.flatnonzero(inc.on & ~visited)
-        if todo.size == 0:
-            if sweep_improved == 0 and k >= min(MAX_WINDOW, int(inc.on.sum())):
-                break  # no window of the largest size improves: a local optimum (the whole model, if small)
-            # a sweep is over: larger windows once few of them still improve
-            if sweep_improved < GROW_BELOW * max(tried, 1):
-                k = min(math.ceil(k * 1.5), MAX_WINDOW)
-            visited[:] = False
-            tried = sweep_improved = 0
-            continue
-        free = inc.window(int(rng.choice(todo)), k, visited)
-        visited[free] = True
-        tried += 1
-        rows, cols, need_w, left = _window_model(inc, free, groups, need)
-        if rows.size == 0 or cols.size == 0:
-            continue
-        sub = sp.csr_matrix(b[rows][:, cols])
-        start_local = np.flatnonzero(inc.on[cols])
-        if need_w is None:
-            sub = _drop_superset_rows(sub)
-        limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * k)
-        got, _, _ = cover_mip(sp.csr_matrix(sub, dtype=bool), w[rows], need_w, start_local, limit,
-                              groups[cols], left, warm=WARM_WINDOWS, cutoff=free.size - 0.5)
-        if got.size < free.size:
-            inc.replace(free, cols[got])
-            improved += 1
-            sweep_improved += 1
-            report(int(inc.on.sum()))
-    return inc.chosen, improved
+    ws = _Windows(b, w, required, start, groups, need, k, seed)
+
+    def work() -> None:
+        while True:
+            with ws.lock:
+                if (time.perf_counter() >= deadline - 0.05
+                        or (stop_at is not None and ws.inc.on.sum() <= stop_at())):
+                    return
+                job = ws.take()
+            if job is None:
+                return
+            limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * job.k)
+            got, _, _ = cover_mip(job.sub, w[job.rows], job.need_w, job.start, limit, groups[job.cols],
+                                  job.left, warm=WARM_WINDOWS, cutoff=job.free.size - 0.5)
+            with ws.lock:
+                if ws.give(job, got):
+                    report(int(ws.inc.on.sum()))
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers) - 1)]
+    for t in threads:
+        t.start()
+    work()
+    for t in threads:
+        t.join()
+    return ws.inc.chosen, ws.improved
 
 
 # --------------------------------------------------------------------------
