@@ -24,7 +24,8 @@ fewest sites covering every row (``full``) or a required weight (partial cover).
   sites of the incumbent (breadth-first through shared rows) is freed, the
   demand only they cover is re-covered optimally by HiGHS from every column
   that reaches it, warm started with the freed sites; better windows replace
-  the incumbent. Windows walk over the city until the time is up.
+  the incumbent. Windows walk over the city until the time is up, two at a
+  time in two threads (each answer re-checked against the cover as it lands).
 
 The answer is never worse than the greedy start it is given.
 """
@@ -56,7 +57,7 @@ from coverage.siting.solvers import (
     _subset_pairs,
 )
 
-__all__ = ["CoverOutcome", "EngineResult", "components", "cover_mip", "lagrangian_bound", "lp_dual_bound",
+__all__ = ["CoverOutcome", "EngineResult", "Sweeps", "components", "cover_mip", "lagrangian_bound", "lp_dual_bound",
            "progress_text", "solve_big_cover", "solve_set_covering"]
 
 #: Share of the time for the row-weighting local search, beside the bound (the rest: HiGHS, windows).
@@ -457,52 +458,38 @@ def _window_model(inc: _Incumbent, free: np.ndarray, groups: np.ndarray, need: M
     return rows, cols, need_w, left
 
 
-@dataclass
-class _Job:
-    """One window: the freed sites and the sub-model that re-covers what only they cover."""
+class Sweeps:
+    """Which chosen sites the next window frees: sweeps over the incumbent, windows apart.
 
-    free: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-    sub: sp.csr_matrix
-    need_w: float | None
-    left: dict[int, int]
-    start: np.ndarray
-    k: int
-
-
-class _Windows:
-    """The window search's shared state: workers take windows and hand back answers under one lock.
-
-    Windows taken at the same time never free the same site. An answer is checked
-    against the incumbent as it is when it comes back (another window may have
-    changed the rows around it meanwhile) and undone if it breaks the cover, the
-    required weight or a group minimum.
+    A sweep visits every chosen site once as the seed or member of a window;
+    windows taken at the same time (or in one sweep) never free a common site.
+    A sweep in which fewer than ``GROW_BELOW`` of the windows improved makes the
+    next windows 1.5 times larger (up to ``MAX_WINDOW``); a sweep of the largest
+    windows that improved nothing ends the search (a local optimum, or the whole
+    choice re-solved when it is that small). Callers hold ``lock`` around
+    :meth:`take`, :meth:`back` and every change to the incumbent.
     """
 
-    def __init__(self, b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray,
-                 groups: np.ndarray, need: Mapping[int, int], k: int, seed: int) -> None:
-        self.b, self.w, self.required, self.groups, self.need, self.k = b, w, required, groups, need, k
-        self.inc = _Incumbent(b, w, required, start)
+    def __init__(self, inc: _Incumbent, k: int, seed: int) -> None:
+        self.inc, self.k = inc, k
         self.rng = np.random.default_rng(seed)
-        self.visited = np.zeros(b.shape[1], dtype=bool)
-        self.busy = np.zeros(b.shape[1], dtype=bool)  # sites of the windows being solved
+        self.visited = np.zeros(inc.on.size, dtype=bool)
+        self.busy = np.zeros(inc.on.size, dtype=bool)  # sites of the windows being solved
         self.improved = self.tried = self.sweep_improved = 0
         self.done = False
         self.lock = threading.Lock()
 
-    def take(self) -> _Job | None:
-        """The next window (None once a sweep of the largest windows improved nothing)."""
+    def take(self) -> np.ndarray | None:
+        """The sites of the next window, marked busy (None: the search is over, or all is busy)."""
         inc = self.inc
         while not self.done:
             todo = np.flatnonzero(inc.on & ~self.visited & ~self.busy)
             if todo.size == 0 and not np.any(inc.on & ~self.busy):
-                break  # every site is in another worker's window: that worker carries on alone
+                return None  # every site is in another worker's window: that worker carries on alone
             if todo.size == 0:
                 if self.sweep_improved == 0 and self.k >= min(MAX_WINDOW, int(inc.on.sum())):
-                    self.done = True  # no window of the largest size improves: a local optimum
+                    self.done = True
                     break
-                # a sweep is over: larger windows once few of them still improve
                 if self.sweep_improved < GROW_BELOW * max(self.tried, 1):
                     self.k = min(math.ceil(self.k * 1.5), MAX_WINDOW)
                 self.visited[:] = False
@@ -510,40 +497,38 @@ class _Windows:
                 continue
             free = inc.window(int(self.rng.choice(todo)), self.k, self.visited | self.busy)
             self.visited[free] = True
-            self.tried += 1
-            rows, cols, need_w, left = _window_model(inc, free, self.groups, self.need)
-            if rows.size == 0 or cols.size == 0:
-                continue
-            sub = sp.csr_matrix(self.b[rows][:, cols])
-            if need_w is None:
-                sub = _drop_superset_rows(sub)
             self.busy[free] = True
-            return _Job(free, rows, cols, sp.csr_matrix(sub, dtype=bool), need_w, left,
-                        np.flatnonzero(inc.on[cols]), self.k)
+            self.tried += 1
+            return free
         return None
 
-    def give(self, job: _Job, got: np.ndarray) -> bool:
-        """Apply a window's answer if it has fewer sites and the whole cover stays feasible."""
-        self.busy[job.free] = False
-        if got.size >= job.free.size:
-            return False
-        inc, new = self.inc, job.cols[got]
-        new = new[~inc.on[new] | np.isin(new, job.free)]  # a site another window has just opened is there already
-        inc.replace(job.free, new)
-        if not self._feasible(job.free):
-            inc.replace(new, job.free)
-            return False
-        self.improved += 1
-        self.sweep_improved += 1
-        return True
+    def back(self, free: np.ndarray, improved: bool) -> None:
+        """A window is answered: its sites are free again for other windows."""
+        self.busy[free] = False
+        if improved:
+            self.improved += 1
+            self.sweep_improved += 1
 
-    def _feasible(self, free: np.ndarray) -> bool:
-        inc = self.inc
-        if inc.required is None:
-            ok = bool(np.all(inc.cnt[inc._rows(free)] > 0))
-        else:
-            ok = float(self.w[inc.cnt > 0].sum()) >= inc.required - 1e-9 * max(inc.required, 1.0)
-        return ok and _group_ok(self.groups, self.need, inc.chosen)
+
+def _cover_window(inc: _Incumbent, free: np.ndarray, groups: np.ndarray, need: Mapping[int, int]
+                  ) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix, float | None, dict[int, int]] | None:
+    """Rows, columns, boolean sub-matrix, weight to cover and group minimums of a set-cover window."""
+    rows, cols, need_w, left = _window_model(inc, free, groups, need)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    sub = sp.csr_matrix(inc.b[rows][:, cols])
+    if need_w is None:
+        sub = _drop_superset_rows(sub)
+    return rows, cols, sp.csr_matrix(sub, dtype=bool), need_w, left
+
+
+def _still_feasible(inc: _Incumbent, free: np.ndarray, groups: np.ndarray, need: Mapping[int, int]) -> bool:
+    """After a window's answer: rows the freed sites reached still covered (or the weight kept), minimums kept."""
+    if inc.required is None:
+        ok = bool(np.all(inc.cnt[inc._rows(free)] > 0))
+    else:
+        ok = float(inc.w[inc.cnt > 0].sum()) >= inc.required - 1e-9 * max(inc.required, 1.0)
+    return ok and _group_ok(groups, need, inc.chosen)
 
 
 def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start: np.ndarray, deadline: float,
@@ -552,26 +537,44 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
                   workers: int = WINDOW_WORKERS) -> tuple[np.ndarray, int]:
     """Improve a feasible cover window by window until ``deadline`` (or down to ``stop_at()`` columns).
 
-    ``workers`` threads solve windows at once (HiGHS releases the GIL). Returns the
-    cover and the number of windows that improved it.
+    ``workers`` threads solve windows at once (HiGHS releases the GIL). An answer
+    is checked against the cover as it is when it comes back (another window may
+    have changed the rows around it) and undone if it breaks the cover, the
+    required weight or a group minimum. Returns the cover and the windows that improved it.
     """
-    ws = _Windows(b, w, required, start, groups, need, k, seed)
+    inc = _Incumbent(b, w, required, start)
+    sw = Sweeps(inc, k, seed)
 
     def work() -> None:
         while True:
-            with ws.lock:
-                if (time.perf_counter() >= deadline - 0.05
-                        or (stop_at is not None and ws.inc.on.sum() <= stop_at())):
+            with sw.lock:
+                if time.perf_counter() >= deadline - 0.05 or (stop_at is not None and inc.on.sum() <= stop_at()):
                     return
-                job = ws.take()
+                free = sw.take()
+                if free is None:
+                    return
+                job = _cover_window(inc, free, groups, need)
+                start_local = None if job is None else np.flatnonzero(inc.on[job[1]])
             if job is None:
-                return
-            limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * job.k)
-            got, _, _ = cover_mip(job.sub, w[job.rows], job.need_w, job.start, limit, groups[job.cols],
-                                  job.left, warm=WARM_WINDOWS, cutoff=job.free.size - 0.5)
-            with ws.lock:
-                if ws.give(job, got):
-                    report(int(ws.inc.on.sum()))
+                with sw.lock:
+                    sw.back(free, False)
+                continue
+            rows, cols, sub, need_w, left = job
+            limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * free.size)
+            got, _, _ = cover_mip(sub, w[rows], need_w, start_local, limit, groups[cols], left,
+                                  warm=WARM_WINDOWS, cutoff=free.size - 0.5)
+            with sw.lock:
+                new = cols[got]
+                new = new[~inc.on[new] | np.isin(new, free)]  # a site another window just opened is there already
+                better = got.size < free.size
+                if better:
+                    inc.replace(free, new)
+                    if not _still_feasible(inc, free, groups, need):
+                        inc.replace(new, free)
+                        better = False
+                sw.back(free, better)
+                if better:
+                    report(int(inc.on.sum()))
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers) - 1)]
     for t in threads:
@@ -579,7 +582,7 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, required: float | None, start
     work()
     for t in threads:
         t.join()
-    return ws.inc.chosen, ws.improved
+    return inc.chosen, sw.improved
 
 
 # --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coverage.highs import new_highs
-from coverage.siting.bigcover import LP_NNZ, EngineResult, _Incumbent, _solution
+from coverage.siting.bigcover import LIMIT_A, LIMIT_B, LP_NNZ, EngineResult, Sweeps, _Incumbent, _solution
 from coverage.siting.localsearch import _Search
 from coverage.siting.solvers import (
     MaximalCovering,
@@ -508,28 +508,17 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: 
     A window frees ``k`` neighbouring chosen sites (breadth first through shared
     rows); HiGHS re-places ``k`` sites among every column sharing a row with them,
     for the people the other sites leave uncovered, warm started with the freed
-    sites (so a window never loses). Windows of one sweep stay apart; a sweep in
-    which few windows improved makes the next ones 1.5 times larger. Stops at ``deadline``, once
-    the weight reaches ``stop_at()`` (a bound), or after a sweep of the largest windows found nothing.
+    sites (so a window never loses). Windows are taken as :class:`coverage.siting.bigcover.Sweeps`
+    says. Stops at ``deadline``, once the weight reaches ``stop_at()`` (a bound), or after a
+    sweep of the largest windows found nothing.
     """
     inc = _Incumbent(b, w, None, start)
     bc = inc.bc
-    rng = np.random.default_rng(seed)
-    visited = np.zeros(b.shape[1], dtype=bool)
-    improved = tried = sweep_improved = 0
+    sw = Sweeps(inc, k, seed)  # one worker: windows of a fixed count trade people, checked in sequence
     while time.perf_counter() < deadline - 0.1:
-        todo = np.flatnonzero(inc.on & ~visited)
-        if todo.size == 0:
-            if sweep_improved == 0 and k >= min(40, int(inc.on.sum())):
-                break  # a sweep of the largest windows (or of the whole choice at once) found nothing
-            if sweep_improved < 0.15 * max(tried, 1):
-                k = min(math.ceil(k * 1.5), 40)
-            visited[:] = False
-            tried = sweep_improved = 0
-            continue
-        free = inc.window(int(rng.choice(todo)), k, visited)
-        visited[free] = True
-        tried += 1
+        free = sw.take()
+        if free is None:
+            break
         rows_f = inc._rows(free)
         cols = np.union1d(inc._cols(np.unique(rows_f)), free)
         # people the other sites cover count for nothing here
@@ -539,17 +528,18 @@ def window_search(b: sp.csr_matrix, w: np.ndarray, start: np.ndarray, deadline: 
         left = {g: q - int(np.sum(groups[rest] == g)) for g, q in need.items()}
         left = {g: q for g, q in left.items() if q > 0}
         before = _weight_of(bc, w_eff, free)
-        limit = min(deadline - time.perf_counter(), 0.3 + 0.05 * k)
+        limit = min(deadline - time.perf_counter(), LIMIT_A + LIMIT_B * free.size)
         got, val, _ = core_mip(bc, w_eff, int(free.size), groups, left, np.sort(free), cols, limit)
-        if val > before + 1e-9 * max(1.0, before):
+        better = val > before + 1e-9 * max(1.0, before)
+        if better:
             inc.replace(free, got)
-            improved += 1
-            sweep_improved += 1
+        sw.back(free, better)
+        if better:
             value = float(w[inc.cnt > 0].sum())
             report(value)
             if stop_at is not None and value >= stop_at() - 1e-9 * max(1.0, value):
                 break
-    return inc.chosen, improved
+    return inc.chosen, sw.improved
 
 
 def _forced_in_values(b: sp.csr_matrix, w: np.ndarray, u: np.ndarray, p: int) -> np.ndarray:
